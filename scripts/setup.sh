@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything a fresh clone needs on Debian (root) and builds the addon and the TypeScript.
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: quiche's BoringSSL needs cmake, clang and libclang; iperf3 is a benchmark reference.
+need=()
+for pkg in clang libclang-dev cmake iperf3 iproute2 python3-venv; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Native modules built from source (node-gyp) use the local Node headers: there is no header download here.
+if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# The addon (release) and the TypeScript.
+npm run --silent build:native
+npm run --silent build:ts

@@ -1,0 +1,82 @@
+import yargs from 'yargs';
+import { StoqError, fromNative } from '../errors.js';
+import { FORMATS } from '../units.js';
+import { EXIT, type Command, type Io } from './command.js';
+import { commands } from './commands/index.js';
+import { VERSION } from '../version.js';
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  let usageError: string | undefined;
+  const cli = yargs(argv)
+    .scriptName('stoq-bench')
+    .version(VERSION)
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .epilogue(FORMATS)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .fail((message, error) => {
+      usageError = message ?? error?.message ?? 'invalid command line';
+    });
+  for (const command of commands) {
+    cli.command({
+      command: [command.name, command.usage].filter(Boolean).join(' '),
+      aliases: command.aliases,
+      describe: command.describe,
+      builder: (y) => {
+        for (const [name, spec] of Object.entries(command.positionals ?? {})) y.positional(name, spec);
+        return y
+          .options(command.options)
+          .check((args) => {
+            const problem = command.check?.(args);
+            if (problem) throw new Error(problem);
+            return true;
+          })
+          .epilogue(FORMATS);
+      },
+      handler: async (args) => {
+        try {
+          exitCode = await command.run(args as Record<string, unknown>, io);
+        } catch (error) {
+          const e = fromNative(error);
+          if (e.code === 'INVALID_ARGUMENT' || e.code === 'INVALID_FILE') {
+            usageError = e.message;
+          } else {
+            io.stderr(`stoq-bench ${command.name}: ${e.code}: ${e.message}\n`);
+            exitCode = EXIT.runtime;
+          }
+        }
+      },
+    });
+  }
+  let output = '';
+  await cli.parseAsync(argv, {}, (_err, _args, text) => {
+    output = text;
+  });
+  if (output) (usageError ? io.stderr : io.stdout)(`${output}\n`);
+  if (usageError !== undefined) {
+    io.stderr(`stoq-bench: ${usageError}\n`);
+    return EXIT.usage;
+  }
+  return exitCode;
+}
+
+/** The real process's streams and signals. */
+export function processIo(): Io {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new StoqError('CANCELLED', 'stopped by signal'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const isTTY = Boolean(process.stdout.isTTY);
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    isTTY,
+    color: isTTY && !process.env.NO_COLOR,
+    signal: controller.signal,
+  };
+}

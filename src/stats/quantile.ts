@@ -1,0 +1,153 @@
+// Sample quantiles (Hyndman & Fan 1996 types 4-9; type 7 by default, as R and numpy default to), order-
+// statistic selection, and distribution-free confidence intervals for quantiles.
+import { binomialCdf } from './special.js';
+
+export type QuantileType = 4 | 5 | 6 | 7 | 8 | 9;
+
+/** The (alpha, beta) plotting positions of each continuous Hyndman-Fan type. */
+const PLOTTING: Record<QuantileType, [number, number]> = {
+  4: [0, 1],
+  5: [0.5, 0.5],
+  6: [0, 0],
+  7: [1, 1],
+  8: [1 / 3, 1 / 3],
+  9: [3 / 8, 3 / 8],
+};
+
+/** How a quantile type is named in output, with numpy's name for the same rule. */
+export function quantileConvention(type: QuantileType): string {
+  const numpy: Record<QuantileType, string> = {
+    4: 'interpolated_inverted_cdf', 5: 'hazen', 6: 'weibull', 7: 'linear', 8: 'median_unbiased', 9: 'normal_unbiased',
+  };
+  return `Hyndman-Fan type ${type} (numpy method="${numpy[type]}")`;
+}
+
+/** Quantile p of an ascending-sorted sample. */
+export function quantileSorted(sorted: ArrayLike<number>, p: number, type: QuantileType = 7): number {
+  const n = sorted.length;
+  if (n === 0 || !(p >= 0 && p <= 1)) return NaN;
+  const [alpha, beta] = PLOTTING[type];
+  // numpy's virtual index (0-based): n*p + alpha + p*(1 - alpha - beta) - 1, clamped to the sample.
+  let h = type === 7 ? (n - 1) * p : n * p + (alpha + p * (1 - alpha - beta)) - 1;
+  if (h <= 0) return sorted[0];
+  if (h >= n - 1) return sorted[n - 1];
+  const lo = Math.floor(h);
+  h -= lo;
+  const a = sorted[lo];
+  const b = sorted[lo + 1];
+  // numpy's _lerp: exact at both ends, no overshoot.
+  const diff = b - a;
+  return h >= 0.5 ? b - diff * (1 - h) : a + diff * h;
+}
+
+/** Returns a sorted copy as a Float64Array (NaN rejected by the caller). */
+export function sortedCopy(values: ArrayLike<number>): Float64Array {
+  const out = Float64Array.from(values as ArrayLike<number>);
+  out.sort();
+  return out;
+}
+
+/** k-th smallest (0-based) of `a`, in place (Floyd-Rivest-style quickselect with median-of-three). */
+export function selectInPlace(a: Float64Array, k: number, left = 0, right = a.length - 1): number {
+  while (right > left) {
+    const mid = (left + right) >>> 1;
+    // median of three as pivot
+    if (a[mid] < a[left]) swap(a, mid, left);
+    if (a[right] < a[left]) swap(a, right, left);
+    if (a[right] < a[mid]) swap(a, right, mid);
+    const pivot = a[mid];
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
+}
+
+/** Median of an unsorted array (copied; the input is left alone). */
+export function median(values: ArrayLike<number>): number {
+  const a = Float64Array.from(values as ArrayLike<number>);
+  const n = a.length;
+  if (n === 0) return NaN;
+  const hi = selectInPlace(a, n >> 1);
+  if (n % 2 === 1) return hi;
+  let lo = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (a[i] > lo) lo = a[i];
+  return lo + (hi - lo) / 2;
+}
+
+export interface QuantileInterval {
+  lower: number;
+  upper: number;
+  /** The nominal two-sided level asked for. */
+  level: number;
+  /** The exact coverage of the chosen order statistics (>= level). */
+  coverage: number;
+  /** 1-based ranks of the order statistics used. */
+  ranks: [number, number];
+  method: string;
+}
+
+/**
+ * The smallest number of observations for which a two-sided distribution-free interval for quantile p at
+ * `level` exists: the sample extremes must cover with probability >= level, i.e.
+ * max(p, 1-p)^n <= (1 - level)/2. (p99 at 95% needs 368.)
+ */
+export function minSampleForQuantile(p: number, level: number): number {
+  const tail = (1 - level) / 2;
+  return Math.ceil(Math.log(tail) / Math.log(Math.max(p, 1 - p)) - 1e-12);
+}
+
+/**
+ * Distribution-free confidence interval for quantile p from order statistics (binomial), with each tail
+ * holding at most (1 - level)/2. Returns undefined when the sample is too small to bound it.
+ */
+export function quantileInterval(sorted: ArrayLike<number>, p: number, level: number): QuantileInterval | undefined {
+  const n = sorted.length;
+  if (n === 0 || n < minSampleForQuantile(p, level)) return undefined;
+  const tail = (1 - level) / 2;
+  // lower rank l: the largest l with P(B <= l - 1) <= tail (B ~ Bin(n, p)); upper rank u: the smallest u
+  // with P(B <= u - 1) >= 1 - tail.
+  const cdf = (k: number) => binomialCdf(k, n, p);
+  let lo = 0;
+  let hi = n; // search l in [0, n]; l = 0 means no lower bound
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (cdf(mid - 1) <= tail) lo = mid;
+    else hi = mid - 1;
+  }
+  const l = lo;
+  lo = 1;
+  hi = n + 1; // u = n + 1 means no upper bound
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cdf(mid - 1) >= 1 - tail) hi = mid;
+    else lo = mid + 1;
+  }
+  const u = lo;
+  if (l < 1 || u > n) return undefined;
+  return {
+    lower: sorted[l - 1],
+    upper: sorted[u - 1],
+    level,
+    coverage: cdf(u - 1) - cdf(l - 1),
+    ranks: [l, u],
+    method: 'order statistics (binomial, distribution-free)',
+  };
+}

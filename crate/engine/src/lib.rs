@@ -1,0 +1,45 @@
+//! stoq-engine: a QUIC `perf` (draft-banks-quic-performance) client and server over quiche, with a UDP
+//! fast path and CLOCK_MONOTONIC timing. Plain Rust: no Node types here, so `cargo test` exercises it;
+//! the napi binding lives in `crate/node`.
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod protocol;
+pub mod scenario;
+pub mod server;
+pub mod socket;
+
+pub use client::{run, Cancel, ConnectionResult, RunOptions, RunResult, RunState};
+pub use error::{Error, Result};
+pub use scenario::{Kind, Scenario, Settings};
+pub use server::{Server, ServerOptions, ServerStats};
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The one pre-allocated buffer every payload byte is sent from (no per-packet allocation).
+pub(crate) fn payload() -> &'static [u8] {
+    static PAYLOAD: OnceLock<Vec<u8>> = OnceLock::new();
+    PAYLOAD.get_or_init(|| (0..256 * 1024).map(|i| (i % 251) as u8).collect())
+}
+
+/// Fills `buf` from the kernel's CSPRNG (connection IDs).
+pub(crate) fn random_bytes(buf: &mut [u8]) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: getrandom writes at most the given length into a valid buffer.
+        let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+        if n > 0 {
+            filled += n as usize;
+        }
+    }
+}
+
+/// A qlog file for one connection: `DIR/ROLE-TRACEID.sqlog`.
+pub(crate) fn qlog_writer(dir: &Path, role: &str, trace_id: &str) -> Option<Box<dyn Write + Send + Sync>> {
+    let file = std::fs::File::create(dir.join(format!("{role}-{trace_id}.sqlog"))).ok()?;
+    Some(Box::new(std::io::BufWriter::new(file)))
+}

@@ -1,0 +1,118 @@
+//! quiche configuration from the scenario's settings, and the TLS identity of a server.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::protocol::ALPN_LIST;
+use crate::scenario::Settings;
+
+/// Largest UDP payload accepted from a peer (the IPv6 maximum less headers).
+pub const MAX_RECV_PAYLOAD: usize = 65_527;
+
+/// Streams a peer may open at once; quiche raises the limit as streams complete.
+const MAX_STREAMS: u64 = 1_000;
+
+pub enum Role<'a> {
+    Client,
+    Server(&'a Identity),
+}
+
+pub fn quiche_config(settings: &Settings, role: Role<'_>) -> Result<quiche::Config> {
+    let mut c = quiche::Config::new(quiche::PROTOCOL_VERSION)?;
+    c.set_application_protos(ALPN_LIST)?;
+    c.set_max_idle_timeout(settings.idle_timeout_ns / 1_000_000);
+    c.set_max_recv_udp_payload_size(MAX_RECV_PAYLOAD);
+    c.set_max_send_udp_payload_size(settings.payload_size as usize);
+    // quiche's flow-control settings default to 0: set them, and let auto-tuning grow to the same caps.
+    c.set_initial_max_data(settings.connection_window);
+    c.set_max_connection_window(settings.connection_window);
+    c.set_initial_max_stream_data_bidi_local(settings.stream_window);
+    c.set_initial_max_stream_data_bidi_remote(settings.stream_window);
+    c.set_initial_max_stream_data_uni(settings.stream_window);
+    c.set_max_stream_window(settings.stream_window);
+    c.set_initial_max_streams_bidi(MAX_STREAMS);
+    c.set_initial_max_streams_uni(MAX_STREAMS);
+    c.set_cc_algorithm_name(settings.cc.quiche_name())?;
+    c.enable_pacing(settings.pacing);
+    c.set_disable_active_migration(true);
+    match role {
+        // A benchmark client does not authenticate the server: it measures transport, not identity.
+        Role::Client => c.verify_peer(false),
+        Role::Server(id) => {
+            c.load_cert_chain_from_pem_file(path_str(&id.cert)?)
+                .map_err(|e| Error::Tls(format!("cannot load certificate {}: {e:?}", id.cert.display())))?;
+            c.load_priv_key_from_pem_file(path_str(&id.key)?)
+                .map_err(|e| Error::Tls(format!("cannot load private key {}: {e:?}", id.key.display())))?;
+        }
+    }
+    Ok(c)
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str().ok_or_else(|| Error::invalid(format!("path is not UTF-8: {}", p.display())))
+}
+
+/// Certificate and key PEM files for a server. A generated identity lives in a private temporary
+/// directory that is removed once quiche has loaded it.
+pub struct Identity {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    temp_dir: Option<PathBuf>,
+}
+
+impl Identity {
+    pub fn from_files(cert: PathBuf, key: PathBuf) -> Result<Identity> {
+        for (what, p) in [("certificate", &cert), ("private key", &key)] {
+            if !p.is_file() {
+                return Err(Error::invalid(format!("{what} file not found: {}", p.display())));
+            }
+        }
+        Ok(Identity { cert, key, temp_dir: None })
+    }
+
+    /// A fresh self-signed certificate for `localhost` and the loopback addresses.
+    pub fn self_signed() -> Result<Identity> {
+        let names = vec!["localhost".to_string(), "::1".to_string(), "127.0.0.1".to_string()];
+        let generated = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| Error::Tls(format!("cannot generate a certificate: {e}")))?;
+        let dir = std::env::temp_dir().join(format!(
+            "stoq-bench-tls-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let cert = dir.join("cert.pem");
+        let key = dir.join("key.pem");
+        std::fs::write(&cert, generated.cert.pem())?;
+        std::fs::write(&key, generated.signing_key.serialize_pem())?;
+        Ok(Identity { cert, key, temp_dir: Some(dir) })
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temp_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_identity_loads_and_cleans_up() {
+        let id = Identity::self_signed().unwrap();
+        let dir = id.cert.parent().unwrap().to_path_buf();
+        quiche_config(&Settings::default(), Role::Server(&id)).unwrap();
+        drop(id);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let err = Identity::from_files("/nonexistent/c.pem".into(), "/nonexistent/k.pem".into()).err().unwrap();
+        assert!(err.message().contains("/nonexistent/c.pem"));
+    }
+}

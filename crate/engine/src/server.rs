@@ -1,0 +1,473 @@
+//! The `perf` server (draft-banks-quic-performance §2.2): for each stream it reads the 8-byte response
+//! size, drains the upload up to FIN, and only then sends the requested bytes. Several workers share one
+//! port through SO_REUSEPORT; each owns its socket and its connections.
+
+use std::collections::HashMap;
+use std::io::IoSliceMut;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use quinn_udp::RecvMeta;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{quiche_config, Identity, Role};
+use crate::error::{connection_error, Error, Result};
+use crate::metrics::rss_bytes;
+use crate::protocol::{error_code, stream_id, RequestReader, UNTIL_STOPPED};
+use crate::scenario::Settings;
+use crate::socket::{FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::{payload, qlog_writer, random_bytes};
+
+pub struct ServerOptions {
+    /// Address to listen on; port 0 picks one. @default [::]:4433
+    pub listen: SocketAddr,
+    /// Worker threads sharing the port. @default 1
+    pub threads: u32,
+    /// Certificate and key PEM files; a self-signed certificate is generated when absent.
+    pub identity: Option<(PathBuf, PathBuf)>,
+    /// Transport settings the server uses when it sends (congestion control, windows, pacing, payload).
+    pub settings: Settings,
+    /// Write a qlog per connection into this directory.
+    pub qlog_dir: Option<PathBuf>,
+    /// Connections beyond this are refused with application error 2 (rejected). @default 100000
+    pub max_connections: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            listen: "[::]:4433".parse().expect("literal address"),
+            threads: 1,
+            identity: None,
+            settings: Settings::default(),
+            qlog_dir: None,
+            max_connections: 100_000,
+        }
+    }
+}
+
+/// Counters the workers share with whoever watches the server.
+#[derive(Default)]
+struct Shared {
+    open: AtomicU64,
+    accepted: AtomicU64,
+    closed: AtomicU64,
+    errored: AtomicU64,
+    rejected: AtomicU64,
+    streams: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+    /// Datagrams that were not QUIC or belonged to no connection.
+    garbage: AtomicU64,
+    peak_open: AtomicU64,
+    rss_at_peak: AtomicU64,
+    baseline_rss: AtomicU64,
+}
+
+/// The server's state at one moment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStats {
+    pub open_connections: u64,
+    pub accepted: u64,
+    pub closed: u64,
+    pub errored: u64,
+    pub rejected: u64,
+    pub streams: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub garbage_datagrams: u64,
+    /// Resident memory now, and before the first connection, bytes.
+    pub rss_bytes: u64,
+    pub baseline_rss_bytes: u64,
+    /// Most connections open at once, and the memory above baseline per connection at that moment.
+    pub peak_connections: u64,
+    pub rss_per_connection_bytes: Option<u64>,
+}
+
+pub struct Server {
+    local_addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<FastPath>>,
+}
+
+impl Server {
+    pub fn start(options: ServerOptions) -> Result<Server> {
+        let identity = match &options.identity {
+            Some((cert, key)) => Identity::from_files(cert.clone(), key.clone())?,
+            None => Identity::self_signed()?,
+        };
+        if let Some(dir) = &options.qlog_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        let threads = options.threads.clamp(1, 256);
+        let shared = Arc::new(Shared::default());
+        shared.baseline_rss.store(rss_bytes(), Relaxed);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut seed = [0u8; 32];
+        random_bytes(&mut seed);
+        let mut addr = options.listen;
+        let mut workers = Vec::new();
+        let mut local_addr = None;
+        for i in 0..threads {
+            let sock = Socket::bind(addr, threads > 1, options.settings.gso)
+                .map_err(|e| Error::Io(format!("cannot listen on {addr}: {e}")))?;
+            // Later workers join the port the first one was given.
+            addr = sock.local;
+            local_addr.get_or_insert(sock.local);
+            let config = quiche_config(&options.settings, Role::Server(&identity))?;
+            let worker = Worker {
+                sock,
+                config,
+                seed,
+                shared: shared.clone(),
+                stop: stop.clone(),
+                pacing: options.settings.pacing,
+                payload_size: options.settings.payload_size as usize,
+                qlog_dir: options.qlog_dir.clone(),
+                max_connections: options.max_connections,
+                conns: HashMap::new(),
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("stoq-server-{i}"))
+                .spawn(move || worker.run())
+                .map_err(|e| Error::Io(format!("cannot start a server thread: {e}")))?;
+            workers.push(handle);
+        }
+        Ok(Server { local_addr: local_addr.expect("at least one worker"), stop, shared, workers })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn stats(&self) -> ServerStats {
+        let s = &self.shared;
+        let baseline = s.baseline_rss.load(Relaxed);
+        let peak = s.peak_open.load(Relaxed);
+        ServerStats {
+            open_connections: s.open.load(Relaxed),
+            accepted: s.accepted.load(Relaxed),
+            closed: s.closed.load(Relaxed),
+            errored: s.errored.load(Relaxed),
+            rejected: s.rejected.load(Relaxed),
+            streams: s.streams.load(Relaxed),
+            bytes_sent: s.bytes_sent.load(Relaxed),
+            bytes_received: s.bytes_received.load(Relaxed),
+            garbage_datagrams: s.garbage.load(Relaxed),
+            rss_bytes: rss_bytes(),
+            baseline_rss_bytes: baseline,
+            peak_connections: peak,
+            rss_per_connection_bytes: (peak > 0)
+                .then(|| s.rss_at_peak.load(Relaxed).saturating_sub(baseline) / peak),
+        }
+    }
+
+    /// Closes every connection (application error 0) and joins the workers.
+    pub fn stop(mut self) -> (ServerStats, FastPath) {
+        self.stop.store(true, Relaxed);
+        let mut fast = FastPath::default();
+        for w in self.workers.drain(..) {
+            if let Ok(f) = w.join() {
+                fast.merge(&f);
+            }
+        }
+        (self.stats(), fast)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Relaxed);
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+struct Stream {
+    reader: RequestReader,
+    /// Where the reply goes: the same stream (bidi) or a new server unidirectional stream.
+    reply_id: u64,
+    remaining: u64,
+    responding: bool,
+}
+
+struct Conn {
+    conn: quiche::Connection,
+    outbox: Outbox,
+    streams: HashMap<u64, Stream>,
+    next_uni: u64,
+    wake_at: Option<Instant>,
+}
+
+struct Worker {
+    sock: Socket,
+    config: quiche::Config,
+    seed: [u8; 32],
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    pacing: bool,
+    payload_size: usize,
+    qlog_dir: Option<PathBuf>,
+    max_connections: u64,
+    conns: HashMap<quiche::ConnectionId<'static>, Conn>,
+}
+
+const SOCKET: Token = Token(0);
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
+impl Worker {
+    fn run(mut self) -> FastPath {
+        let mut poll = match Poll::new() {
+            Ok(p) => p,
+            Err(_) => return self.sock.finish(),
+        };
+        if poll.registry().register(&mut self.sock.io, SOCKET, Interest::READABLE | Interest::WRITABLE).is_err() {
+            return self.sock.finish();
+        }
+        let mut events = Events::with_capacity(64);
+        let mut rx = vec![0u8; RECV_BATCH * RECV_SLOT_BYTES];
+        let mut meta = vec![RecvMeta::default(); RECV_BATCH];
+        let mut scratch = vec![0u8; 64 * 1024];
+        let segments = self.sock.batch_segments(self.payload_size);
+        while !self.stop.load(Relaxed) {
+            let timeout = self.next_wake().map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(STOP_CHECK);
+            let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
+            self.receive(&mut rx, &mut meta, &mut scratch, segments);
+            let now = Instant::now();
+            for c in self.conns.values_mut() {
+                if c.conn.timeout_instant().is_some_and(|t| t <= now) {
+                    c.conn.on_timeout();
+                }
+            }
+            self.serve(&mut scratch);
+            self.flush(segments);
+            self.reap();
+        }
+        for c in self.conns.values_mut() {
+            let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
+        }
+        self.flush(segments);
+        let open = self.conns.len() as u64;
+        self.shared.open.fetch_sub(open, Relaxed);
+        self.sock.finish()
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        self.conns.values().filter_map(|c| [c.conn.timeout_instant(), c.wake_at].into_iter().flatten().min()).min()
+    }
+
+    fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], scratch: &mut [u8], segments: usize) {
+        loop {
+            let n = {
+                let mut bufs: Vec<IoSliceMut<'_>> = rx.chunks_mut(RECV_SLOT_BYTES).map(IoSliceMut::new).collect();
+                match self.sock.recv(&mut bufs, meta) {
+                    Ok(n) => n,
+                    Err(_) => return,
+                }
+            };
+            for (slot, m) in meta[..n].iter().enumerate() {
+                let to = self.sock.arrival_addr(m);
+                let data = &mut rx[slot * RECV_SLOT_BYTES..slot * RECV_SLOT_BYTES + m.len];
+                for seg in data.chunks_mut(m.stride.max(1)) {
+                    self.datagram(seg, m.addr, to, scratch, segments);
+                }
+            }
+        }
+    }
+
+    fn datagram(&mut self, seg: &mut [u8], from: SocketAddr, to: SocketAddr, scratch: &mut [u8], segments: usize) {
+        let Ok(hdr) = quiche::Header::from_slice(seg, quiche::MAX_CONN_ID_LEN) else {
+            self.shared.garbage.fetch_add(1, Relaxed);
+            return;
+        };
+        let mut key = hdr.dcid.clone().into_owned();
+        if !self.conns.contains_key(&key) {
+            // Repeated Initials carry the client's chosen DCID: derive our SCID from it so they map here.
+            let derived = self.derive_cid(&hdr.dcid);
+            if self.conns.contains_key(&derived) {
+                key = derived;
+            } else if hdr.ty != quiche::Type::Initial {
+                self.shared.garbage.fetch_add(1, Relaxed);
+                return;
+            } else if !quiche::version_is_supported(hdr.version) {
+                if let Ok(len) = quiche::negotiate_version(&hdr.scid, &hdr.dcid, scratch) {
+                    let _ = self.sock.send(from, to, &scratch[..len], len);
+                }
+                return;
+            } else {
+                match self.accept(derived.clone(), from, to, segments) {
+                    Some(()) => key = derived,
+                    None => return,
+                }
+            }
+        }
+        if let Some(c) = self.conns.get_mut(&key) {
+            let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
+        }
+    }
+
+    fn derive_cid(&self, dcid: &quiche::ConnectionId<'_>) -> quiche::ConnectionId<'static> {
+        let mut h = Sha256::new();
+        h.update(self.seed);
+        h.update(dcid.as_ref());
+        quiche::ConnectionId::from_vec(h.finalize()[..quiche::MAX_CONN_ID_LEN].to_vec())
+    }
+
+    fn accept(&mut self, scid: quiche::ConnectionId<'static>, from: SocketAddr, to: SocketAddr, segments: usize) -> Option<()> {
+        let mut conn = quiche::accept(&scid, None, to, from, &mut self.config).ok()?;
+        let rejected = self.shared.open.load(Relaxed) >= self.max_connections;
+        if rejected {
+            self.shared.rejected.fetch_add(1, Relaxed);
+            let _ = conn.close(true, error_code::REJECTED, b"server at its connection limit");
+        } else {
+            if let Some(dir) = &self.qlog_dir {
+                if let Some(w) = qlog_writer(dir, "server", conn.trace_id()) {
+                    conn.set_qlog(w, "stoq-bench server".into(), format!("perf server connection {}", conn.trace_id()));
+                }
+            }
+            self.shared.accepted.fetch_add(1, Relaxed);
+            let open = self.shared.open.fetch_add(1, Relaxed) + 1;
+            if open > self.shared.peak_open.load(Relaxed) {
+                self.shared.peak_open.store(open, Relaxed);
+                self.shared.rss_at_peak.store(rss_bytes(), Relaxed);
+            }
+        }
+        let outbox = Outbox::new(self.payload_size.max(1200), segments);
+        self.conns.insert(scid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None });
+        Some(())
+    }
+
+    /// Reads requests and writes responses on every connection.
+    fn serve(&mut self, scratch: &mut [u8]) {
+        let (mut received, mut sent) = (0u64, 0u64);
+        for c in self.conns.values_mut() {
+            if !c.conn.is_established() && !c.conn.is_in_early_data() {
+                continue;
+            }
+            let readable: Vec<u64> = c.conn.readable().collect();
+            for id in readable {
+                received += read_request(c, id, scratch, &self.shared);
+            }
+            sent += write_responses(c);
+        }
+        self.shared.bytes_received.fetch_add(received, Relaxed);
+        self.shared.bytes_sent.fetch_add(sent, Relaxed);
+    }
+
+    fn flush(&mut self, segments: usize) {
+        for c in self.conns.values_mut() {
+            c.wake_at = match c.outbox.flush(&mut c.conn, &mut self.sock, self.pacing, segments) {
+                Ok((Flushed::Paced(at), _)) => Some(at),
+                // A full socket buffer: the WRITABLE event wakes the loop.
+                _ => None,
+            };
+        }
+    }
+
+    fn reap(&mut self) {
+        let shared = &self.shared;
+        self.conns.retain(|_, c| {
+            if !c.conn.is_closed() {
+                return true;
+            }
+            let refused = c.conn.local_error().is_some_and(|e| e.is_app && e.error_code == error_code::REJECTED);
+            if !refused {
+                shared.open.fetch_sub(1, Relaxed);
+                shared.closed.fetch_add(1, Relaxed);
+                if connection_error(&c.conn).is_some() {
+                    shared.errored.fetch_add(1, Relaxed);
+                }
+            }
+            false
+        });
+    }
+}
+
+/// Drains a request stream; at FIN, starts the response. Returns upload payload bytes read.
+fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u64 {
+    let mut payload = 0u64;
+    loop {
+        let (n, fin) = match c.conn.stream_recv(id, scratch) {
+            Ok(r) => r,
+            Err(quiche::Error::Done) => return payload,
+            // Reset by the client: nothing to answer.
+            Err(_) => {
+                c.streams.remove(&id);
+                return payload;
+            }
+        };
+        let next_uni = &mut c.next_uni;
+        let s = c.streams.entry(id).or_insert_with(|| {
+            shared.streams.fetch_add(1, Relaxed);
+            let reply_id = if stream_id::is_bidi(id) {
+                id
+            } else {
+                let reply = stream_id::nth(*next_uni, false, false);
+                *next_uni += 1;
+                reply
+            };
+            Stream { reader: RequestReader::default(), reply_id, remaining: 0, responding: false }
+        });
+        payload += s.reader.feed(&scratch[..n]) as u64;
+        if fin {
+            // The upload is drained, FIN included: only now may the response start (draft §2.2).
+            match s.reader.response_size() {
+                Some(size) => {
+                    s.remaining = size;
+                    s.responding = true;
+                }
+                None => {
+                    // Fewer than 8 bytes before FIN: not a valid request (draft §2.4, code 3).
+                    if stream_id::is_bidi(id) {
+                        let _ = c.conn.stream_shutdown(id, quiche::Shutdown::Write, error_code::INVALID_DATA);
+                    }
+                    c.streams.remove(&id);
+                }
+            }
+            return payload;
+        }
+    }
+}
+
+/// Sends response bytes on every stream that has one due. Returns payload bytes handed to quiche.
+fn write_responses(c: &mut Conn) -> u64 {
+    let mut sent = 0u64;
+    let conn = &mut c.conn;
+    c.streams.retain(|_, s| {
+        if !s.responding {
+            return true;
+        }
+        loop {
+            let endless = s.remaining == UNTIL_STOPPED;
+            let chunk = if endless { payload().len() } else { s.remaining.min(payload().len() as u64) as usize };
+            let fin = !endless && chunk as u64 == s.remaining;
+            match conn.stream_send(s.reply_id, &payload()[..chunk], fin) {
+                Ok(n) => {
+                    sent += n as u64;
+                    if !endless {
+                        s.remaining -= n as u64;
+                    }
+                    if fin && n == chunk {
+                        return false;
+                    }
+                    if n < chunk {
+                        return true;
+                    }
+                }
+                Err(quiche::Error::Done) | Err(quiche::Error::StreamLimit) => return true,
+                // STOP_SENDING from the client ends an endless response (quiche answers with RESET_STREAM).
+                Err(_) => return false,
+            }
+        }
+    });
+    sent
+}

@@ -1,0 +1,348 @@
+//! The UDP fast path: GSO batches out, GRO and `recvmmsg` in (through quinn-udp), large socket buffers,
+//! and per-socket drop counts. Each socket records which of these it really used.
+
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
+use serde::Serialize;
+use socket2::{Domain, Protocol, Type};
+
+/// Socket buffer size asked for; forced past `net.core.{r,w}mem_max` when running as root.
+pub const SOCKET_BUFFER_BYTES: usize = 8 << 20;
+
+/// Largest GSO batch the kernel takes in one `sendmsg` (one UDP datagram of at most 64 KiB).
+const GSO_BATCH_BYTES: usize = 65_000;
+
+/// Datagrams per `recvmmsg` (quinn-udp's batch).
+pub const RECV_BATCH: usize = quinn_udp::BATCH_SIZE;
+
+/// Bytes per receive slot: one GRO super-datagram.
+pub const RECV_SLOT_BYTES: usize = 64 * 1024;
+
+/// Which fast-path features one run really used (the environment fingerprint of the data path).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FastPath {
+    /// The kernel offers UDP GSO on these sockets.
+    pub gso_available: bool,
+    /// At least one batch went out as several GSO segments.
+    pub gso: bool,
+    /// Largest number of segments sent in one call.
+    pub gso_max_segments_used: u32,
+    /// The kernel offers UDP GRO.
+    pub gro_available: bool,
+    /// At least one received buffer held several coalesced datagrams.
+    pub gro: bool,
+    /// Receives go through `recvmmsg` (always, on Linux).
+    pub recvmmsg: bool,
+    /// Sends go through `sendmmsg` (never: one GSO `sendmsg` per batch replaces it).
+    pub sendmmsg: bool,
+    /// Send and receive buffer sizes in effect, bytes (as the kernel reports them).
+    pub send_buffer_bytes: u64,
+    pub recv_buffer_bytes: u64,
+    /// The buffers were forced past the system maximum (needs CAP_NET_ADMIN).
+    pub buffers_forced: bool,
+    /// Datagrams the kernel dropped on these sockets' receive queues.
+    pub socket_drops: u64,
+    /// `sendmsg`/`recvmmsg` calls made and datagrams moved.
+    pub send_calls: u64,
+    pub datagrams_sent: u64,
+    pub recv_calls: u64,
+    pub datagrams_received: u64,
+}
+
+impl FastPath {
+    /// Folds another socket's use into this one.
+    pub fn merge(&mut self, o: &FastPath) {
+        self.gso_available |= o.gso_available;
+        self.gso |= o.gso;
+        self.gso_max_segments_used = self.gso_max_segments_used.max(o.gso_max_segments_used);
+        self.gro_available |= o.gro_available;
+        self.gro |= o.gro;
+        self.recvmmsg |= o.recvmmsg;
+        self.sendmmsg |= o.sendmmsg;
+        self.send_buffer_bytes = self.send_buffer_bytes.max(o.send_buffer_bytes);
+        self.recv_buffer_bytes = self.recv_buffer_bytes.max(o.recv_buffer_bytes);
+        self.buffers_forced |= o.buffers_forced;
+        self.socket_drops += o.socket_drops;
+        self.send_calls += o.send_calls;
+        self.datagrams_sent += o.datagrams_sent;
+        self.recv_calls += o.recv_calls;
+        self.datagrams_received += o.datagrams_received;
+    }
+}
+
+pub struct Socket {
+    pub io: mio::net::UdpSocket,
+    state: UdpSocketState,
+    pub local: SocketAddr,
+    /// Bound to a wildcard address: replies must name their source address.
+    wildcard: bool,
+    max_segments: usize,
+    pub use_: FastPath,
+}
+
+impl Socket {
+    /// Binds a non-blocking UDP socket. `reuse_port` lets several workers share one port.
+    pub fn bind(addr: SocketAddr, reuse_port: bool, gso: bool) -> io::Result<Socket> {
+        let sock = socket2::Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        if addr.is_ipv6() {
+            sock.set_only_v6(false).ok();
+        }
+        if reuse_port {
+            sock.set_reuse_port(true)?;
+        }
+        let forced = force_buffer(&sock, libc::SO_SNDBUFFORCE) & force_buffer(&sock, libc::SO_RCVBUFFORCE);
+        if !forced {
+            sock.set_send_buffer_size(SOCKET_BUFFER_BYTES).ok();
+            sock.set_recv_buffer_size(SOCKET_BUFFER_BYTES).ok();
+        }
+        sock.bind(&addr.into())?;
+        let std_sock: std::net::UdpSocket = sock.into();
+        let state = UdpSocketState::new(UdpSockRef::from(&std_sock))?;
+        let local = std_sock.local_addr()?;
+        let io = mio::net::UdpSocket::from_std(std_sock);
+        let max_segments = if gso { state.max_gso_segments().max(1) } else { 1 };
+        let use_ = FastPath {
+            gso_available: state.max_gso_segments() > 1,
+            gro_available: state.gro_segments() > 1,
+            recvmmsg: cfg!(target_os = "linux"),
+            send_buffer_bytes: state.send_buffer_size(UdpSockRef::from(&io))? as u64,
+            recv_buffer_bytes: state.recv_buffer_size(UdpSockRef::from(&io))? as u64,
+            buffers_forced: forced,
+            ..FastPath::default()
+        };
+        Ok(Socket { io, state, local, wildcard: addr.ip().is_unspecified(), max_segments, use_ })
+    }
+
+    /// Most packets of `payload` bytes one send may carry.
+    pub fn batch_segments(&self, payload: usize) -> usize {
+        (GSO_BATCH_BYTES / payload.max(1)).clamp(1, self.max_segments)
+    }
+
+    /// Sends `contents` as `segment`-sized datagrams (one GSO call when there are several).
+    pub fn send(&mut self, to: SocketAddr, from: SocketAddr, contents: &[u8], segment: usize) -> io::Result<()> {
+        let segments = contents.len().div_ceil(segment);
+        let transmit = Transmit {
+            destination: to,
+            ecn: None,
+            contents,
+            segment_size: (segments > 1).then_some(segment),
+            src_ip: self.wildcard.then(|| from.ip()),
+        };
+        self.state.try_send(UdpSockRef::from(&self.io), &transmit).or_else(|e| {
+            // Too large for the path (e.g. an MTU probe): the datagram is lost, as on the wire.
+            if e.raw_os_error() == Some(libc::EMSGSIZE) { Ok(()) } else { Err(e) }
+        })?;
+        self.use_.send_calls += 1;
+        self.use_.datagrams_sent += segments as u64;
+        if segments > 1 {
+            self.use_.gso = true;
+            self.use_.gso_max_segments_used = self.use_.gso_max_segments_used.max(segments as u32);
+        }
+        Ok(())
+    }
+
+    /// Receives a batch into `bufs`; each filled slot is described by `meta` (`stride` < `len` when GRO
+    /// coalesced several datagrams).
+    pub fn recv(&mut self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        let n = self.state.recv(UdpSockRef::from(&self.io), bufs, meta)?;
+        self.use_.recv_calls += 1;
+        for m in &meta[..n] {
+            let datagrams = m.len.div_ceil(m.stride.max(1));
+            self.use_.datagrams_received += datagrams as u64;
+            self.use_.gro |= datagrams > 1;
+        }
+        Ok(n)
+    }
+
+    /// The local address a datagram arrived on (its destination), for quiche's `RecvInfo.to`.
+    pub fn arrival_addr(&self, meta: &RecvMeta) -> SocketAddr {
+        match meta.dst_ip {
+            Some(ip) if self.wildcard => SocketAddr::new(ip, self.local.port()),
+            _ => self.local,
+        }
+    }
+
+    /// Reads the kernel's receive-queue drop count for this socket and returns the fast-path record.
+    pub fn finish(&mut self) -> FastPath {
+        self.use_.socket_drops = socket_drops(&self.io).unwrap_or(0);
+        self.use_.clone()
+    }
+}
+
+fn force_buffer(sock: &socket2::Socket, option: libc::c_int) -> bool {
+    let value = SOCKET_BUFFER_BYTES as libc::c_int;
+    // SAFETY: setsockopt with a valid fd and a pointer to a live c_int of the stated length.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            &value as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    rc == 0
+}
+
+/// The `drops` column of `/proc/net/udp{,6}` for this socket's inode.
+fn socket_drops(sock: &mio::net::UdpSocket) -> Option<u64> {
+    // SAFETY: fstat on a valid fd into a zeroed stat buffer.
+    let inode = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        (libc::fstat(sock.as_raw_fd(), &mut st) == 0).then_some(st.st_ino)?
+    };
+    for table in ["/proc/net/udp6", "/proc/net/udp"] {
+        let text = std::fs::read_to_string(table).ok()?;
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() >= 13 && cols[9].parse::<u64>().ok() == Some(inode) {
+                return cols[12].parse().ok();
+            }
+        }
+    }
+    None
+}
+
+/// Packets quiche produced for one connection, waiting to leave as one GSO batch.
+///
+/// The buffer is allocated once per connection; steady state allocates nothing. With pacing, a packet whose
+/// release time lies beyond the slack is held until then (in user space: `SO_TXTIME` needs `fq`).
+pub struct Outbox {
+    buf: Vec<u8>,
+    len: usize,
+    segment: usize,
+    segments: usize,
+    sealed: bool,
+    to: SocketAddr,
+    from: SocketAddr,
+    release_at: Option<Instant>,
+    /// A packet that could not join the batch (other size or release time), moved to the front next.
+    carry: Option<(usize, usize, quiche::SendInfo)>,
+    max_payload: usize,
+}
+
+/// How early a paced packet may leave: the poll timer's resolution is one millisecond.
+pub const PACING_SLACK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// What a flush left behind.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flushed {
+    /// quiche has nothing more to send now.
+    Idle,
+    /// The next packet may leave at this time (pacing).
+    Paced(Instant),
+    /// The socket buffer is full: wait for it to drain.
+    Blocked,
+}
+
+impl Outbox {
+    pub fn new(max_payload: usize, segments: usize) -> Outbox {
+        let any: SocketAddr = "[::]:0".parse().expect("literal address");
+        Outbox {
+            buf: vec![0; max_payload * (segments + 1)],
+            len: 0,
+            segment: 0,
+            segments: 0,
+            sealed: false,
+            to: any,
+            from: any,
+            release_at: None,
+            carry: None,
+            max_payload,
+        }
+    }
+
+    /// Moves quiche's packets for `conn` onto the wire, batched, until quiche is done, pacing says wait, or
+    /// the socket is full. Returns the number of packets sent.
+    pub fn flush(
+        &mut self,
+        conn: &mut quiche::Connection,
+        sock: &mut Socket,
+        pacing: bool,
+        max_segments: usize,
+    ) -> io::Result<(Flushed, u64)> {
+        let mut sent = 0u64;
+        loop {
+            let now = Instant::now();
+            if let Some(at) = self.release_at {
+                if at > now + PACING_SLACK {
+                    return Ok((Flushed::Paced(at), sent));
+                }
+            }
+            // Fill the batch.
+            let mut done = false;
+            while !self.sealed && self.carry.is_none() && self.segments < max_segments {
+                let off = self.len;
+                match conn.send(&mut self.buf[off..off + self.max_payload]) {
+                    Ok((n, info)) => {
+                        let later = pacing && info.at > now + PACING_SLACK;
+                        if self.segments == 0 {
+                            self.accept_first(n, &info, pacing);
+                            if later {
+                                break;
+                            }
+                        } else if n > self.segment || info.to != self.to || info.from != self.from || later {
+                            self.carry = Some((off, n, info));
+                        } else {
+                            self.len += n;
+                            self.segments += 1;
+                            self.sealed = n < self.segment;
+                        }
+                    }
+                    Err(quiche::Error::Done) => {
+                        done = true;
+                        break;
+                    }
+                    Err(e) => return Err(io::Error::other(format!("quiche send: {e:?}"))),
+                }
+            }
+            if self.segments == 0 {
+                return Ok((Flushed::Idle, sent));
+            }
+            if let Some(at) = self.release_at {
+                if at > Instant::now() + PACING_SLACK {
+                    return Ok((Flushed::Paced(at), sent));
+                }
+            }
+            match sock.send(self.to, self.from, &self.buf[..self.len], self.segment) {
+                Ok(()) => sent += self.segments as u64,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((Flushed::Blocked, sent)),
+                Err(e) => return Err(e),
+            }
+            self.clear();
+            if let Some((off, n, info)) = self.carry.take() {
+                self.buf.copy_within(off..off + n, 0);
+                self.accept_first(n, &info, pacing);
+            } else if done {
+                return Ok((Flushed::Idle, sent));
+            }
+        }
+    }
+
+    fn accept_first(&mut self, n: usize, info: &quiche::SendInfo, pacing: bool) {
+        self.len = n;
+        self.segment = n;
+        self.segments = 1;
+        self.sealed = false;
+        self.to = info.to;
+        self.from = info.from;
+        self.release_at = pacing.then_some(info.at);
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.segments = 0;
+        self.sealed = false;
+        self.release_at = None;
+    }
+
+    /// A packet is waiting (held for pacing or a full socket).
+    pub fn pending(&self) -> bool {
+        self.segments > 0
+    }
+}

@@ -1,0 +1,179 @@
+// Run records (the engine's JSON output, schemaVersion 1): their types, and reading them from files that
+// hold one record, an array of records, or JSON lines with one record per line. Anything else is an
+// INVALID_FILE error that names the file, the line and what was wrong.
+import { readFileSync } from 'node:fs';
+import { StoqError } from './errors.js';
+
+export type ScenarioKind = 'download' | 'upload' | 'bidir' | 'requests' | 'latency' | 'handshakes';
+
+export interface IntervalRecord {
+  index: number;
+  startS: number;
+  endS: number;
+  bytesSent: number;
+  bytesReceived: number;
+  goodputBps: number;
+  packetsSent?: number;
+  packetsReceived?: number;
+  rttUs?: number;
+  minRttUs?: number;
+  rttvarUs?: number;
+  cwnd?: number;
+  lost?: number;
+  retrans?: number;
+  deliveryRateBps?: number;
+  completed?: number;
+}
+
+export interface LatencyEnd {
+  unit: 'us';
+  n: number;
+  minUs: number;
+  meanUs: number;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+}
+
+export interface RunRecord {
+  schemaVersion: 1;
+  tool: { name: string; version: string };
+  session: { id: string; run: number; runs: number };
+  startedAt: string;
+  target: string;
+  embeddedServer: boolean;
+  scenario: { id: string; kind: ScenarioKind; [setting: string]: unknown };
+  environment: { fingerprint: string; hostname?: string; [key: string]: unknown };
+  intervals: IntervalRecord[];
+  end: {
+    state: 'completed' | 'cancelled' | 'errored';
+    error?: { code: string; message: string };
+    durationS: number;
+    bytesSent: number;
+    bytesReceived: number;
+    goodputBps: number;
+    packetsSent?: number;
+    packetsReceived?: number;
+    lost?: number;
+    retrans?: number;
+    requestsPerSecond?: number;
+    handshakesPerSecond?: number;
+    latency?: LatencyEnd;
+  };
+  samples?: { latencyUs?: number[] };
+}
+
+const KINDS: readonly string[] = ['download', 'upload', 'bidir', 'requests', 'latency', 'handshakes'];
+const STATES: readonly string[] = ['completed', 'cancelled', 'errored'];
+
+function bad(where: string, what: string): StoqError {
+  return new StoqError('INVALID_FILE', `${where}: ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the shape of one record (the fields this package relies on) and returns it typed. */
+export function validateRecord(value: unknown, where = 'record'): RunRecord {
+  if (!isObject(value)) throw bad(where, 'a run record must be a JSON object');
+  if (value.schemaVersion !== 1) {
+    throw bad(where, value.schemaVersion === undefined
+      ? 'not a stoq-bench run record (no schemaVersion)'
+      : `unsupported run record schemaVersion ${JSON.stringify(value.schemaVersion)} (this version reads 1)`);
+  }
+  const session = value.session;
+  if (!isObject(session) || typeof session.id !== 'string' || !Number.isInteger(session.run)) {
+    throw bad(where, 'session must be {id: string, run: integer, runs: integer}');
+  }
+  const scenario = value.scenario;
+  if (!isObject(scenario) || typeof scenario.id !== 'string' || !KINDS.includes(scenario.kind as string)) {
+    throw bad(where, `scenario must have a string id and a kind of ${KINDS.join('|')}`);
+  }
+  const env = value.environment;
+  if (!isObject(env) || typeof env.fingerprint !== 'string') throw bad(where, 'environment.fingerprint (string) is missing');
+  if (!Array.isArray(value.intervals)) throw bad(where, 'intervals must be an array');
+  value.intervals.forEach((iv, i) => {
+    if (!isObject(iv) || !finite(iv.startS) || !finite(iv.endS) || !finite(iv.goodputBps)) {
+      throw bad(where, `intervals[${i}] needs numeric startS, endS and goodputBps`);
+    }
+  });
+  const end = value.end;
+  if (!isObject(end) || !STATES.includes(end.state as string)) throw bad(where, `end.state must be one of ${STATES.join('|')}`);
+  for (const key of ['durationS', 'goodputBps'] as const) {
+    if (!finite(end[key])) throw bad(where, `end.${key} must be a finite number`);
+  }
+  for (const key of ['requestsPerSecond', 'handshakesPerSecond'] as const) {
+    if (end[key] !== undefined && !finite(end[key])) throw bad(where, `end.${key} must be a finite number`);
+  }
+  if (end.latency !== undefined) {
+    const l = end.latency;
+    if (!isObject(l) || !finite(l.p50Us) || !finite(l.p99Us)) throw bad(where, 'end.latency needs numeric p50Us and p99Us');
+  }
+  if (value.samples !== undefined) {
+    const s = value.samples;
+    if (!isObject(s)) throw bad(where, 'samples must be an object');
+    if (s.latencyUs !== undefined && (!Array.isArray(s.latencyUs) || !s.latencyUs.every(finite))) {
+      throw bad(where, 'samples.latencyUs must be an array of finite numbers');
+    }
+  }
+  return value as unknown as RunRecord;
+}
+
+function finite(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Parses text holding one record, an array of records, or JSON lines (one record per line). */
+export function parseRecords(text: string, source = 'input'): RunRecord[] {
+  const trimmed = text.trim();
+  if (trimmed === '') throw bad(source, 'the file is empty (expected a run record, an array of records or JSON lines)');
+  let whole: unknown;
+  let wholeError: unknown;
+  try {
+    whole = JSON.parse(trimmed);
+  } catch (error) {
+    wholeError = error;
+  }
+  if (wholeError === undefined) {
+    if (Array.isArray(whole)) {
+      if (whole.length === 0) throw bad(source, 'the array holds no run records');
+      return whole.map((r, i) => validateRecord(r, `${source} [${i}]`));
+    }
+    return [validateRecord(whole, source)];
+  }
+  // JSON lines
+  const lines = text.split(/\r?\n/);
+  const out: RunRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw bad(`${source}:${i + 1}`, `not valid JSON (${reason}); expected a run record, an array of records, or one record per line`);
+    }
+    out.push(validateRecord(value, `${source}:${i + 1}`));
+  });
+  return out;
+}
+
+/** Reads run records from a file (one record, an array, or JSON lines). */
+export function readRecordFile(path: string): RunRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StoqError('INVALID_FILE', `${path}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(error)})`, { cause: error });
+  }
+  return parseRecords(text, path);
+}
+
+/** Reads and concatenates the records of several files. */
+export function readRecordFiles(paths: readonly string[]): RunRecord[] {
+  return paths.flatMap((p) => readRecordFile(p));
+}

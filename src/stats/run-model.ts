@@ -1,0 +1,216 @@
+// The run and session model: a session (one invocation on one testbed) holds runs (the unit of
+// replication) that hold intervals. Each run is reduced to one number per metric after omitting its
+// warm-up; its steadiness is checked (drift, autocorrelation) and flagged, never silently dropped.
+import type { RunRecord } from '../records.js';
+import { batchMeansInterval, blockBootstrapMean, type Interval } from './bootstrap.js';
+import { quantileSorted } from './quantile.js';
+import { autocorrelation, effectiveSampleSize, theilSen } from './series.js';
+
+export type MetricId = 'goodput' | 'latencyP50' | 'latencyP99' | 'requestRate' | 'handshakeRate';
+
+export interface MetricInfo {
+  id: MetricId;
+  label: string;
+  unit: 'bit/s' | 'us' | '1/s';
+  better: 'higher' | 'lower';
+  /** Smallest change worth reporting (relative), used when measured noise is smaller. */
+  floor: number;
+  /** The quantile a latency metric summarises (raw samples allow a bootstrap of it across runs). */
+  quantile?: number;
+  /** How a run is reduced to this number. */
+  reduction: string;
+}
+
+export const METRICS: Record<MetricId, MetricInfo> = {
+  goodput: { id: 'goodput', label: 'goodput', unit: 'bit/s', better: 'higher', floor: 0.02, reduction: 'time-weighted mean of steady intervals' },
+  latencyP50: { id: 'latencyP50', label: 'latency p50', unit: 'us', better: 'lower', floor: 0.03, quantile: 0.5, reduction: 'per-run p50 (type 7)' },
+  latencyP99: { id: 'latencyP99', label: 'latency p99', unit: 'us', better: 'lower', floor: 0.05, quantile: 0.99, reduction: 'per-run p99 (type 7)' },
+  requestRate: { id: 'requestRate', label: 'requests/s', unit: '1/s', better: 'higher', floor: 0.02, reduction: 'completed requests / duration' },
+  handshakeRate: { id: 'handshakeRate', label: 'handshakes/s', unit: '1/s', better: 'higher', floor: 0.03, reduction: 'completed handshakes / duration' },
+};
+
+export const METRIC_IDS = Object.keys(METRICS) as MetricId[];
+
+export interface RunModelOptions {
+  /** Seconds to omit at the start; default: chosen by MSER (White 1997), at least the first interval. */
+  warmupS?: number;
+  /** A run is unsteady when its Theil-Sen drift over the steady window exceeds this share of its level
+   * (and Sen's interval excludes zero). Default 0.1. */
+  maxDrift?: number;
+  /** A run is unsteady when the lag-1 autocorrelation of its steady intervals reaches this (with >= 8 intervals). Default 0.9. */
+  maxLag1?: number;
+  level?: number;
+  seed?: number;
+}
+
+export type Steadiness = 'steady' | 'unsteady' | 'unchecked';
+
+export interface RunSummary {
+  sessionId: string;
+  run: number;
+  startedAt: string;
+  scenarioId: string;
+  scenarioKind: string;
+  fingerprint: string;
+  state: RunRecord['end']['state'];
+  error?: { code: string; message: string };
+  metrics: Partial<Record<MetricId, number>>;
+  /** Sorted raw latency samples (us) when the record carried them. */
+  latencySamples?: Float64Array;
+  warmup: { omittedIntervals: number; omittedS: number; method: string };
+  steadiness: {
+    status: Steadiness;
+    reasons: string[];
+    /** The series checked: interval goodput, or completions per second for request-like scenarios. */
+    series: 'goodput' | 'completions';
+    intervals: number;
+    durationS: number;
+    lag1: number | null;
+    effectiveN: number | null;
+    /** Theil-Sen slope per second, and as a share of the level over the steady window. */
+    drift: { perS: number; relative: number; lower: number; upper: number; level: number } | null;
+  };
+  /** Uncertainty of the steady level within this one run (autocorrelation-aware). */
+  withinRun: { blockBootstrap: Interval; batchMeans: Interval } | null;
+}
+
+const THROUGHPUT_KINDS = new Set(['download', 'upload', 'bidir']);
+
+/** MSER (marginal standard error rule): the truncation d <= n/2 minimising var(x_d..) / (n - d). */
+export function mserTruncation(series: ArrayLike<number>): number {
+  const n = series.length;
+  if (n < 4) return n >= 3 ? 1 : 0;
+  // suffix sums for O(n)
+  let best = 1;
+  let bestValue = Infinity;
+  let s = 0;
+  let s2 = 0;
+  const sums: number[] = new Array(n + 1).fill(0);
+  const sums2: number[] = new Array(n + 1).fill(0);
+  for (let i = n - 1; i >= 0; i--) {
+    s += series[i];
+    s2 += series[i] * series[i];
+    sums[i] = s;
+    sums2[i] = s2;
+  }
+  for (let d = 1; d <= Math.floor(n / 2); d++) {
+    const k = n - d;
+    const m = sums[d] / k;
+    const ss = Math.max(0, sums2[d] - k * m * m);
+    const value = ss / (k * k);
+    if (bestValue === Infinity || value < bestValue - 1e-12 * Math.abs(bestValue)) {
+      bestValue = value;
+      best = d;
+    }
+  }
+  return best;
+}
+
+/** Reduces one run record to its run-level summary. */
+export function summarizeRun(record: RunRecord, options: RunModelOptions = {}): RunSummary {
+  const level = options.level ?? 0.95;
+  const kind = record.scenario.kind;
+  const intervals = [...record.intervals].sort((a, b) => a.startS - b.startS);
+  const completions = !THROUGHPUT_KINDS.has(kind) && intervals.length > 0 && intervals.every((iv) => typeof iv.completed === 'number');
+  const seriesOf = (ivs: typeof intervals) =>
+    ivs.map((iv) => (completions ? (iv.completed as number) / Math.max(iv.endS - iv.startS, 1e-9) : iv.goodputBps));
+  const full = seriesOf(intervals);
+  let omit: number;
+  let method: string;
+  if (options.warmupS !== undefined) {
+    omit = intervals.filter((iv) => iv.startS < (options.warmupS as number) - 1e-9).length;
+    method = `fixed: intervals starting before ${options.warmupS} s`;
+  } else {
+    omit = mserTruncation(full);
+    method = 'MSER (White 1997) on the interval series, at most half the run';
+  }
+  const steadyIvs = intervals.slice(omit);
+  const series = full.slice(omit);
+  const omittedS = omit > 0 ? intervals[omit - 1].endS - intervals[0].startS : 0;
+  const durationS = steadyIvs.reduce((s, iv) => s + (iv.endS - iv.startS), 0);
+
+  const metrics: RunSummary['metrics'] = {};
+  if (THROUGHPUT_KINDS.has(kind)) {
+    if (steadyIvs.length > 0 && durationS > 0) {
+      metrics.goodput = steadyIvs.reduce((s, iv) => s + iv.goodputBps * (iv.endS - iv.startS), 0) / durationS;
+    } else {
+      metrics.goodput = record.end.goodputBps;
+    }
+  }
+  let latencySamples: Float64Array | undefined;
+  const raw = record.samples?.latencyUs;
+  if (raw && raw.length > 0) {
+    latencySamples = Float64Array.from(raw).sort();
+    metrics.latencyP50 = quantileSorted(latencySamples, 0.5);
+    metrics.latencyP99 = quantileSorted(latencySamples, 0.99);
+  } else if (record.end.latency) {
+    metrics.latencyP50 = record.end.latency.p50Us;
+    metrics.latencyP99 = record.end.latency.p99Us;
+  }
+  if (record.end.requestsPerSecond !== undefined) metrics.requestRate = record.end.requestsPerSecond;
+  if (record.end.handshakesPerSecond !== undefined) metrics.handshakeRate = record.end.handshakesPerSecond;
+
+  const reasons: string[] = [];
+  let status: Steadiness = 'steady';
+  let lag1: number | null = null;
+  let effectiveN: number | null = null;
+  let drift: RunSummary['steadiness']['drift'] = null;
+  if (series.length < 3) {
+    status = 'unchecked';
+    reasons.push(`only ${series.length} steady interval(s): too few to check drift`);
+  } else {
+    const mids = steadyIvs.map((iv) => (iv.startS + iv.endS) / 2);
+    const ts = theilSen(series, mids, level);
+    const sortedSeries = Float64Array.from(series).sort();
+    const levelValue = quantileSorted(sortedSeries, 0.5);
+    const span = mids[mids.length - 1] - mids[0];
+    const relative = levelValue !== 0 ? (ts.slope * span) / Math.abs(levelValue) : 0;
+    drift = { perS: ts.slope, relative, lower: ts.lower, upper: ts.upper, level };
+    const maxDrift = options.maxDrift ?? 0.1;
+    if (Math.abs(relative) > maxDrift && (ts.lower > 0 || ts.upper < 0)) {
+      status = 'unsteady';
+      reasons.push(`drift ${(relative * 100).toFixed(1)}% over the steady window (limit ${(maxDrift * 100).toFixed(0)}%, Sen's ${Math.round(level * 100)}% interval excludes 0)`);
+    }
+    const r = autocorrelation(series, 1);
+    if (Number.isFinite(r)) {
+      lag1 = r;
+      effectiveN = effectiveSampleSize(series.length, r);
+      const maxLag1 = options.maxLag1 ?? 0.9;
+      if (series.length >= 8 && r >= maxLag1) {
+        status = 'unsteady';
+        reasons.push(`lag-1 autocorrelation ${r.toFixed(2)} >= ${maxLag1}: the level wanders (about ${effectiveN.toFixed(1)} independent points)`);
+      }
+    }
+  }
+  if (record.end.state !== 'completed') reasons.push(`run ${record.end.state}${record.end.error ? `: ${record.end.error.code}: ${record.end.error.message}` : ''}`);
+  const withinRun =
+    series.length >= 4
+      ? { blockBootstrap: blockBootstrapMean(series, { level, seed: options.seed ?? 1 }), batchMeans: batchMeansInterval(series, { level }) }
+      : null;
+  return {
+    sessionId: record.session.id,
+    run: record.session.run,
+    startedAt: record.startedAt,
+    scenarioId: record.scenario.id,
+    scenarioKind: kind,
+    fingerprint: record.environment.fingerprint,
+    state: record.end.state,
+    error: record.end.error,
+    metrics,
+    latencySamples,
+    warmup: { omittedIntervals: omit, omittedS, method },
+    steadiness: { status, reasons, series: completions ? 'completions' : 'goodput', intervals: series.length, durationS, lag1, effectiveN, drift },
+    withinRun,
+  };
+}
+
+/** Groups run summaries by session, in first-seen order. */
+export function groupBySession(runs: readonly RunSummary[]): Map<string, RunSummary[]> {
+  const out = new Map<string, RunSummary[]>();
+  for (const r of runs) {
+    const list = out.get(r.sessionId) ?? [];
+    list.push(r);
+    out.set(r.sessionId, list);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// Synthetic run records for tests: AR(1) interval goodput around a level, a slow-start ramp, optional
+// latency samples; seeded so every test is reproducible.
+import type { RunRecord } from '../../src/records.js';
+import { createRng, type Rng } from '../../src/stats/rng.js';
+
+export interface FakeRun {
+  session?: string;
+  run?: number;
+  runs?: number;
+  kind?: RunRecord['scenario']['kind'];
+  scenarioId?: string;
+  fingerprint?: string;
+  levelBps?: number;
+  /** Relative sd of interval noise. */
+  noise?: number;
+  /** Lag-1 autocorrelation of interval noise. */
+  phi?: number;
+  intervals?: number;
+  warmup?: number;
+  /** Relative drift over the whole run (e.g. -0.3 for a 30% decline). */
+  drift?: number;
+  latencyUs?: number;
+  latencySamples?: number;
+  state?: RunRecord['end']['state'];
+  startedAt?: string;
+}
+
+export function fakeRecord(rng: Rng, f: FakeRun = {}): RunRecord {
+  const level = f.levelBps ?? 9e9;
+  const n = f.intervals ?? 20;
+  const warm = f.warmup ?? 2;
+  const phi = f.phi ?? 0.5;
+  const noise = f.noise ?? 0.02;
+  const intervals: RunRecord['intervals'] = [];
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    e = phi * e + Math.sqrt(1 - phi * phi) * rng.normal();
+    const ramp = i < warm ? (i + 1) / (warm + 2) : 1;
+    const trend = 1 + (f.drift ?? 0) * (i / Math.max(1, n - 1));
+    const goodput = level * ramp * trend * (1 + noise * e);
+    intervals.push({
+      index: i, startS: i, endS: i + 1, bytesSent: 0, bytesReceived: goodput / 8, goodputBps: goodput,
+      packetsSent: 0, packetsReceived: 0, rttUs: 60, minRttUs: 50, rttvarUs: 5, cwnd: 1e6, lost: 0, retrans: 0,
+      deliveryRateBps: goodput, completed: 0,
+    });
+  }
+  const total = intervals.reduce((s, iv) => s + iv.goodputBps, 0);
+  const rec: RunRecord = {
+    schemaVersion: 1,
+    tool: { name: 'stoq-bench', version: '0.1.0' },
+    session: { id: f.session ?? 's1', run: f.run ?? 0, runs: f.runs ?? 1 },
+    startedAt: f.startedAt ?? '2026-11-28T12:00:00.000Z',
+    target: '[::1]:4433',
+    embeddedServer: true,
+    scenario: { id: f.scenarioId ?? 'scn-download-1', kind: f.kind ?? 'download' },
+    environment: { fingerprint: f.fingerprint ?? 'tb-1', hostname: 'test', cpu: { model: 'x', count: 2 } },
+    intervals,
+    end: {
+      state: f.state ?? 'completed', durationS: n, bytesSent: 0, bytesReceived: total / 8, goodputBps: total / n,
+      packetsSent: 0, packetsReceived: 0, lost: 0, retrans: 0,
+    },
+  };
+  if (f.latencyUs !== undefined) {
+    const k = f.latencySamples ?? 500;
+    const xs = Array.from({ length: k }, () => f.latencyUs! * Math.exp(0.3 * rng.normal()));
+    rec.samples = { latencyUs: xs };
+  }
+  return rec;
+}
+
+/** A session of `runs` records with a per-session offset (between-session noise). */
+export function fakeSession(rng: Rng, id: string, runs: number, f: FakeRun = {}, sessionNoise = 0): RunRecord[] {
+  const offset = 1 + sessionNoise * rng.normal();
+  return Array.from({ length: runs }, (_, i) =>
+    fakeRecord(rng, { ...f, session: id, run: i, runs, levelBps: (f.levelBps ?? 9e9) * offset }),
+  );
+}
+
+export { createRng };

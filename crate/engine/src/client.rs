@@ -3,7 +3,7 @@
 //! them over its workers). Interval snapshots flow to the caller as they happen; the run's result holds
 //! every interval, per-connection outcomes, raw latency samples and the fast-path record.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::IoSliceMut;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -349,7 +349,12 @@ struct Slot {
     outbox: Outbox,
     wake_at: Option<Instant>,
     connect_at: Instant,
-    flows: HashMap<u64, Flow>,
+    /// Open flows by request stream id (ordered: uploads go out oldest first).
+    flows: BTreeMap<u64, Flow>,
+    /// Uni replies are matched to requests in the order the server opens them, which need not be the
+    /// order of the requests: their bytes are checked per connection, not per stream.
+    uni_expected: u64,
+    uni_received: u64,
     /// Uni requests waiting for the server to open their reply stream, in order.
     awaiting_reply: VecDeque<u64>,
     reply_to_request: HashMap<u64, u64>,
@@ -359,6 +364,10 @@ struct Slot {
     queued: VecDeque<(u64, u64)>,
     closing: bool,
     finished: bool,
+    /// Packets or socket space arrived, or the slot changed, since its last pass.
+    dirty: bool,
+    /// quiche's next timer, cached after each pass.
+    timer: Option<Instant>,
     /// Counters of connections this slot already closed (handshakes).
     retired: Counters,
     result: ConnectionResult,
@@ -393,7 +402,9 @@ impl Worker {
                 outbox: Outbox::new(payload_size, segments),
                 wake_at: None,
                 connect_at: plan.start,
-                flows: HashMap::new(),
+                flows: BTreeMap::new(),
+                uni_expected: 0,
+                uni_received: 0,
                 awaiting_reply: VecDeque::new(),
                 reply_to_request: HashMap::new(),
                 opened_bidi: 0,
@@ -401,6 +412,8 @@ impl Worker {
                 queued: transfer_flows(s, index),
                 closing: false,
                 finished: false,
+                dirty: true,
+                timer: None,
                 retired: Counters::default(),
                 result: ConnectionResult {
                     index,
@@ -455,12 +468,17 @@ impl Worker {
         let mut stopped_flows = false;
 
         for i in 0..self.slots.len() {
-            self.connect(i);
+            if self.plan.scenario.kind != Kind::Handshakes || self.plan.may_start_another(Instant::now()) {
+                self.connect(i);
+            } else {
+                self.slots[i].finished = true;
+            }
         }
         let mut readable: Vec<usize> = (0..self.slots.len()).collect();
         let mut end = Instant::now();
         loop {
             for &i in &readable {
+                self.slots[i].dirty = true;
                 self.receive(i, &mut rx, &mut meta);
             }
             let now = Instant::now();
@@ -472,7 +490,16 @@ impl Worker {
                 }
             }
             for i in 0..self.slots.len() {
-                self.step(i, now, &mut scratch);
+                let s = &self.slots[i];
+                let due = s.dirty
+                    || s.timer.is_some_and(|t| t <= now)
+                    || s.wake_at.is_some_and(|t| t <= now + crate::socket::PACING_SLACK);
+                if due && !s.finished {
+                    self.slots[i].dirty = false;
+                    self.step(i, now, &mut scratch);
+                    let s = &mut self.slots[i];
+                    s.timer = s.conn.as_ref().and_then(|c| c.timeout_instant());
+                }
             }
             let all_done = self.slots.iter().all(|s| s.finished);
             let now = Instant::now();
@@ -497,14 +524,14 @@ impl Worker {
             }
             let wake = [Some(next_tick), self.plan.deadline.filter(|_| !stopped_flows)]
                 .into_iter()
-                .chain(self.slots.iter().flat_map(|s| [s.wake_at, s.conn.as_ref().and_then(|c| c.timeout_instant())]))
+                .chain(self.slots.iter().filter(|s| !s.finished).flat_map(|s| [s.wake_at, s.timer]))
                 .flatten()
                 .min()
                 .expect("next_tick is always set");
             let timeout = wake.saturating_duration_since(Instant::now());
             let _ = poll.poll(&mut events, Some(timeout));
             readable.clear();
-            readable.extend(events.iter().filter(|e| e.is_readable()).map(|e| e.token().0));
+            readable.extend(events.iter().map(|e| e.token().0));
         }
         let totals = self.counters(cpu_start);
         let fast_path = self.slots.iter_mut().fold(FastPath::default(), |mut f, s| {
@@ -570,6 +597,7 @@ impl Worker {
                 }
                 slot.conn = Some(conn);
                 slot.closing = false;
+                slot.dirty = true;
             }
             Err(e) => fail(slot, Error::from(e)),
         }
@@ -621,6 +649,7 @@ impl Worker {
             let _ = conn.close(true, error_code::NO_ERROR, b"cancelled");
             slot.closing = true;
         }
+        slot.dirty = true;
     }
 
     /// Advances one slot: timers, streams, new requests, sending, and the end of the connection.
@@ -670,38 +699,49 @@ impl Worker {
         let Some(conn) = slot.conn.as_mut() else { return };
         slot.wake_at = match slot.outbox.flush(conn, &mut slot.sock, plan.scenario.settings.pacing, self.segments) {
             Ok((Flushed::Paced(at), _)) => Some(at),
+            Ok((Flushed::Blocked, _)) => {
+                slot.dirty = true;
+                None
+            }
             Ok(_) => None,
             Err(e) => {
                 fail(slot, Error::Io(e.to_string()));
                 return;
             }
         };
-        if conn.is_closed() || (slot.closing && !slot.outbox.pending()) {
+        let closed = conn.is_closed() || (slot.closing && !slot.outbox.pending());
+        if closed && kind == Kind::Handshakes && conn.is_established() && !plan.cancel.is_cancelled() {
+            self.next_handshake(i, Instant::now());
+        } else if closed {
             finish(slot, plan.cancel.is_cancelled());
         }
+    }
+
+    /// The CONNECTION_CLOSE of a completed handshake went out: start the next one, if any remain.
+    fn next_handshake(&mut self, i: usize, now: Instant) {
+        let plan = self.plan.clone();
+        let slot = &mut self.slots[i];
+        if !plan.may_start_another(now) {
+            finish(slot, false);
+            return;
+        }
+        if let Some(conn) = slot.conn.as_ref() {
+            let st = conn.stats();
+            slot.retired.packets_sent += st.sent as u64;
+            slot.retired.packets_received += st.recv as u64;
+            slot.retired.lost += st.lost as u64;
+            slot.retired.retrans += st.retrans as u64;
+        }
+        self.connect(i);
+        // The new Initial is sent on the next pass, without waiting for a timer.
+        self.slots[i].wake_at = Some(now);
     }
 
     fn step_handshake(&mut self, i: usize, now: Instant) {
         let plan = self.plan.clone();
         let slot = &mut self.slots[i];
         let Some(conn) = slot.conn.as_mut() else { return };
-        if slot.closing {
-            // The CONNECTION_CLOSE of the previous handshake went out: start the next one, if any remain.
-            if !slot.outbox.pending() {
-                let st = conn.stats();
-                slot.retired.packets_sent += st.sent as u64;
-                slot.retired.packets_received += st.recv as u64;
-                slot.retired.lost += st.lost as u64;
-                slot.retired.retrans += st.retrans as u64;
-                if plan.may_start_another(now) {
-                    self.connect(i);
-                } else {
-                    finish(slot, plan.cancel.is_cancelled());
-                }
-            }
-            return;
-        }
-        if conn.is_established() {
+        if !slot.closing && conn.is_established() {
             let ns = (now - slot.connect_at).as_nanos() as u64;
             self.latencies.record(ns, plan.ns_since_start(now));
             self.completed += 1;
@@ -813,7 +853,12 @@ impl Worker {
                         if fin {
                             let f = slot.flows.remove(&request).expect("present");
                             slot.reply_to_request.remove(&id);
-                            if f.expect == UNTIL_STOPPED || f.received == f.expect {
+                            let uni = !stream_id::is_bidi(request);
+                            if uni && f.expect != UNTIL_STOPPED {
+                                slot.uni_expected += f.expect;
+                                slot.uni_received += f.received;
+                            }
+                            if uni || f.expect == UNTIL_STOPPED || f.received == f.expect {
                                 slot.result.streams_completed += 1;
                                 if f.timed {
                                     let now = Instant::now();
@@ -945,6 +990,12 @@ fn finish(slot: &mut Slot, cancelled: bool) {
     slot.result.lost = slot.retired.lost + st.lost as u64;
     slot.result.retrans = slot.retired.retrans + st.retrans as u64;
     let unfinished = !slot.flows.is_empty() || !slot.queued.is_empty();
+    if slot.uni_expected != slot.uni_received {
+        slot.result.error.get_or_insert(ErrorInfo {
+            code: "PEER",
+            message: format!("unidirectional replies carried {} of {} bytes", slot.uni_received, slot.uni_expected),
+        });
+    }
     if cancelled {
         slot.result.state = RunState::Cancelled;
     } else if let Some(e) = connection_error(conn) {

@@ -90,13 +90,16 @@ pub fn connection_error(conn: &quiche::Connection) -> Option<Error> {
             String::from_utf8_lossy(&e.reason)
         )
     };
+    // Transport 0x0c (APPLICATION_ERROR) is how an application close sent during the handshake
+    // reaches the peer (RFC 9000 §10.2.3): its real code is hidden, so it counts as a clean close.
+    let clean = |e: &quiche::ConnectionError| e.error_code == 0 || (!e.is_app && e.error_code == 0x0c);
     if let Some(e) = conn.peer_error() {
-        if !(e.is_app && e.error_code == 0) && !(!e.is_app && e.error_code == 0) {
+        if !clean(e) {
             return Some(Error::Peer(format!("peer closed with {}", describe(e))));
         }
     }
     if let Some(e) = conn.local_error() {
-        if !(e.error_code == 0) {
+        if !clean(e) {
             return Some(Error::Quic(format!("closed locally with {}", describe(e))));
         }
     }

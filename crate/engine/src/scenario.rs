@@ -120,8 +120,8 @@ pub struct Scenario {
     pub stream_type: StreamType,
     #[serde(default)]
     pub settings: Settings,
-    /// Content hash of the normalised scenario; filled in by `normalize`, ignored on input.
-    #[serde(default, skip_deserializing)]
+    /// Content hash of the normalised scenario; set by `normalize` (a given value is recomputed).
+    #[serde(default)]
     pub id: String,
 }
 
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(s.id, Scenario::from_json(&s.to_json()).unwrap().id);
         assert_eq!(s.id, PINNED_DOWNLOAD_1MIB_ID);
     }
-    const PINNED_DOWNLOAD_1MIB_ID: &str = "PIN";
+    const PINNED_DOWNLOAD_1MIB_ID: &str = "3af01f68abc4c98d";
 
     #[test]
     fn bad_input_is_refused_with_a_clear_message() {

@@ -206,6 +206,20 @@ struct Conn {
     streams: HashMap<u64, Stream>,
     next_uni: u64,
     wake_at: Option<Instant>,
+    /// quiche's next timer, cached after each pass over the connection.
+    timer: Option<Instant>,
+    /// Packets arrived since the last pass (or it is new).
+    dirty: bool,
+}
+
+impl Conn {
+    /// Whether this pass has work for the connection: only those are visited, so idle connections
+    /// cost nothing per packet.
+    fn due(&self, now: Instant) -> bool {
+        self.dirty
+            || self.timer.is_some_and(|t| t <= now)
+            || self.wake_at.is_some_and(|t| t <= now + crate::socket::PACING_SLACK)
+    }
 }
 
 struct Worker {
@@ -242,27 +256,55 @@ impl Worker {
             let timeout = self.next_wake().map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(STOP_CHECK);
             let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
             self.receive(&mut rx, &mut meta, &mut scratch, segments);
-            let now = Instant::now();
-            for c in self.conns.values_mut() {
-                if c.conn.timeout_instant().is_some_and(|t| t <= now) {
-                    c.conn.on_timeout();
-                }
-            }
-            self.serve(&mut scratch);
-            self.flush(segments);
-            self.reap();
+            self.pass(&mut scratch, segments);
         }
         for c in self.conns.values_mut() {
             let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
+            let _ = c.outbox.flush(&mut c.conn, &mut self.sock, false, segments);
         }
-        self.flush(segments);
         let open = self.conns.len() as u64;
         self.shared.open.fetch_sub(open, Relaxed);
         self.sock.finish()
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        self.conns.values().filter_map(|c| [c.conn.timeout_instant(), c.wake_at].into_iter().flatten().min()).min()
+        self.conns.values().filter_map(|c| [c.timer, c.wake_at].into_iter().flatten().min()).min()
+    }
+
+    /// Visits every connection with work: timers, requests, responses, sending, and the end.
+    fn pass(&mut self, scratch: &mut [u8], segments: usize) {
+        let now = Instant::now();
+        let (mut received, mut sent) = (0u64, 0u64);
+        let mut closed = false;
+        for c in self.conns.values_mut().filter(|c| c.due(now)) {
+            c.dirty = false;
+            if c.timer.is_some_and(|t| t <= now) {
+                c.conn.on_timeout();
+            }
+            if c.conn.is_established() || c.conn.is_in_early_data() {
+                let readable: Vec<u64> = c.conn.readable().collect();
+                for id in readable {
+                    received += read_request(c, id, scratch, &self.shared);
+                }
+                sent += write_responses(c);
+            }
+            c.wake_at = match c.outbox.flush(&mut c.conn, &mut self.sock, self.pacing, segments) {
+                Ok((Flushed::Paced(at), _)) => Some(at),
+                // A full socket: retry on the next pass (the WRITABLE event wakes the loop).
+                Ok((Flushed::Blocked, _)) => {
+                    c.dirty = true;
+                    None
+                }
+                _ => None,
+            };
+            c.timer = c.conn.timeout_instant();
+            closed |= c.conn.is_closed();
+        }
+        self.shared.bytes_received.fetch_add(received, Relaxed);
+        self.shared.bytes_sent.fetch_add(sent, Relaxed);
+        if closed {
+            self.reap();
+        }
     }
 
     fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], scratch: &mut [u8], segments: usize) {
@@ -312,6 +354,7 @@ impl Worker {
         }
         if let Some(c) = self.conns.get_mut(&key) {
             let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
+            c.dirty = true;
         }
     }
 
@@ -342,35 +385,8 @@ impl Worker {
             }
         }
         let outbox = Outbox::new(self.payload_size.max(1200), segments);
-        self.conns.insert(scid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None });
+        self.conns.insert(scid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None, timer: None, dirty: true });
         Some(())
-    }
-
-    /// Reads requests and writes responses on every connection.
-    fn serve(&mut self, scratch: &mut [u8]) {
-        let (mut received, mut sent) = (0u64, 0u64);
-        for c in self.conns.values_mut() {
-            if !c.conn.is_established() && !c.conn.is_in_early_data() {
-                continue;
-            }
-            let readable: Vec<u64> = c.conn.readable().collect();
-            for id in readable {
-                received += read_request(c, id, scratch, &self.shared);
-            }
-            sent += write_responses(c);
-        }
-        self.shared.bytes_received.fetch_add(received, Relaxed);
-        self.shared.bytes_sent.fetch_add(sent, Relaxed);
-    }
-
-    fn flush(&mut self, segments: usize) {
-        for c in self.conns.values_mut() {
-            c.wake_at = match c.outbox.flush(&mut c.conn, &mut self.sock, self.pacing, segments) {
-                Ok((Flushed::Paced(at), _)) => Some(at),
-                // A full socket buffer: the WRITABLE event wakes the loop.
-                _ => None,
-            };
-        }
     }
 
     fn reap(&mut self) {

@@ -307,6 +307,11 @@ function pct(logValue: number): string {
   return `${((Math.exp(logValue) - 1) * 100).toFixed(1)}%`;
 }
 
+/** A worsening (log, oriented) in the metric's own terms: "16.7% lower" goodput, "11.7% higher" latency. */
+function change(cmp: MetricComparison, w: number): string {
+  return cmp.better === 'higher' ? `${(-Math.expm1(-w) * 100).toFixed(1)}% lower` : `${(Math.expm1(w) * 100).toFixed(1)}% higher`;
+}
+
 function decide(
   cmp: MetricComparison,
   ctx: { gatesOk: boolean; reasons: string[]; alpha: number; bands: { moderate: number; severe: number } },
@@ -328,10 +333,10 @@ function decide(
   if (lower > 0 && upper >= tau && significant) {
     cmp.verdict = 'Regression';
     if (cmp.severity !== 'Critical') cmp.severity = severityOf(lower, tau, ctx.bands);
-    cmp.reason = `worse by ${pct(estimate)} (at least ${pct(lower)} with ${Math.round(cmp.ratio.level * 100)}% confidence); threshold ${pct(tau)}`;
+    cmp.reason = `${change(cmp, estimate)} (at least ${change(cmp, lower)} with ${Math.round(cmp.ratio.level * 100)}% confidence); threshold ${pct(tau)}`;
   } else if (upper < 0 && lower <= -tau && significant) {
     cmp.verdict = 'Improvement';
-    cmp.reason = `better by ${pct(-estimate)} (at least ${pct(-upper)} with ${Math.round(cmp.ratio.level * 100)}% confidence)`;
+    cmp.reason = `improved: ${change(cmp, estimate)} (at least ${change(cmp, upper)} with ${Math.round(cmp.ratio.level * 100)}% confidence)`;
   } else if (lower > -tau && upper < tau) {
     cmp.verdict = 'Equivalent';
     cmp.reason = `interval within +-${pct(tau)}${lower > 0 || upper < 0 ? ' (a change below the threshold)' : ''}`;

@@ -1,0 +1,121 @@
+// `stoq-bench compare --baseline A --candidate B`: grades candidate runs against a baseline, per metric.
+// Exit 1 when a metric is a Regression at or above --fail-on (default Moderate) or breaches an SLO with
+// confidence; 0 otherwise; 2 on usage errors.
+import { existsSync } from 'node:fs';
+import { StoqError } from '../../errors.js';
+import { compareRuns, failsGate, SEVERITIES, type Severity } from '../../grading/compare.js';
+import { formatComparison } from '../../grading/format.js';
+import { parseSlo } from '../../grading/slo.js';
+import { selectBaseline } from '../../history/baseline.js';
+import { resolveSide } from '../../history/inputs.js';
+import { defaultStorePath, HistoryStore } from '../../history/store.js';
+import { METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
+import { parseDuration } from '../../units.js';
+import { EXIT, type Command } from '../command.js';
+
+function parseFloors(specs: readonly string[]): Partial<Record<MetricId, number>> {
+  const out: Partial<Record<MetricId, number>> = {};
+  for (const s of specs) {
+    const m = /^(\w+)=(\d+(?:\.\d+)?)(%?)$/.exec(s.trim());
+    if (!m || !(m[1] in METRICS)) {
+      throw new StoqError('INVALID_ARGUMENT', `invalid --floor "${s}" (expected METRIC=PERCENT%, METRIC one of ${Object.keys(METRICS).join(', ')})`);
+    }
+    out[m[1] as MetricId] = Number(m[2]) / (m[3] ? 100 : 1);
+  }
+  return out;
+}
+
+function jsonable(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+}
+
+export const compareCommand: Command = {
+  name: 'compare',
+  describe: 'Grade candidate runs against a baseline (a baseline name, or run-record / baseline files)',
+  options: {
+    baseline: { type: 'string', array: true, describe: 'a baseline name in the store, or run-record / baseline files (default: recent stable history)' },
+    candidate: { type: 'string', array: true, demandOption: true, describe: 'run-record files (JSON, or JSON lines with one record per line)' },
+    store: { type: 'string', describe: 'history store (default $STOQ_BENCH_STORE or ~/.local/share/stoq-bench/history.db)' },
+    level: { type: 'number', default: 0.9, describe: 'two-sided confidence level, printed beside every interval' },
+    'fail-on': { type: 'string', default: 'Moderate', choices: [...SEVERITIES], describe: 'exit 1 when a Regression reaches this severity' },
+    json: { type: 'boolean', default: false, describe: 'print the comparison as JSON' },
+    k: { type: 'number', default: 2, describe: 'threshold = max(floor, k x between-session noise)' },
+    floor: { type: 'string', array: true, default: [], describe: 'per-metric floor, e.g. goodput=2% latencyP99=5%' },
+    slo: { type: 'string', array: true, default: [], describe: 'absolute limits, e.g. goodput>=1Gbps p99<=2ms (Critical when breached with confidence)' },
+    'min-runs': { type: 'number', default: 3, describe: 'fewest runs per side' },
+    warmup: { type: 'string', describe: 'TIME to omit at the start of each run (default: chosen by MSER)' },
+    'allow-testbed-mismatch': { type: 'boolean', default: false, describe: 'compare across different testbed fingerprints' },
+    'allow-unsteady': { type: 'boolean', default: false, describe: 'grade even when runs were flagged unsteady' },
+    recent: { type: 'number', default: 5, describe: 'sessions of recent stable history used when no --baseline is given' },
+    record: { type: 'boolean', default: false, describe: 'add the candidate runs to the history store afterwards' },
+    seed: { type: 'number', default: 1, describe: 'seed of the bootstrap' },
+  },
+  check(argv) {
+    const level = argv.level as number;
+    if (!(level > 0 && level < 1)) return `--level must be between 0 and 1 (got ${level})`;
+    if (!((argv.k as number) >= 0)) return '--k must be >= 0';
+    if (!Number.isInteger(argv.minRuns) || (argv.minRuns as number) < 2) return '--min-runs must be an integer >= 2';
+    return undefined;
+  },
+  async run(argv, io) {
+    const level = argv.level as number;
+    const storePath = (argv.store as string | undefined) ?? defaultStorePath();
+    const slos = (argv.slo as string[]).map(parseSlo);
+    const floors = parseFloors(argv.floor as string[]);
+    const warmupS = argv.warmup !== undefined ? parseDuration(argv.warmup as string) / 1e9 : undefined;
+    let store: HistoryStore | undefined;
+    const openStore = (write = false) => {
+      if (!store && (write || existsSync(storePath))) store = HistoryStore.open(storePath);
+      return store;
+    };
+    try {
+      const candidate = resolveSide(argv.candidate as string[], () => openStore(), 'candidate');
+      const baselineSpecs = argv.baseline as string[] | undefined;
+      let baselineRecords;
+      let description: string;
+      let noise = {};
+      if (baselineSpecs && baselineSpecs.length > 0) {
+        const side = resolveSide(baselineSpecs, () => openStore(), 'baseline');
+        baselineRecords = side.records;
+        description = side.description;
+        const s = openStore();
+        if (s) noise = selectBaseline(s, candidate.records, { recent: argv.recent as number, warmupS }).noise;
+      } else {
+        const sel = selectBaseline(openStore(), candidate.records, { recent: argv.recent as number, warmupS });
+        baselineRecords = sel.records;
+        description = sel.description;
+        noise = sel.noise;
+      }
+      if (baselineRecords.length === 0) {
+        if (argv.json) io.stdout(`${JSON.stringify({ verdict: 'Invalid', baseline: { source: 'none', description } }, null, 2)}\n`);
+        else io.stdout(`${description}\nverdict: Invalid (nothing to compare against; record runs or save a baseline first)\n`);
+        if (argv.record) openStore(true)!.addRecords(candidate.records);
+        return EXIT.ok;
+      }
+      const summarise = (records: typeof baselineRecords) => records.map((r) => summarizeRun(r, { warmupS, seed: argv.seed as number }));
+      const comparison = compareRuns(summarise(baselineRecords), summarise(candidate.records), {
+        level,
+        k: argv.k as number,
+        floors,
+        noise,
+        minRuns: argv.minRuns as number,
+        slos,
+        seed: argv.seed as number,
+        allowTestbedMismatch: argv.allowTestbedMismatch as boolean,
+        allowUnsteady: argv.allowUnsteady as boolean,
+      });
+      const failOn = argv.failOn as Severity;
+      const failed = failsGate(comparison, failOn);
+      if (argv.json) {
+        io.stdout(`${JSON.stringify(jsonable({ baseline: description, candidate: candidate.description, failOn, failed, ...comparison }), null, 2)}\n`);
+      } else {
+        io.stdout(formatComparison(comparison, description));
+        io.stdout(failed ? `gate: FAILED (a Regression at or above ${failOn}, or an SLO breached)\n` : `gate: passed (fail-on ${failOn})\n`);
+      }
+      if (argv.record) openStore(true)!.addRecords(candidate.records);
+      return failed ? EXIT.failedCheck : EXIT.ok;
+    } finally {
+      store?.close();
+    }
+  },
+};

@@ -1,10 +1,14 @@
 import type { Command } from '../command.js';
 import { baselineCommand } from './baseline.js';
 import { compareCommand } from './compare.js';
+import { runCommand } from './run.js';
+import { serverCommand } from './server.js';
 import { statsCommand } from './stats.js';
 
 /** Every CLI command, in the order `--help` lists them. */
 export const commands: Command[] = [
+  serverCommand,
+  runCommand,
   statsCommand,
   compareCommand,
   baselineCommand,

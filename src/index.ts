@@ -1,0 +1,28 @@
+// The public API of stoq-bench. Everything a TypeScript tool needs is exported here; the generated
+// binding (`index.js` at the package root) is internal.
+export { runScenario, runSession, type RunOptions, type RunOutcome } from './run.js';
+export { startServer, StoqServer, type ServerOptions, type ServerStats, type StoppedServer } from './server.js';
+export {
+  normalizeScenario,
+  SCENARIO_KINDS,
+  CONGESTION_CONTROLS,
+  type Scenario,
+  type ScenarioInput,
+  type ScenarioKind,
+  type Settings,
+  type CongestionControl,
+} from './scenario.js';
+export {
+  SCHEMA_VERSION,
+  type RunRecord,
+  type IntervalRecord,
+  type EndRecord,
+  type ConnectionRecord,
+  type LatencyRecord,
+  type Environment,
+  type FastPath,
+  type RunState,
+} from './record.js';
+export { StoqError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { parseSize, parseDuration, parseRate, formatRate, formatBytes } from './units.js';
+export { VERSION } from './version.js';

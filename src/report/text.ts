@@ -1,0 +1,51 @@
+// iperf3-like text: one line per interval as it ends, and a summary per run.
+import type { IntervalRecord, RunRecord } from '../record.js';
+import { formatBytes, formatMicros, formatRate } from '../units.js';
+
+const pad = (s: string, n: number) => s.padStart(n);
+
+export function intervalHeader(): string {
+  return `${pad('Interval', 15)} ${pad('Transfer', 11)} ${pad('Goodput', 14)} ${pad('Done', 7)} ${pad('RTT', 10)} ${pad('cwnd', 10)} ${pad('Lost', 6)} ${pad('CPU', 5)}`;
+}
+
+export function intervalLine(i: IntervalRecord): string {
+  const span = `${i.startS.toFixed(2)}-${i.endS.toFixed(2)} s`;
+  const cpu = i.endS > i.startS ? `${Math.round((100 * i.cpuS) / (i.endS - i.startS))}%` : '-';
+  return [
+    pad(span, 15),
+    pad(formatBytes(i.bytesSent + i.bytesReceived), 11),
+    pad(formatRate(i.goodputBps), 14),
+    pad(String(i.completed), 7),
+    pad(i.rttUs > 0 ? formatMicros(i.rttUs) : '-', 10),
+    pad(i.cwnd > 0 ? formatBytes(i.cwnd) : '-', 10),
+    pad(String(i.lost), 6),
+    pad(cpu, 5),
+  ].join(' ');
+}
+
+export function summary(r: RunRecord): string {
+  const e = r.end;
+  const lines = [
+    `scenario ${r.scenario.kind} (id ${r.scenario.id}) against ${r.target}${r.embeddedServer ? ' (embedded server)' : ''}: ${e.state}`,
+    `  ${formatBytes(e.bytesSent)} sent, ${formatBytes(e.bytesReceived)} received in ${e.durationS.toFixed(3)} s: goodput ${formatRate(e.goodputBps)}`,
+    `  packets ${e.packetsSent} sent, ${e.packetsReceived} received, ${e.lost} lost, ${e.retrans} retransmitted; client CPU ${e.cpuS.toFixed(2)} s`,
+  ];
+  if (e.requestsPerSecond !== undefined) lines.push(`  ${e.completed} requests: ${e.requestsPerSecond.toFixed(0)} per second`);
+  if (e.handshakesPerSecond !== undefined) lines.push(`  ${e.completed} handshakes: ${e.handshakesPerSecond.toFixed(0)} per second`);
+  if (e.latency) {
+    const l = e.latency;
+    lines.push(
+      `  latency (n=${l.n}): min ${formatMicros(l.minUs)}, p50 ${formatMicros(l.p50Us)}, p90 ${formatMicros(l.p90Us)}, p99 ${formatMicros(l.p99Us)}, p99.9 ${formatMicros(l.p999Us)}, max ${formatMicros(l.maxUs)}`,
+    );
+  }
+  const env = r.environment;
+  lines.push(
+    `  fast path: GSO ${env.gso ? 'used' : env.fastPath.gsoAvailable ? 'available, unused' : 'unavailable'}, GRO ${env.gro ? 'used' : env.fastPath.groAvailable ? 'available, unused' : 'unavailable'}, recvmmsg ${env.fastPath.recvmmsg ? 'yes' : 'no'}, pacing ${env.pacing}, socket drops ${env.fastPath.socketDrops}`,
+  );
+  if (e.server?.rssPerConnectionBytes != null) {
+    lines.push(`  server memory: ${formatBytes(e.server.rssPerConnectionBytes)} per connection (peak ${e.server.peakConnections} open)`);
+  }
+  if (e.error) lines.push(`  error: ${e.error.code}: ${e.error.message}`);
+  if (e.snapshotsDropped > 0) lines.push(`  ${e.snapshotsDropped} interval snapshot(s) shown late or not at all (all are in the record)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { fromNative } from './errors.js';
+import { native } from './native.js';
+import { buildRecord, intervalRecord, type EngineInterval, type EngineResult, type IntervalRecord, type RunRecord } from './record.js';
+import { normalizeScenario, type Scenario, type ScenarioInput } from './scenario.js';
+import { StoqServer, type StoppedServer } from './server.js';
+
+export interface RunOptions {
+  /** The server, `[v6addr]:port`. Without one, an embedded server on `[::1]` (port picked) is used. */
+  target?: string;
+  /** Interval length, ns (at least 10 ms). Default 1 s. */
+  intervalNs?: number;
+  /** Cancels the run; the record returned then holds what was measured, with state `cancelled`. */
+  signal?: AbortSignal;
+  /** Called with each interval as it ends (never blocks the engine: late snapshots are dropped and counted). */
+  onInterval?: (interval: IntervalRecord) => void;
+  /** Write a qlog per connection (client, and embedded server) into this directory. */
+  qlogDir?: string;
+  /** Number the record within a session of several runs. */
+  session?: { id: string; run: number; runs: number };
+}
+
+export interface RunOutcome {
+  record: RunRecord;
+  /** Raw samples as the engine recorded them (typed arrays over the engine's buffers, not copies). */
+  samples: { latencyNs: BigUint64Array; latencyAtNs: BigUint64Array };
+}
+
+/**
+ * Runs one scenario and returns its record. Rejects only when the run cannot start (bad scenario or
+ * address, socket errors); a connection that fails is data in the record (`end.state: "errored"`).
+ */
+export async function runScenario(input: ScenarioInput | Scenario, options: RunOptions = {}): Promise<RunOutcome> {
+  const scenario = normalizeScenario(input);
+  const server = options.target
+    ? undefined
+    : await StoqServer.start({ listen: '[::1]:0', settings: scenario.settings, qlogDir: options.qlogDir });
+  const target = options.target ?? server!.address;
+  const cancel = new native.NativeCancel();
+  const abort = () => cancel.cancel();
+  if (options.signal?.aborted) abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
+  const startedAt = new Date();
+  let stopped: StoppedServer | undefined;
+  try {
+    const output = await native
+      .runScenario(
+        JSON.stringify(scenario),
+        { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir },
+        cancel,
+        (json) => options.onInterval?.(intervalRecord(JSON.parse(json) as EngineInterval)),
+      )
+      .catch((e: unknown) => {
+        throw fromNative(e);
+      });
+    if (server) {
+      // The server's memory per connection is read while its connections are still counted.
+      stopped = { ...(await server.stop()) };
+    }
+    const record = buildRecord(JSON.parse(output.resultJson) as EngineResult, {
+      scenario,
+      target,
+      embeddedServer: server !== undefined,
+      startedAt,
+      session: options.session ?? { id: randomUUID(), run: 0, runs: 1 },
+      snapshotsDropped: output.snapshotsDropped,
+      latencyNs: output.latencyNs,
+      server: stopped,
+    });
+    return { record, samples: { latencyNs: output.latencyNs, latencyAtNs: output.latencyAtNs } };
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+    await server?.stop();
+  }
+}
+
+/** Runs a scenario `runs` times in one session; stops early (keeping what ran) when the signal aborts. */
+export async function runSession(
+  input: ScenarioInput | Scenario,
+  runs: number,
+  options: Omit<RunOptions, 'session'> & { onRecord?: (record: RunRecord) => void } = {},
+): Promise<RunRecord[]> {
+  const id = randomUUID();
+  const records: RunRecord[] = [];
+  for (let run = 0; run < runs && !options.signal?.aborted; run++) {
+    const { record } = await runScenario(input, { ...options, session: { id, run, runs } });
+    options.onRecord?.(record);
+    records.push(record);
+  }
+  return records;
+}

@@ -1,0 +1,214 @@
+//! Helpers shared by the engine's integration tests: an embedded server on [::1], scenarios built from
+//! JSON, bounded waits.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use stoq_engine::{run, Cancel, RunOptions, RunResult, Scenario, Server, ServerOptions, ServerStats, Settings};
+
+/// Loopback with a port the kernel picks.
+pub fn loopback() -> SocketAddr {
+    "[::1]:0".parse().expect("literal address")
+}
+
+pub fn server_with(settings: Settings) -> Server {
+    Server::start(ServerOptions { listen: loopback(), settings, ..ServerOptions::default() }).expect("server starts")
+}
+
+pub fn server() -> Server {
+    server_with(Settings::default())
+}
+
+/// Parses a scenario; `idle_timeout_ns` is shortened so a failure cannot hang a test for long.
+pub fn scenario(json: &str) -> Scenario {
+    Scenario::from_json(json).unwrap_or_else(|e| panic!("scenario {json}: {e}"))
+}
+
+/// Runs a scenario against `target` with 100 ms intervals, checking that it returns within `bound`.
+pub fn run_bounded(s: &Scenario, target: SocketAddr, cancel: &Cancel, bound: Duration) -> RunResult {
+    let mut options = RunOptions::new(target);
+    options.interval_ns = 100_000_000;
+    let started = Instant::now();
+    let result = run(s, &options, cancel, &mut |_| {}).expect("the run starts");
+    let took = started.elapsed();
+    assert!(took < bound, "run took {took:?}, bound {bound:?}: {result:?}");
+    result
+}
+
+/// Polls the server's stats until `done` holds or `bound` passes; returns the last stats either way.
+pub fn wait_for_stats(server: &Server, bound: Duration, done: impl Fn(&ServerStats) -> bool) -> ServerStats {
+    let deadline = Instant::now() + bound;
+    loop {
+        let st = server.stats();
+        if done(&st) || Instant::now() >= deadline {
+            return st;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A minimal `perf` client over a plain `UdpSocket`, driven step by step, so tests control exactly what
+/// goes on the wire and when.
+pub struct RawClient {
+    pub sock: std::net::UdpSocket,
+    pub conn: quiche::Connection,
+    pub local: SocketAddr,
+    /// Datagrams sent so far.
+    pub sent: u64,
+    buf: Vec<u8>,
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), so a failure can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            *b = self.next() as u8;
+        }
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+pub fn raw_config(idle_timeout_ms: u64) -> quiche::Config {
+    let mut c = quiche::Config::new(quiche::PROTOCOL_VERSION).expect("quiche config");
+    c.set_application_protos(&[b"perf"]).expect("alpn");
+    c.verify_peer(false);
+    c.set_max_idle_timeout(idle_timeout_ms);
+    c.set_max_recv_udp_payload_size(65_527);
+    c.set_max_send_udp_payload_size(1350);
+    c.set_initial_max_data(16 << 20);
+    c.set_initial_max_stream_data_bidi_local(8 << 20);
+    c.set_initial_max_stream_data_bidi_remote(8 << 20);
+    c.set_initial_max_stream_data_uni(8 << 20);
+    c.set_initial_max_streams_bidi(100);
+    c.set_initial_max_streams_uni(100);
+    c.set_disable_active_migration(true);
+    c
+}
+
+impl RawClient {
+    /// Starts a connection to `server` and drives it until the handshake completes (bounded: 5 s).
+    pub fn connect(server: SocketAddr) -> RawClient {
+        let mut c = RawClient::start(server, &mut raw_config(5_000));
+        let ok = c.drive_until(Duration::from_secs(5), |c| c.conn.is_established());
+        assert!(ok, "handshake with {server} did not complete: {:?}", c.conn.peer_error());
+        c
+    }
+
+    /// Sends the first Initial only.
+    pub fn start(server: SocketAddr, config: &mut quiche::Config) -> RawClient {
+        let sock = std::net::UdpSocket::bind("[::1]:0").expect("bind");
+        sock.set_read_timeout(Some(Duration::from_millis(5))).expect("timeout");
+        let local = sock.local_addr().expect("local address");
+        let mut scid = [0u8; quiche::MAX_CONN_ID_LEN];
+        Rng(local.port() as u64 * 0x9e37_79b9 + 1).fill(&mut scid);
+        let scid = quiche::ConnectionId::from_vec(scid.to_vec());
+        let conn = quiche::connect(Some("localhost"), &scid, local, server, config).expect("connect");
+        let mut c = RawClient { sock, conn, local, sent: 0, buf: vec![0u8; 65_536] };
+        c.flush();
+        c
+    }
+
+    /// Sends everything quiche has to send now.
+    pub fn flush(&mut self) {
+        let mut out = [0u8; 1500];
+        loop {
+            match self.conn.send(&mut out) {
+                Ok((n, info)) => {
+                    self.sock.send_to(&out[..n], info.to).expect("send");
+                    self.sent += 1;
+                }
+                Err(quiche::Error::Done) => return,
+                Err(e) => panic!("quiche send: {e:?}"),
+            }
+        }
+    }
+
+    /// Receives what has arrived (waiting up to 5 ms), runs timers, and sends.
+    pub fn step(&mut self) {
+        loop {
+            match self.sock.recv_from(&mut self.buf) {
+                Ok((n, from)) => {
+                    let _ = self.conn.recv(&mut self.buf[..n], quiche::RecvInfo { from, to: self.local });
+                    self.sock.set_nonblocking(true).expect("nonblocking");
+                }
+                Err(_) => break,
+            }
+        }
+        self.sock.set_nonblocking(false).expect("blocking");
+        if self.conn.timeout_instant().is_some_and(|t| t <= Instant::now()) {
+            self.conn.on_timeout();
+        }
+        self.flush();
+    }
+
+    /// Steps until `done` holds (true) or `bound` passes (false).
+    pub fn drive_until(&mut self, bound: Duration, mut done: impl FnMut(&mut RawClient) -> bool) -> bool {
+        let deadline = Instant::now() + bound;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if Instant::now() >= deadline || self.conn.is_closed() {
+                return done(self);
+            }
+            self.step();
+        }
+    }
+
+    /// Steps for `d`, calling `check` after each step.
+    pub fn drive_for(&mut self, d: Duration, mut check: impl FnMut(&mut RawClient)) {
+        let deadline = Instant::now() + d;
+        while Instant::now() < deadline {
+            self.step();
+            check(self);
+        }
+    }
+
+    /// Writes all of `data` on `stream` (driving the connection while flow control blocks), bounded.
+    pub fn send_all(&mut self, stream: u64, data: &[u8], fin: bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut off = 0;
+        loop {
+            match self.conn.stream_send(stream, &data[off..], fin) {
+                Ok(n) => off += n,
+                Err(quiche::Error::Done) => {}
+                Err(e) => panic!("stream_send({stream}): {e:?}"),
+            }
+            self.flush();
+            if off == data.len() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "could not send {} bytes on stream {stream}", data.len());
+            self.step();
+        }
+    }
+
+    /// Reads everything readable on `stream`: (bytes, fin seen), or the reset code.
+    pub fn read(&mut self, stream: u64) -> Result<(usize, bool), quiche::Error> {
+        let (mut total, mut fin) = (0, false);
+        loop {
+            match self.conn.stream_recv(stream, &mut self.buf) {
+                Ok((n, f)) => {
+                    total += n;
+                    fin |= f;
+                    if f {
+                        return Ok((total, fin));
+                    }
+                }
+                Err(quiche::Error::Done) => return Ok((total, fin)),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

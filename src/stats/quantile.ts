@@ -22,13 +22,29 @@ export function quantileConvention(type: QuantileType): string {
   return `Hyndman-Fan type ${type} (numpy method="${numpy[type]}")`;
 }
 
-/** Quantile p of an ascending-sorted sample. */
+/** numpy's virtual index (0-based) of quantile p in a sample of n, before clamping. */
+function virtualIndex(n: number, p: number, type: QuantileType): number {
+  const [alpha, beta] = PLOTTING[type];
+  return type === 7 ? (n - 1) * p : n * p + (alpha + p * (1 - alpha - beta)) - 1;
+}
+
+/** The 0-based ranks (order statistics) that quantile p of a sample of n reads. */
+export function quantileRanks(n: number, p: number, type: QuantileType = 7): number[] {
+  const h = virtualIndex(n, p, type);
+  if (h <= 0) return [0];
+  if (h >= n - 1) return [n - 1];
+  const lo = Math.floor(h);
+  return [lo, lo + 1];
+}
+
+/**
+ * Quantile p of an ascending-sorted sample (or of any array whose order statistics at
+ * `quantileRanks(n, p, type)` are in place, e.g. after `multiSelect`).
+ */
 export function quantileSorted(sorted: ArrayLike<number>, p: number, type: QuantileType = 7): number {
   const n = sorted.length;
   if (n === 0 || !(p >= 0 && p <= 1)) return NaN;
-  const [alpha, beta] = PLOTTING[type];
-  // numpy's virtual index (0-based): n*p + alpha + p*(1 - alpha - beta) - 1, clamped to the sample.
-  let h = type === 7 ? (n - 1) * p : n * p + (alpha + p * (1 - alpha - beta)) - 1;
+  let h = virtualIndex(n, p, type);
   if (h <= 0) return sorted[0];
   if (h >= n - 1) return sorted[n - 1];
   const lo = Math.floor(h);
@@ -38,6 +54,23 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number, type: Quant
   // numpy's _lerp: exact at both ends, no overshoot.
   const diff = b - a;
   return h >= 0.5 ? b - diff * (1 - h) : a + diff * h;
+}
+
+/**
+ * Puts the order statistics at the given 0-based ranks in place (as a full sort would), in O(n log k):
+ * select the middle rank, then recurse on each side with the ranks that fall there.
+ */
+export function multiSelect(a: Float64Array, ranks: readonly number[]): void {
+  const sorted = [...new Set(ranks)].filter((r) => r >= 0 && r < a.length).sort((x, y) => x - y);
+  const rec = (left: number, right: number, lo: number, hi: number) => {
+    if (lo >= hi || left > right) return;
+    const mid = (lo + hi) >>> 1;
+    const k = sorted[mid];
+    selectInPlace(a, k, left, right);
+    rec(left, k - 1, lo, mid);
+    rec(k + 1, right, mid + 1, hi);
+  };
+  rec(0, a.length - 1, 0, sorted.length);
 }
 
 /** Returns a sorted copy as a Float64Array (NaN rejected by the caller). */
@@ -119,7 +152,20 @@ export function minSampleForQuantile(p: number, level: number): number {
  * holding at most (1 - level)/2. Returns undefined when the sample is too small to bound it.
  */
 export function quantileInterval(sorted: ArrayLike<number>, p: number, level: number): QuantileInterval | undefined {
-  const n = sorted.length;
+  const r = quantileIntervalRanks(sorted.length, p, level);
+  if (!r) return undefined;
+  return {
+    lower: sorted[r.ranks[0] - 1],
+    upper: sorted[r.ranks[1] - 1],
+    level,
+    coverage: r.coverage,
+    ranks: r.ranks,
+    method: 'order statistics (binomial, distribution-free)',
+  };
+}
+
+/** The 1-based ranks of the distribution-free interval for quantile p, and their exact coverage. */
+export function quantileIntervalRanks(n: number, p: number, level: number): { ranks: [number, number]; coverage: number } | undefined {
   if (n === 0 || n < minSampleForQuantile(p, level)) return undefined;
   const tail = (1 - level) / 2;
   // lower rank l: the largest l with P(B <= l - 1) <= tail (B ~ Bin(n, p)); upper rank u: the smallest u
@@ -142,12 +188,5 @@ export function quantileInterval(sorted: ArrayLike<number>, p: number, level: nu
   }
   const u = lo;
   if (l < 1 || u > n) return undefined;
-  return {
-    lower: sorted[l - 1],
-    upper: sorted[u - 1],
-    level,
-    coverage: cdf(u - 1) - cdf(l - 1),
-    ranks: [l, u],
-    method: 'order statistics (binomial, distribution-free)',
-  };
+  return { ranks: [l, u], coverage: cdf(u - 1) - cdf(l - 1) };
 }

@@ -37,10 +37,10 @@ export function variance(values: ArrayLike<number>, m: number = mean(values)): n
  * Lag-k autocorrelation, the standard ACF estimator (as statsmodels.tsa.acf and R's acf):
  * sum_{t} (x_t - m)(x_{t+k} - m) / sum_t (x_t - m)^2.
  */
-export function autocorrelation(values: ArrayLike<number>, lag = 1): number {
+export function autocorrelation(values: ArrayLike<number>, lag = 1, knownMean?: number): number {
   const n = values.length;
   if (n <= lag + 1) return NaN;
-  const m = mean(values);
+  const m = knownMean ?? mean(values);
   let num = 0;
   let den = 0;
   for (let i = 0; i < n; i++) {
@@ -122,7 +122,7 @@ export function theilSen(y: ArrayLike<number>, x?: ArrayLike<number>, level = 0.
  * Theil-Sen drift of a possibly long series: exact on up to `maxPoints` points, otherwise on that many batch
  * means (x = batch centre), so the cost stays bounded.
  */
-export function drift(values: ArrayLike<number>, level = 0.95, maxPoints = 400): TheilSen {
+export function drift(values: ArrayLike<number>, level = 0.95, maxPoints = 200): TheilSen {
   const n = values.length;
   if (n <= maxPoints) return theilSen(values, undefined, level);
   const { means, centres } = batchMeans(values, maxPoints);
@@ -155,7 +155,7 @@ export function roundHalfEven(v: number): number {
 /** One-sample Hodges-Lehmann centre: the median of the Walsh averages (x_i + x_j)/2, i <= j. */
 export function hodgesLehmannCentre(
   values: ArrayLike<number>,
-  options: { exactLimit?: number; sampledPairs?: number; random?: () => number } = {},
+  options: { exactLimit?: number; sampledPairs?: number; random?: () => number; seed?: number } = {},
 ): { value: number; method: string } {
   const n = values.length;
   if (n === 0) return { value: NaN, method: 'empty' };
@@ -166,15 +166,30 @@ export function hodgesLehmannCentre(
     for (let i = 0; i < n; i++) for (let j = i; j < n; j++) w[k++] = (values[i] + values[j]) / 2;
     return { value: medianInPlace(w), method: 'median of all Walsh averages' };
   }
-  const pairs = options.sampledPairs ?? 200_000;
-  const random = options.random ?? Math.random;
+  const pairs = options.sampledPairs ?? 50_000;
   const w = new Float64Array(pairs);
-  for (let k = 0; k < pairs; k++) {
-    const i = Math.floor(random() * n);
-    const j = Math.floor(random() * n);
-    w[k] = (values[i] + values[j]) / 2;
+  if (options.random) {
+    const random = options.random;
+    for (let k = 0; k < pairs; k++) w[k] = (values[Math.floor(random() * n)] + values[Math.floor(random() * n)]) / 2;
+  } else {
+    // xorshift32 inline (seeded): the sampling must not cost more than the selection
+    let state = (options.seed ?? 1) >>> 0 || 1;
+    for (let k = 0; k < pairs; k++) {
+      state ^= state << 13;
+      state >>>= 0;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      state >>>= 0;
+      const i = state % n;
+      state ^= state << 13;
+      state >>>= 0;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      state >>>= 0;
+      w[k] = (values[i] + values[state % n]) / 2;
+    }
   }
-  return { value: medianInPlace(w), method: `median of ${pairs} seeded random Walsh averages (n > ${exactLimit})` };
+  return { value: medianInPlace(w), method: `median of ${pairs} seeded random Walsh averages (n > ${exactLimit}; approximate)` };
 }
 
 function medianInPlace(w: Float64Array): number {

@@ -1,0 +1,149 @@
+// Exact order statistics of a large sample without sorting it: a seeded random sample brackets each wanted
+// rank (as in Floyd & Rivest's SELECT), one pass over the data counts what falls below each bracket and
+// collects what falls inside, and only the collected values are searched. A rank that its bracket missed
+// (rare) falls back to quickselect. Results equal those of a full sort. The pieces are exported so a caller
+// can fold the pass into one it makes anyway.
+import { multiSelect } from './quantile.js';
+
+/** Below this size, a copy is simply sorted or quickselected. */
+export const BRACKET_MIN_N = 65536;
+const SAMPLE = 16384;
+
+/** A sorted random sample (xorshift32, seeded) of x, or of |x - centre|. */
+export function sortedSample(x: Float64Array, seed: number, centre?: number): Float64Array {
+  const n = x.length;
+  const sample = new Float64Array(SAMPLE);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < SAMPLE; i++) {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    const v = x[state % n];
+    sample[i] = centre === undefined ? v : Math.abs(v - centre);
+  }
+  return sample.sort();
+}
+
+export interface Brackets {
+  n: number;
+  count: number;
+  lowers: Float64Array;
+  uppers: Float64Array;
+  ranks: number[][];
+  bufs: Float64Array[];
+  fill: Int32Array;
+  /** below[j]: values under bracket j and above bracket j - 1. */
+  below: Float64Array;
+}
+
+/** Brackets about 4 binomial sd wide on each side of every wanted rank, overlaps merged. */
+export function planBrackets(sample: Float64Array, n: number, ranks: readonly number[]): Brackets {
+  const s = sample.length;
+  const wanted = [...new Set(ranks)].filter((r) => r >= 0 && r < n).sort((a, b) => a - b);
+  const list: Array<{ a: number; b: number; ranks: number[] }> = [];
+  for (const r of wanted) {
+    const p = r / (n - 1);
+    const pos = p * (s - 1);
+    const delta = 4 * Math.sqrt(s * p * (1 - p)) + 6;
+    const lo = Math.floor(pos - delta);
+    const hi = Math.ceil(pos + delta);
+    const a = lo < 0 ? -Infinity : sample[lo];
+    const b = hi >= s ? Infinity : sample[hi];
+    const last = list[list.length - 1];
+    if (last && a <= last.b) {
+      if (b > last.b) last.b = b;
+      last.ranks.push(r);
+    } else list.push({ a, b, ranks: [r] });
+  }
+  const B = list.length;
+  const br: Brackets = {
+    n,
+    count: B,
+    lowers: Float64Array.from(list, (b) => b.a),
+    uppers: Float64Array.from(list, (b) => b.b),
+    ranks: list.map((b) => b.ranks),
+    bufs: [],
+    fill: new Int32Array(B),
+    below: new Float64Array(B + 1),
+  };
+  for (const b of list) {
+    let inSample = 0;
+    for (let i = 0; i < s; i++) if (sample[i] >= b.a && sample[i] <= b.b) inSample++;
+    br.bufs.push(new Float64Array(Math.ceil(((inSample + 32) / s) * n * 1.25)));
+  }
+  return br;
+}
+
+/** Files one value: counted below its bracket, or collected inside it. */
+export function bracketAdd(br: Brackets, v: number): void {
+  const uppers = br.uppers;
+  const B = br.count;
+  let j = 0;
+  while (j < B && uppers[j] < v) j++;
+  if (j < B && v >= br.lowers[j]) {
+    let buf = br.bufs[j];
+    const f = br.fill[j];
+    if (f === buf.length) {
+      const grown = new Float64Array(buf.length * 2 + 1024);
+      grown.set(buf);
+      br.bufs[j] = buf = grown;
+    }
+    buf[f] = v;
+    br.fill[j] = f + 1;
+  } else br.below[j]++;
+}
+
+/** Reads the wanted ranks from the brackets; `all` materialises the values for ranks a bracket missed. */
+export function resolveBrackets(br: Brackets, all: () => Float64Array): Map<number, number> {
+  const out = new Map<number, number>();
+  let before = 0;
+  const missed: number[] = [];
+  for (let j = 0; j < br.count; j++) {
+    before += br.below[j];
+    const c = br.bufs[j].subarray(0, br.fill[j]);
+    const local = br.ranks[j].map((r) => r - before).filter((k) => k >= 0 && k < c.length);
+    multiSelect(c, local);
+    for (const r of br.ranks[j]) {
+      const k = r - before;
+      if (k >= 0 && k < c.length) out.set(r, c[k]);
+      else missed.push(r);
+    }
+    before += c.length;
+  }
+  if (missed.length > 0) {
+    const w = all();
+    multiSelect(w, missed);
+    for (const r of missed) out.set(r, w[r]);
+  }
+  return out;
+}
+
+/**
+ * The order statistic at each 0-based rank of `x` (x is not modified), or with `centre`, of the absolute
+ * deviations |x - centre| without materialising them.
+ */
+export function selectRanks(x: Float64Array, ranks: readonly number[], seed = 0x5eed, centre?: number): Map<number, number> {
+  const n = x.length;
+  const values = () => (centre === undefined ? x.slice() : Float64Array.from(x, (v) => Math.abs(v - centre)));
+  const out = new Map<number, number>();
+  if (n < BRACKET_MIN_N) {
+    const w = values();
+    if (n <= 4096) w.sort();
+    else multiSelect(w, ranks);
+    for (const r of ranks) if (r >= 0 && r < n) out.set(r, w[r]);
+    return out;
+  }
+  const br = planBrackets(sortedSample(x, seed, centre), n, ranks);
+  if (centre === undefined) for (let i = 0; i < n; i++) bracketAdd(br, x[i]);
+  else for (let i = 0; i < n; i++) bracketAdd(br, Math.abs(x[i] - centre));
+  return resolveBrackets(br, values);
+}
+
+/** An array-like view of selected order statistics (reads only the ranks that were selected). */
+export function orderStatistics(n: number, values: Map<number, number>): ArrayLike<number> {
+  const view: { length: number; [i: number]: number } = { length: n };
+  for (const [r, v] of values) view[r] = v;
+  return view;
+}

@@ -1,0 +1,68 @@
+// The large-sample path (bracket selection in two passes, no sort) must equal the figures of a full sort.
+import { describe, expect, it } from 'vitest';
+import { madSorted, summarize } from '../../src/stats/descriptive.js';
+import { quantileInterval, quantileSorted } from '../../src/stats/quantile.js';
+import { createRng } from '../../src/stats/rng.js';
+import { selectRanks } from '../../src/stats/select.js';
+import { autocorrelation } from '../../src/stats/series.js';
+
+function reference(x: Float64Array) {
+  const sorted = x.slice().sort();
+  const med = quantileSorted(sorted, 0.5);
+  return { sorted, med, mad: madSorted(sorted, med) };
+}
+
+const rng = createRng(77);
+const cases: Record<string, Float64Array> = {
+  lognormal: Float64Array.from({ length: 200_000 }, () => 51 * Math.exp(0.35 * rng.normal())),
+  'coarse clock (heavy ties)': Float64Array.from({ length: 150_001 }, () => Math.round(60 * Math.exp(0.3 * rng.normal()))),
+  'two values': Float64Array.from({ length: 100_000 }, (_, i) => (i % 3 === 0 ? 5 : 7)),
+  'sorted input': Float64Array.from({ length: 120_000 }, (_, i) => i / 7),
+  'heavy tail': Float64Array.from({ length: 100_000 }, () => 1 / Math.max(1e-6, rng.next()) ** 0.8),
+};
+
+describe('large samples: selection equals sorting', () => {
+  for (const [name, x] of Object.entries(cases)) {
+    it(name, () => {
+      const { sorted, med, mad } = reference(x);
+      const s = summarize(x, { level: 0.95 });
+      expect(s.median).toBe(med);
+      expect(s.mad).toBe(mad);
+      expect(s.q1).toBe(quantileSorted(sorted, 0.25));
+      expect(s.q3).toBe(quantileSorted(sorted, 0.75));
+      expect(s.min).toBe(sorted[0]);
+      expect(s.max).toBe(sorted[sorted.length - 1]);
+      for (const [key, p] of Object.entries(s.percentiles)) {
+        const ci = quantileInterval(sorted, p.p, 0.95)!;
+        expect(p.value, key).toBe(quantileSorted(sorted, p.p));
+        expect(p.interval!.lower, key).toBe(ci.lower);
+        expect(p.interval!.upper, key).toBe(ci.upper);
+      }
+      let low = 0;
+      let high = 0;
+      let modified = 0;
+      for (const v of x) {
+        if (v < s.q1 - 1.5 * s.iqr) low++;
+        else if (v > s.q3 + 1.5 * s.iqr) high++;
+        if (mad > 0 && Math.abs(v - med) > (3.5 * mad) / 0.6745) modified++;
+      }
+      expect(s.outliers.tukey.low).toBe(low);
+      expect(s.outliers.tukey.high).toBe(high);
+      expect(s.outliers.modifiedZ.count).toBe(mad > 0 ? modified : null);
+      const r = autocorrelation(x, 1);
+      if (Number.isFinite(r)) expect(Math.abs(s.lag1! - r)).toBeLessThan(1e-9);
+      let mean = 0;
+      for (const v of x) mean += v;
+      mean /= x.length;
+      expect(Math.abs(s.mean - mean) / Math.abs(mean)).toBeLessThan(1e-12);
+    });
+  }
+
+  it('selectRanks falls back correctly when a bracket misses (adversarial seed, tiny brackets)', () => {
+    const x = Float64Array.from({ length: 70_000 }, (_, i) => (i < 69_990 ? 1 : 1000 + i));
+    const sorted = x.slice().sort();
+    const ranks = [0, 69_989, 69_990, 69_995, 69_999];
+    const got = selectRanks(x, ranks, 3);
+    for (const r of ranks) expect(got.get(r)).toBe(sorted[r]);
+  });
+});

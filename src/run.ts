@@ -43,16 +43,17 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
   const startedAt = new Date();
   let stopped: StoppedServer | undefined;
   try {
-    const output = await native
-      .runScenario(
+    let output;
+    try {
+      output = await native.runScenario(
         JSON.stringify(scenario),
         { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir },
         cancel,
         (json) => options.onInterval?.(intervalRecord(JSON.parse(json) as EngineInterval)),
-      )
-      .catch((e: unknown) => {
-        throw fromNative(e);
-      });
+      );
+    } catch (error) {
+      throw fromNative(error);
+    }
     if (server) {
       // The server's memory per connection is read while its connections are still counted.
       stopped = { ...(await server.stop()) };

@@ -19,8 +19,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .showHelpOnFail(false)
+    // Throwing stops yargs here: without it, a failed validation would still reach the handler.
     .fail((message, error) => {
-      usageError = message ?? error?.message ?? 'invalid command line';
+      throw new UsageError(message ?? error?.message ?? 'invalid command line');
     });
   for (const command of commands) {
     cli.command({
@@ -54,9 +55,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     });
   }
   let output = '';
-  await cli.parseAsync(argv, {}, (_err, _args, text) => {
-    output = text;
-  });
+  try {
+    await cli.parseAsync(argv, {}, (_err, _args, text) => {
+      output = text;
+    });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    usageError = error.message;
+  }
   if (output) (usageError ? io.stderr : io.stdout)(`${output}\n`);
   if (usageError !== undefined) {
     io.stderr(`stoq-bench: ${usageError}\n`);
@@ -64,6 +70,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
   return exitCode;
 }
+
+class UsageError extends Error {}
 
 /** The real process's streams and signals. */
 export function processIo(): Io {

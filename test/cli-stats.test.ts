@@ -120,6 +120,7 @@ describe('stoq-bench compare', () => {
     }
     const again = await cli('compare', '--candidate', slow, '--store', h);
     expect(again.out).toMatch(/recent stable history: 3 session/);
+    expect(again.out).toMatch(/history: 3 stable session\(s\) on this testbed and scenario; no change point in goodput/);
     expect(again.code).toBe(1);
   });
 });

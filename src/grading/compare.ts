@@ -339,7 +339,7 @@ function decide(
     cmp.reason = `improved: ${change(cmp, estimate)} (at least ${change(cmp, upper)} with ${Math.round(cmp.ratio.level * 100)}% confidence)`;
   } else if (lower > -tau && upper < tau) {
     cmp.verdict = 'Equivalent';
-    cmp.reason = `interval within +-${pct(tau)}${lower > 0 || upper < 0 ? ' (a change below the threshold)' : ''}`;
+    cmp.reason = `the whole ${Math.round(cmp.ratio.level * 100)}% interval lies within the threshold of +-${pct(tau)}${lower > 0 || upper < 0 ? ' (a real change, but smaller than the threshold)' : ''}`;
   } else {
     cmp.verdict = 'Inconclusive';
     const nEff = 2 / (1 / cmp.baseline.n + 1 / cmp.candidate.n);
@@ -349,7 +349,8 @@ function decide(
     const settle = target > 0 ? Math.ceil(nEff * (half / target) ** 2) : Infinity;
     cmp.runsToSettle = Number.isFinite(settle) ? Math.max(settle, Math.ceil(nEff) + 1) : undefined;
     const notSig = (lower > 0 || upper < 0) && !significant ? '; not significant after Benjamini-Hochberg' : '';
-    cmp.reason = `interval ${pct(lower)}..${pct(upper)} straddles ${lower > 0 ? 'the threshold' : '0 and the threshold'}${notSig}${
+    const ratioPct = (v: number) => `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(1)}%`;
+    cmp.reason = `candidate/baseline - 1 in [${ratioPct(cmp.ratio.lower)}, ${ratioPct(cmp.ratio.upper)}] (${Math.round(cmp.ratio.level * 100)}%) reaches past ${lower > 0 || upper < 0 ? 'the threshold' : 'both no change and the threshold'}${notSig}${
       cmp.runsToSettle ? `; about ${cmp.runsToSettle} runs per side would settle it` : ''
     }`;
   }

@@ -94,7 +94,19 @@ export interface SelectedBaseline {
   records: RunRecord[];
   /** Between-session noise per metric measured from the store's history for this testbed and scenario. */
   noise: Partial<Record<MetricId, Noise>>;
-  changePoint?: { index: number; sessionsAfter: number; relative: number; p: number } | null;
+  changePoint?: { index: number; sessionsAfter: number; relative: number; p: number; persists: boolean } | null;
+  /** What the store's history on this testbed and scenario says (sessions, latest change point). */
+  history?: string;
+}
+
+function describeHistory(h: { series: unknown[]; metric?: MetricId; change: SelectedBaseline['changePoint'] }): string | undefined {
+  if (h.series.length === 0) return undefined;
+  const base = `history: ${h.series.length} stable session(s) on this testbed and scenario`;
+  if (!h.change) return `${base}; no change point in ${h.metric} (E-divisive, permutation test at 5%)`;
+  const c = h.change;
+  return `${base}; latest change in ${h.metric}: ${c.relative >= 0 ? '+' : ''}${(c.relative * 100).toFixed(1)}% at session ${c.index + 1} (p = ${c.p.toFixed(3)}), ${
+    c.persists ? `persists (${c.sessionsAfter} sessions since)` : `not yet persistent (${c.sessionsAfter} session(s) since)`
+  }`;
 }
 
 export interface HistoryWindowOptions extends RunModelOptions {
@@ -172,7 +184,7 @@ export function selectBaseline(
   if (options.name !== undefined) {
     const records = store?.baselineRecords(options.name);
     if (!records) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${options.name}" (see: stoq-bench baseline list)`);
-    return { source: 'named', description: `baseline "${options.name}" (${records.length} runs)`, records, noise: history?.noise ?? {} };
+    return { source: 'named', description: `baseline "${options.name}" (${records.length} runs)`, records, noise: history?.noise ?? {}, changePoint: history?.change, history: history && describeHistory(history) };
   }
   if (history && history.window.length > 0) {
     const sessions = new Set(history.window.map((r) => r.session.id)).size;
@@ -183,7 +195,8 @@ export function selectBaseline(
       records: history.window,
       noise: history.noise,
       changePoint: history.change,
+      history: describeHistory(history),
     };
   }
-  return { source: 'none', description: 'no baseline: no named baseline given and no stable history for this testbed and scenario', records: [], noise: {} };
+  return { source: 'none', description: 'no baseline: no named baseline given and no stable history for this testbed and scenario', records: [], noise: {}, history: history && describeHistory(history) };
 }

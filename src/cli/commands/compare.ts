@@ -74,17 +74,23 @@ export const compareCommand: Command = {
       let baselineRecords;
       let description: string;
       let noise = {};
+      let history: string | undefined;
       if (baselineSpecs && baselineSpecs.length > 0) {
         const side = resolveSide(baselineSpecs, () => openStore(), 'baseline');
         baselineRecords = side.records;
         description = side.description;
         const s = openStore();
-        if (s) noise = selectBaseline(s, candidate.records, { recent: argv.recent as number, warmupS }).noise;
+        if (s) {
+          const sel = selectBaseline(s, candidate.records, { recent: argv.recent as number, warmupS });
+          noise = sel.noise;
+          history = sel.history;
+        }
       } else {
         const sel = selectBaseline(openStore(), candidate.records, { recent: argv.recent as number, warmupS });
         baselineRecords = sel.records;
         description = sel.description;
         noise = sel.noise;
+        history = sel.history;
       }
       if (baselineRecords.length === 0) {
         if (argv.json) io.stdout(`${JSON.stringify({ verdict: 'Invalid', baseline: { source: 'none', description } }, null, 2)}\n`);
@@ -107,9 +113,10 @@ export const compareCommand: Command = {
       const failOn = argv.failOn as Severity;
       const failed = failsGate(comparison, failOn);
       if (argv.json) {
-        io.stdout(`${JSON.stringify(jsonable({ baseline: description, candidate: candidate.description, failOn, failed, ...comparison }), null, 2)}\n`);
+        io.stdout(`${JSON.stringify(jsonable({ baseline: description, candidate: candidate.description, history: history ?? null, failOn, failed, ...comparison }), null, 2)}\n`);
       } else {
         io.stdout(formatComparison(comparison, description));
+        if (history) io.stdout(`${history}\n`);
         io.stdout(failed ? `gate: FAILED (a Regression at or above ${failOn}, or an SLO breached)\n` : `gate: passed (fail-on ${failOn})\n`);
       }
       if (argv.record) openStore(true)!.addRecords(candidate.records);

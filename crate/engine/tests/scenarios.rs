@@ -196,7 +196,7 @@ fn duration_download_ends_every_endless_stream_with_stop_sending() {
         assert!(c.bytes_received > 0, "{c:?}");
     }
     // The server may have sent more than arrived before STOP_SENDING, never less; and then it stops.
-    let st = server.stats();
+    let st = wait_for_stats(&server, Duration::from_secs(1), |st| st.bytes_sent >= r.totals.bytes_received);
     assert!(st.bytes_sent >= r.totals.bytes_received, "{st:?}");
     assert_eq!(st.streams, 4);
     std::thread::sleep(Duration::from_millis(200));

@@ -32,7 +32,13 @@ pub fn run_bounded(s: &Scenario, target: SocketAddr, cancel: &Cancel, bound: Dur
     let started = Instant::now();
     let result = run(s, &options, cancel, &mut |_| {}).expect("the run starts");
     let took = started.elapsed();
-    assert!(took < bound, "run took {took:?}, bound {bound:?}: {result:?}");
+    assert!(
+        took < bound,
+        "run took {took:?}, bound {bound:?}: {:?} {:?} {:?}",
+        result.state,
+        result.error,
+        result.totals
+    );
     result
 }
 

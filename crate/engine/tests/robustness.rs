@@ -1,0 +1,234 @@
+//! The engine under abuse: garbage on the server's port, a server that stops or vanishes mid-run, a
+//! cancel mid-run, and no server at all. Every case must end, within a bound, with an honest result.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::*;
+use stoq_engine::{Cancel, RunState};
+
+/// Idle timeout of the runs that must fail: 1 s.
+const IDLE: &str = r#""settings":{"idleTimeoutNs":1000000000}"#;
+
+fn check_exact_download(server: &stoq_engine::Server, bytes: u64) {
+    let s = scenario(&format!(r#"{{"kind":"download","bytes":{bytes},"streams":2}}"#));
+    let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(10));
+    assert_eq!(r.state, RunState::Completed, "{r:?}");
+    assert_eq!(r.totals.bytes_received, bytes);
+    assert_eq!(r.connections[0].streams_completed, 2);
+}
+
+#[test]
+fn garbage_datagrams_are_counted_and_the_server_keeps_serving() {
+    let server = server();
+    let target = server.local_addr();
+    let sock = UdpSocket::bind("[::1]:0").unwrap();
+    let mut rng = Rng(0x5eed_1234_abcd);
+    let mut garbage: Vec<Vec<u8>> = Vec::new();
+    // Random bytes shaped as short-header packets for connections that do not exist.
+    for _ in 0..60 {
+        let mut d = vec![0u8; 21 + rng.below(1380) as usize];
+        rng.fill(&mut d);
+        d[0] = 0x40 | (d[0] & 0x3f);
+        garbage.push(d);
+    }
+    // Too short for any header.
+    garbage.push(vec![0x40]);
+    garbage.push(vec![0x00, 1, 2]);
+    garbage.push(vec![0x4f; 20]);
+    // Truncated long headers: version cut, connection ID cut, source ID length missing, ID too long.
+    garbage.push(vec![0xc0, 0, 0]);
+    garbage.push(vec![0xc0, 0, 0, 0, 1]);
+    garbage.push(vec![0xc0, 0, 0, 0, 1, 20, 1, 2, 3]);
+    garbage.push(vec![0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let mut long_id = vec![0xc0, 0, 0, 0, 1, 21];
+    long_id.extend([9u8; 40]);
+    garbage.push(long_id);
+    // A well-formed Handshake packet header for a connection that does not exist.
+    let mut hs = vec![0xe0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 7, 6, 5, 4, 3, 2, 1];
+    hs.extend([0u8; 60]);
+    garbage.push(hs);
+    for d in &garbage {
+        sock.send_to(d, target).unwrap();
+    }
+    let n = garbage.len() as u64;
+    let st = wait_for_stats(&server, Duration::from_secs(3), |st| st.garbage_datagrams >= n);
+    assert_eq!(st.garbage_datagrams, n, "{st:?}");
+    assert_eq!((st.accepted, st.open_connections), (0, 0), "garbage opened no connection: {st:?}");
+    // The server still serves, and its byte counters are the run's alone.
+    check_exact_download(&server, 1 << 20);
+    let st = wait_for_stats(&server, Duration::from_secs(1), |st| st.bytes_sent == 1 << 20);
+    assert_eq!((st.garbage_datagrams, st.bytes_sent), (n, 1 << 20), "{st:?}");
+}
+
+#[test]
+fn an_unknown_version_gets_version_negotiation() {
+    let server = server();
+    let sock = UdpSocket::bind("[::1]:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    // An Initial of a reserved (greased) version, padded like a real one.
+    let mut d = vec![0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 8, 1, 2, 3, 4, 5, 6, 7, 8, 4, 9, 9, 9, 9];
+    d.resize(1200, 0);
+    sock.send_to(&d, server.local_addr()).unwrap();
+    let mut buf = [0u8; 1500];
+    let (len, _) = sock.recv_from(&mut buf).expect("a version negotiation packet");
+    assert!(len >= 7 && buf[0] & 0x80 != 0, "a long header");
+    assert_eq!(&buf[1..5], &[0, 0, 0, 0], "version 0: version negotiation");
+    let st = server.stats();
+    assert_eq!((st.accepted, st.garbage_datagrams), (0, 0), "{st:?}");
+    check_exact_download(&server, 100_000);
+}
+
+#[test]
+fn a_server_stopped_mid_run_gives_an_errored_result_not_a_hang() {
+    let server = server_with(stoq_engine::Settings { idle_timeout_ns: 1_000_000_000, ..Default::default() });
+    let target = server.local_addr();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        server.stop()
+    });
+    let s = scenario(&format!(r#"{{"kind":"download","durationNs":10000000000,"connections":2,{IDLE}}}"#));
+    let started = Instant::now();
+    let r = run_bounded(&s, target, &Cancel::default(), Duration::from_secs(4));
+    let (stats, _) = stopper.join().unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(r.state, RunState::Errored, "{r:?}");
+    let e = r.error.as_ref().expect("an error");
+    assert!(!e.message.is_empty());
+    assert!(r.totals.bytes_received > 0, "it measured before the server went away");
+    assert!(r.connections.iter().all(|c| c.state == RunState::Errored), "{:?}", r.connections);
+    assert_eq!(stats.accepted, 2);
+}
+
+/// A UDP relay between a client and a server that can be cut: the server then vanishes without a word.
+struct Relay {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Relay {
+    fn start(server: SocketAddr) -> Relay {
+        let front = Arc::new(UdpSocket::bind("[::1]:0").unwrap());
+        let back = Arc::new(UdpSocket::bind("[::1]:0").unwrap());
+        back.connect(server).unwrap();
+        for s in [&front, &back] {
+            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        }
+        let (cut, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+        let addr = front.local_addr().unwrap();
+        let up = {
+            let (front, back, cut, stop, client) = (front.clone(), back.clone(), cut.clone(), stop.clone(), client.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65_536];
+                while !stop.load(Relaxed) {
+                    if let Ok((n, from)) = front.recv_from(&mut buf) {
+                        *client.lock().unwrap() = Some(from);
+                        if !cut.load(Relaxed) {
+                            let _ = back.send(&buf[..n]);
+                        }
+                    }
+                }
+            })
+        };
+        let down = {
+            let (cut, stop) = (cut.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65_536];
+                while !stop.load(Relaxed) {
+                    if let Ok(n) = back.recv(&mut buf) {
+                        let to = *client.lock().unwrap();
+                        if let (false, Some(to)) = (cut.load(Relaxed), to) {
+                            let _ = front.send_to(&buf[..n], to);
+                        }
+                    }
+                }
+            })
+        };
+        Relay { addr, cut, stop, threads: vec![up, down] }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_server_that_vanishes_mid_run_errors_within_the_idle_timeout() {
+    let server = server();
+    let relay = Relay::start(server.local_addr());
+    let cut = relay.cut.clone();
+    let cutter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        cut.store(true, Relaxed);
+        Instant::now()
+    });
+    let s = scenario(&format!(
+        r#"{{"kind":"download","durationNs":10000000000,"settings":{{"idleTimeoutNs":1000000000,"gso":false}}}}"#
+    ));
+    let r = run_bounded(&s, relay.addr, &Cancel::default(), Duration::from_secs(5));
+    let ended = Instant::now();
+    let cut_at = cutter.join().unwrap();
+    let silent = ended - cut_at;
+    assert!(silent >= Duration::from_millis(900), "ended {silent:?} after the cut: sooner than the idle timeout");
+    assert!(silent < Duration::from_millis(2500), "ended {silent:?} after the cut");
+    assert_eq!(r.state, RunState::Errored, "{r:?}");
+    assert_eq!(r.error.as_ref().map(|e| e.code), Some("TIMEOUT"), "{r:?}");
+    assert!(r.totals.bytes_received > 0);
+}
+
+#[test]
+fn a_cancel_mid_run_returns_a_partial_cancelled_result() {
+    let server = server();
+    for json in [
+        r#"{"kind":"download","durationNs":10000000000,"connections":2,"streams":2}"#,
+        r#"{"kind":"upload","bytes":1099511627776}"#,
+        r#"{"kind":"requests","count":100000000,"inflight":8,"responseSize":20000}"#,
+    ] {
+        let cancel = Cancel::default();
+        let c = cancel.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            c.cancel();
+        });
+        let s = scenario(json);
+        let r = run_bounded(&s, server.local_addr(), &cancel, Duration::from_secs(3));
+        canceller.join().unwrap();
+        assert_eq!(r.state, RunState::Cancelled, "{json}: {r:?}");
+        assert!(r.totals.bytes_sent + r.totals.bytes_received > 0, "{json}: a partial result");
+        assert!(r.connections.iter().all(|c| c.state == RunState::Cancelled), "{json}: {:?}", r.connections);
+        assert!(!r.intervals.is_empty(), "{json}");
+        let iv: u64 = r.intervals.iter().map(|i| i.delta.bytes_sent + i.delta.bytes_received).sum();
+        assert_eq!(iv, r.totals.bytes_sent + r.totals.bytes_received, "{json}");
+    }
+}
+
+#[test]
+fn connecting_to_a_port_with_no_server_times_out() {
+    let closed = {
+        let probe = UdpSocket::bind("[::1]:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let s = scenario(&format!(r#"{{"kind":"download","bytes":1000,{IDLE}}}"#));
+    let started = Instant::now();
+    // With no answer the RTT stays at its initial 333 ms, and the idle timeout is at least 3 PTO
+    // (RFC 9000 §10.1): about 3 s, whatever shorter idle timeout was asked for.
+    let r = run_bounded(&s, closed, &Cancel::default(), Duration::from_millis(4500));
+    assert!(started.elapsed() >= Duration::from_millis(900), "gave up before the idle timeout");
+    assert_eq!(r.state, RunState::Errored, "{r:?}");
+    assert_eq!(r.error.as_ref().map(|e| e.code), Some("TIMEOUT"), "{r:?}");
+    assert_eq!(r.totals.bytes_received, 0);
+    assert!(r.connections[0].handshake_ns.is_none());
+}

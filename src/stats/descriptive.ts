@@ -7,10 +7,11 @@ import {
   quantileIntervalRanks,
   quantileRanks,
   quantileSorted,
+  selectInPlace,
   type QuantileInterval,
   type QuantileType,
 } from './quantile.js';
-import { BRACKET_MIN_N, bracketAdd, orderStatistics, planBrackets, resolveBrackets, selectRanks, sortedSample } from './select.js';
+import { BRACKET_MIN_N, bracketAdd, orderStatistics, planBrackets, resolveBrackets, selectRanks, sortedSample, type Brackets } from './select.js';
 import { drift, effectiveSampleSize, hodgesLehmannCentre, theilSen, type TheilSen } from './series.js';
 import { studentTQuantile } from './special.js';
 
@@ -92,20 +93,23 @@ export function toSample(values: ArrayLike<number> | Iterable<number>, what = 's
 }
 
 /**
- * The full descriptive summary of one sample. Large samples are never sorted: two passes over the data do
- * everything. The order statistics every figure reads (quantiles and the ranks of their intervals) are
- * bracket-selected during the pass that sums the moments; the MAD is selected the same way during the pass
- * that counts outliers, the lag-1 autocovariance and the batch sums of the drift fit. Results equal those
- * computed from a full sort.
+ * The full descriptive summary of one sample. A large sample is never sorted and is read once: a seeded
+ * random sample brackets every order statistic a figure reads (quantiles and the ranks of their
+ * intervals), the MAD, and the outlier cut-offs; the one pass sums the moments and the lag-1 products,
+ * collects the values inside each bracket and the two tails, and the figures are then read exactly from
+ * what was collected. When the sample's brackets miss (rare), a second pass computes the figure directly.
+ * Results equal those computed from a full sort.
  */
 export function summarize(values: ArrayLike<number>, options: SummaryOptions = {}): Summary {
   const level = options.level ?? 0.95;
   const type = options.quantileType ?? 7;
-  // validated in the first pass below (no separate pass, no copy of a Float64Array)
+  // validated in the pass below (no separate pass, no copy of a Float64Array)
   const x = values instanceof Float64Array ? values : Float64Array.from(values as ArrayLike<number>);
   const n = x.length;
   if (n === 0) throw new StoqError('INVALID_ARGUMENT', 'cannot summarise an empty sample');
   const ps = options.percentiles ?? DEFAULT_PERCENTILES;
+  const seed = options.seed ?? 1;
+  const ordered = options.ordered ?? true;
 
   // the ranks every figure reads: quantiles and the ranks of their distribution-free intervals
   const intervalRanks = new Map<number, { ranks: [number, number]; coverage: number } | undefined>();
@@ -113,20 +117,54 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const ranks: number[] = [];
   for (const p of [0.25, 0.5, 0.75, ...ps]) ranks.push(...quantileRanks(n, p, type));
   for (const r of intervalRanks.values()) if (r) ranks.push(r.ranks[0] - 1, r.ranks[1] - 1);
-  const seed = options.seed ?? 1;
-  const large = n >= BRACKET_MIN_N;
-  const br = large ? planBrackets(sortedSample(x, seed), n, ranks) : undefined;
+  const mid = n % 2 === 1 ? [(n - 1) / 2] : [n / 2 - 1, n / 2];
+  const threshold = 3.5;
+  const zFactor = threshold / 0.6745;
+  const k = 1.5;
 
-  // pass 1: validity, min, max, sums of deviations from a shift K = x[0] (compensated: an accurate variance
-  // without a second pass), and for large samples the bracket selection of the order statistics
+  // ---- plan (large samples): brackets from a sorted random sample
+  const large = n >= BRACKET_MIN_N;
+  const sample = large ? sortedSample(x, seed) : undefined;
+  const br = sample ? planBrackets(sample, n, ranks) : undefined;
+  let plan: FastPlan | undefined;
+  if (sample && br) plan = planFast(sample, br, n, quantileRanks(n, 0.25, type), quantileRanks(n, 0.75, type), mid, zFactor, k);
+  const shift = plan ? plan.shift : x[0];
+
+  // ---- the pass
+  const batches = ordered && n > DRIFT_POINTS ? DRIFT_POINTS : 0;
+  const batchSums = new Float64Array(batches);
+  let batch = 0;
+  let nextBoundary = batches > 0 ? Math.floor(n / batches) : Infinity;
   let min = Infinity;
   let max = -Infinity;
-  const shift = x[0];
-  // two-level summation (blocks of 1024), so rounding error grows with 1024 + n/1024, not n
+  // two-level summation (blocks of 1024): rounding error grows with 1024 + n/1024, not n
   let sum = 0;
   let ss = 0;
+  let lagged = 0;
   let blockSum = 0;
   let blockSs = 0;
+  let blockLag = 0;
+  let prev = 0;
+  const madLo = plan ? plan.madLo : 0;
+  const madHi = plan ? plan.madHi : -1;
+  const inLo = plan ? plan.inLo : 0;
+  const inHi = plan ? plan.inHi : 0;
+  const lowCut = plan ? plan.lowCut : -Infinity;
+  const highCut = plan ? plan.highCut : Infinity;
+  // buffers sized from the sample (x 1.3 + slack), grown only if the sample under-estimated
+  const expect = (pred: (v: number) => boolean) => {
+    if (!sample) return 0;
+    let c = 0;
+    for (let i = 0; i < sample.length; i++) if (pred(sample[i])) c++;
+    return Math.ceil((c / sample.length) * n * 1.3) + 1024;
+  };
+  let madBuf: Float64Array = new Float64Array(expect((v) => v >= madLo && v <= madHi && !(v > inLo && v < inHi)));
+  let lowTail: Float64Array = new Float64Array(expect((v) => v < lowCut));
+  let highTail: Float64Array = new Float64Array(expect((v) => v > highCut));
+  let madFill = 0;
+  let lowFill = 0;
+  let highFill = 0;
+  let certainIn = 0;
   for (let i = 0; i < n; i++) {
     const v = x[i];
     if (v < min) min = v;
@@ -134,16 +172,44 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
     const d = v - shift;
     blockSum += d;
     blockSs += d * d;
+    blockLag += prev * d;
+    prev = d;
     if ((i & 1023) === 1023) {
       sum += blockSum;
       ss += blockSs;
+      lagged += blockLag;
       blockSum = 0;
       blockSs = 0;
+      blockLag = 0;
     }
-    if (br) bracketAdd(br, v);
+    if (batches > 0) {
+      if (i === nextBoundary) {
+        batch++;
+        nextBoundary = Math.floor(((batch + 1) * n) / batches);
+      }
+      batchSums[batch] += v;
+    }
+    if (br) {
+      bracketAdd(br, v);
+      if (v >= madLo && v <= madHi) {
+        if (v > inLo && v < inHi) certainIn++;
+        else {
+          if (madFill === madBuf.length) madBuf = grow(madBuf);
+          madBuf[madFill++] = v;
+        }
+      }
+      if (v < lowCut) {
+        if (lowFill === lowTail.length) lowTail = grow(lowTail);
+        lowTail[lowFill++] = v;
+      } else if (v > highCut) {
+        if (highFill === highTail.length) highTail = grow(highTail);
+        highTail[highFill++] = v;
+      }
+    }
   }
   sum += blockSum;
   ss += blockSs;
+  lagged += blockLag;
   if (!Number.isFinite(min) || !Number.isFinite(max) || Number.isNaN(ss)) throw new StoqError('INVALID_ARGUMENT', 'sample: values must be finite numbers');
   const dm = sum / n;
   const m = shift + dm;
@@ -151,7 +217,12 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const sd = Math.sqrt(variance);
   const sem = sd / Math.sqrt(n);
   const moe = n > 1 ? studentTQuantile((1 + level) / 2, n - 1) * sem : NaN;
+  // lag-1 autocovariance about the mean, from the shifted sums: sum (d_i - dm)(d_i+1 - dm)
+  const dFirst = x[0] - shift;
+  const dLast = x[n - 1] - shift;
+  const cross = lagged - dm * (2 * sum - dFirst - dLast) + (n - 1) * dm * dm;
 
+  // ---- order statistics
   const selected = br ? resolveBrackets(br, () => x.slice()) : selectRanks(x, ranks, seed);
   selected.set(0, min);
   selected.set(n - 1, max);
@@ -167,67 +238,59 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const q1 = q(0.25);
   const q3 = q(0.75);
   const iqr = q3 - q1;
-
-  // pass 2: the MAD (median of |x - median|, bracket-selected without materialising the deviations),
-  // outliers (counted, never dropped: Tukey fences at 1.5 IQR, modified z-score |0.6745 (x - median) / MAD|
-  // > 3.5 after Iglewicz & Hoaglin), the lag-1 autocovariance (its denominator, the sum of squares, is known)
-  // and the batch sums the drift is fitted on
-  const mid = n % 2 === 1 ? [(n - 1) / 2] : [n / 2 - 1, n / 2];
-  const k = 1.5;
   const lowerFence = q1 - k * iqr;
   const upperFence = q3 + k * iqr;
-  const threshold = 3.5;
-  const zFactor = threshold / 0.6745;
-  const ordered = options.ordered ?? true;
-  const batches = ordered && n > DRIFT_POINTS ? DRIFT_POINTS : 0;
-  const batchSums = new Float64Array(batches);
-  const madBr = large ? planBrackets(sortedSample(x, seed + 1, med), n, mid) : undefined;
-  // deviations beyond the smallest possible modified-z cut-off are kept, so the count needs no extra pass
-  const tailCut = madBr && madBr.lowers[0] > 0 ? zFactor * madBr.lowers[0] : Infinity;
-  let tail = new Float64Array(large ? 1024 : 0);
-  let tailFill = 0;
-  let low = 0;
-  let high = 0;
-  let cross = 0;
-  let prev = x[0] - m;
-  let batch = 0;
-  let nextBoundary = batches > 0 ? Math.floor(n / batches) : Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    if (v < lowerFence) low++;
-    else if (v > upperFence) high++;
-    if (madBr) {
-      const dev = Math.abs(v - med);
-      bracketAdd(madBr, dev);
-      if (dev > tailCut) {
-        if (tailFill === tail.length) {
-          const grown = new Float64Array(tail.length * 2);
-          grown.set(tail);
-          tail = grown;
-        }
-        tail[tailFill++] = dev;
-      }
+
+  // ---- MAD: from the values collected around median +- MAD, when the plan's bounds held
+  let mad: number | undefined;
+  if (plan && med >= plan.medLo && med <= plan.medHi) {
+    const devs = madBuf.subarray(0, madFill).map((v) => Math.abs(v - med));
+    let below = certainIn;
+    const cand: number[] = [];
+    for (const dv of devs) {
+      if (dv < plan.dl) below++;
+      else if (dv <= plan.dh) cand.push(dv);
     }
-    const d = v - m;
-    if (i > 0) cross += prev * d;
-    prev = d;
-    if (i === nextBoundary) {
-      batch++;
-      nextBoundary = Math.floor(((batch + 1) * n) / batches);
+    const local = mid.map((r) => r - below);
+    if (local.every((r) => r >= 0 && r < cand.length)) {
+      const c = Float64Array.from(cand);
+      const got = local.map((r) => selectInPlace(c, r));
+      mad = got.length === 1 ? got[0] : (got[0] + got[1]) / 2;
+      if (!(mad >= plan.dl && mad <= plan.dh)) mad = undefined;
     }
-    if (batches > 0) batchSums[batch] += v;
   }
-  const devStats = madBr
-    ? resolveBrackets(madBr, () => Float64Array.from(x, (v) => Math.abs(v - med)))
-    : selectRanks(x, mid, seed + 1, med);
-  const mad = mid.length === 1 ? (devStats.get(mid[0]) as number) : ((devStats.get(mid[0]) as number) + (devStats.get(mid[1]) as number)) / 2;
+  let passes = large ? 'one pass; order statistics selected within brackets from a seeded random sample' : 'sorted copy (small sample)';
+  if (mad === undefined) {
+    if (large) passes += '; MAD by a second selection';
+    const devStats = selectRanks(x, mid, seed + 1, med);
+    mad = mid.length === 1 ? (devStats.get(mid[0]) as number) : ((devStats.get(mid[0]) as number) + (devStats.get(mid[1]) as number)) / 2;
+  }
   const madScaled = mad * MAD_NORMAL_SCALE;
   const span = mad > 0 ? zFactor * mad : Infinity;
+
+  // ---- outliers: counted, never dropped (from the collected tails when the cut-offs fell inside them)
+  let low = 0;
+  let high = 0;
   let modified = 0;
-  if (span >= tailCut) {
-    for (let i = 0; i < tailFill; i++) if (tail[i] > span) modified++;
+  const zLow = med - span;
+  const zHigh = med + span;
+  if (plan && lowerFence <= lowCut && upperFence >= highCut && zLow <= lowCut && zHigh >= highCut) {
+    // values between the cuts are beyond no cut-off; each kept value is checked against all of them
+    for (const tail of [lowTail.subarray(0, lowFill), highTail.subarray(0, highFill)]) {
+      for (const v of tail) {
+        if (v < lowerFence) low++;
+        else if (v > upperFence) high++;
+        if (v < zLow || v > zHigh) modified++;
+      }
+    }
   } else {
-    for (let i = 0; i < n; i++) if (Math.abs(x[i] - med) > span) modified++;
+    if (large) passes += '; outliers counted in a second pass';
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      if (v < lowerFence) low++;
+      else if (v > upperFence) high++;
+      if (v < zLow || v > zHigh) modified++;
+    }
   }
 
   const percentiles: Record<string, Percentile> = {};
@@ -242,7 +305,6 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
           reason: `n = ${n} is too small to bound p${+(p * 100).toFixed(4)} at ${fmtLevel(level)} (needs n >= ${minSampleForQuantile(p, level)})`,
         };
   }
-
   const modifiedZ: Summary['outliers']['modifiedZ'] =
     mad > 0 ? { threshold, count: modified } : { threshold, count: null, reason: 'MAD is 0 (over half the values are equal)' };
 
@@ -273,6 +335,7 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
       mad: `median absolute deviation; madScaled = ${MAD_NORMAL_SCALE} x MAD`,
       outliers: 'Tukey fences at 1.5 IQR; modified z-score |0.6745 (x - median) / MAD| > 3.5; counted, never dropped',
       lag1: 'ACF estimator sum (x_t - m)(x_t+1 - m) / sum (x_t - m)^2; effectiveN = n (1 - r1) / (1 + r1)',
+      computation: passes,
     },
     min,
     max,
@@ -293,11 +356,85 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
     cv: sd / m,
     robustCv: madScaled / med,
     outliers: { tukey: { k, low, high, lowerFence, upperFence }, modifiedZ },
-    hodgesLehmann: hodgesLehmannCentre(x, { seed: options.seed ?? 1 }),
+    // large samples: random Walsh averages drawn from the (cache-resident) seeded random sample
+    hodgesLehmann: sample
+      ? { ...hodgesLehmannCentre(sample, { seed, exactLimit: 0 }), method: `median of 50000 random Walsh averages of a ${sample.length}-point seeded random subsample (n > 2000; approximate)` }
+      : hodgesLehmannCentre(x, { seed }),
     lag1: lag1 !== null && Number.isFinite(lag1) ? lag1 : null,
     effectiveN: lag1 !== null && Number.isFinite(lag1) ? effectiveSampleSize(n, lag1) : null,
     drift: driftFit,
   };
+}
+
+/** Bounds, from the random sample, that the single pass collects between. */
+interface FastPlan {
+  /** Shift for the sums: the sample median (keeps the shifted sums small). */
+  shift: number;
+  /** The median lies in [medLo, medHi]; the MAD in [dl, dh] (checked after the pass). */
+  medLo: number;
+  medHi: number;
+  dl: number;
+  dh: number;
+  /** Values in [madLo, madHi] are collected unless certainly within dl of the median (inLo < v < inHi). */
+  madLo: number;
+  madHi: number;
+  inLo: number;
+  inHi: number;
+  /** Values below lowCut / above highCut are kept: every outlier cut-off lies beyond them. */
+  lowCut: number;
+  highCut: number;
+}
+
+function bracketBounds(br: Brackets, ranks: readonly number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of ranks) {
+    const j = br.ranks.findIndex((list) => list.includes(r));
+    if (j < 0) return [-Infinity, Infinity];
+    lo = Math.min(lo, br.lowers[j]);
+    hi = Math.max(hi, br.uppers[j]);
+  }
+  return [lo, hi];
+}
+
+function planFast(
+  sample: Float64Array,
+  br: Brackets,
+  n: number,
+  q1Ranks: number[],
+  q3Ranks: number[],
+  mid: number[],
+  zFactor: number,
+  k: number,
+): FastPlan | undefined {
+  const [medLo, medHi] = bracketBounds(br, mid);
+  const [a1, b1] = bracketBounds(br, q1Ranks);
+  const [a3, b3] = bracketBounds(br, q3Ranks);
+  if (![medLo, medHi, a1, b1, a3, b3].every(Number.isFinite)) return undefined;
+  const ms = quantileSorted(sample, 0.5);
+  // the MAD of the sample around its own median, bracketed; |x - med| and |x - ms| differ by at most e
+  const devSample = Float64Array.from(sample, (v) => Math.abs(v - ms)).sort();
+  const madBr = planBrackets(devSample, n, mid);
+  if (madBr.count !== 1 || !Number.isFinite(madBr.uppers[0])) return undefined;
+  const e = Math.max(Math.abs(medLo - ms), Math.abs(medHi - ms));
+  const dl = Math.max(0, madBr.lowers[0] - e);
+  const dh = madBr.uppers[0] + e;
+  // outlier cut-offs: q1 - k IQR <= (1 + k) b1 - k a3; median - zFactor MAD <= medHi - zFactor dl
+  let lowCut = Math.max((1 + k) * b1 - k * a3, medHi - zFactor * dl);
+  let highCut = Math.min((1 + k) * a3 - k * b1, medLo + zFactor * dl);
+  if (!(lowCut < highCut)) {
+    // degenerate (e.g. a MAD bracket reaching 0): keep nothing; the counts take their own pass
+    lowCut = -Infinity;
+    highCut = Infinity;
+  }
+  return { shift: ms, medLo, medHi, dl, dh, madLo: medLo - dh, madHi: medHi + dh, inLo: medHi - dl, inHi: medLo + dl, lowCut, highCut };
+}
+
+/** A buffer twice as large holding the same values. */
+function grow(buf: Float64Array): Float64Array {
+  const grown = new Float64Array(buf.length * 2 + 1024);
+  grown.set(buf);
+  return grown;
 }
 
 /** Median absolute deviation from `centre`, by merging the two sorted halves of deviations: O(n). */

@@ -79,14 +79,15 @@ export interface TheilSen {
 export function theilSen(y: ArrayLike<number>, x?: ArrayLike<number>, level = 0.95): TheilSen {
   const n = y.length;
   const xs = x ?? Float64Array.from({ length: n }, (_, i) => i);
-  const slopes: number[] = [];
+  const all = new Float64Array((n * (n - 1)) / 2 + 1);
+  let count = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const dx = xs[i] - xs[j];
-      if (dx > 0) slopes.push((y[i] - y[j]) / dx);
+      if (dx > 0) all[count++] = (y[i] - y[j]) / dx;
     }
   }
-  const sorted = Float64Array.from(slopes).sort();
+  const sorted = all.subarray(0, count).sort();
   const nt = sorted.length;
   const med = (arr: Float64Array) => {
     const k = arr.length;

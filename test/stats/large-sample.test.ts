@@ -21,11 +21,14 @@ const cases: Record<string, Float64Array> = {
   'heavy tail': Float64Array.from({ length: 100_000 }, () => 1 / Math.max(1e-6, rng.next()) ** 0.8),
 };
 
+const paths: string[] = [];
+
 describe('large samples: selection equals sorting', () => {
   for (const [name, x] of Object.entries(cases)) {
     it(name, () => {
       const { sorted, med, mad } = reference(x);
       const s = summarize(x, { level: 0.95 });
+      paths.push(`${name}: ${s.conventions.computation}`);
       expect(s.median).toBe(med);
       expect(s.mad).toBe(mad);
       expect(s.q1).toBe(quantileSorted(sorted, 0.25));
@@ -57,6 +60,12 @@ describe('large samples: selection equals sorting', () => {
       expect(Math.abs(s.mean - mean) / Math.abs(mean)).toBeLessThan(1e-12);
     });
   }
+
+  it('the single pass is the usual path (the fallbacks are exercised by the odd cases above)', () => {
+    expect(paths.find((p) => p.startsWith('lognormal'))).toBe('lognormal: one pass; order statistics selected within brackets from a seeded random sample');
+    expect(paths.find((p) => p.startsWith('heavy tail'))).toMatch(/^heavy tail: one pass/);
+    expect(paths.some((p) => /second/.test(p))).toBe(true);
+  });
 
   it('selectRanks falls back correctly when a bracket misses (adversarial seed, tiny brackets)', () => {
     const x = Float64Array.from({ length: 70_000 }, (_, i) => (i < 69_990 ? 1 : 1000 + i));

@@ -149,6 +149,22 @@ def bh_fixtures():
     return out
 
 
+def bca_fixtures():
+    """BCa intervals from scipy.stats.bootstrap (many resamples, so Monte Carlo error is small): the test
+    allows a few percent of the interval width, since the resampling streams differ."""
+    out = []
+    for m, n, stat in [(25, 30, "meanDiff"), (40, 35, "logMedianRatio")]:
+        x = rng.lognormal(np.log(60.0), 0.3, size=m)
+        y = rng.lognormal(np.log(66.0), 0.3, size=n)
+        if stat == "meanDiff":
+            f = lambda a, b, axis=-1: np.mean(b, axis=axis) - np.mean(a, axis=axis)
+        else:
+            f = lambda a, b, axis=-1: np.log(np.median(b, axis=axis)) - np.log(np.median(a, axis=axis))
+        r = stats.bootstrap((x, y), f, n_resamples=40000, method="BCa", confidence_level=0.9, random_state=np.random.default_rng(5))
+        out.append({"statistic": stat, "x": fl(x), "y": fl(y), "low": float(r.confidence_interval.low), "high": float(r.confidence_interval.high), "estimate": float(f(x, y))})
+    return out
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     data = samples()
@@ -160,6 +176,7 @@ def main():
         "twoSample": two_sample_fixtures(),
         "special": special_fixtures(),
         "bh": bh_fixtures(),
+        "bca": bca_fixtures(),
     }
     with open(os.path.join(OUT, "scipy-reference.json"), "w") as f:
         json.dump(fixtures, f, indent=1, allow_nan=False)

@@ -125,6 +125,21 @@ describe('stoq-bench compare', () => {
   });
 });
 
+describe('unsteady and failed runs', () => {
+  it('are flagged by stats and make compare Invalid (exit 0: not a regression, but no verdict either)', async () => {
+    const drifting = writeJsonl('drifting.jsonl', fakeSession(rng, 'drift', 5, { noise: 0.005, drift: -0.4, intervals: 30 }));
+    const s = await cli('stats', drifting);
+    expect(s.out).toMatch(/flagged \(kept, never dropped\):/);
+    expect(s.out).toMatch(/unsteady: drift -/);
+    const c = await cli('compare', '--baseline', base, '--candidate', drifting, '--store', store);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/gates failed: candidate: 5 unsteady run/);
+    expect(c.out).toMatch(/verdict: Invalid/);
+    const allowed = await cli('compare', '--baseline', base, '--candidate', drifting, '--allow-unsteady', '--store', store);
+    expect(allowed.out).not.toMatch(/verdict: Invalid/);
+  });
+});
+
 describe('stoq-bench baseline', () => {
   it('save, list, show, export, import, rm; compare against the name and the exported file', async () => {
     const s = join(dir, 'baselines.db');

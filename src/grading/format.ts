@@ -76,7 +76,13 @@ export function formatRuns(runs: readonly RunSummary[]): string {
     r.steadiness.lag1 === null ? 'n/a' : r.steadiness.lag1.toFixed(2),
     ...metrics.map((m) => formatValue(m, r.metrics[m])),
   ]);
-  return table(['session', 'run', 'state', 'warm-up omitted', 'steadiness', 'lag1', ...metrics.map((m) => METRICS[m].label)], rows);
+  const notes = runs
+    .filter((r) => r.steadiness.status !== 'steady' || r.state !== 'completed')
+    .map((r) => `  ${r.sessionId}#${r.run}: ${r.steadiness.status}${r.steadiness.reasons.length ? `: ${r.steadiness.reasons.join('; ')}` : ''}`);
+  return (
+    table(['session', 'run', 'state', 'warm-up omitted', 'steadiness', 'lag1', ...metrics.map((m) => METRICS[m].label)], rows) +
+    (notes.length ? `flagged (kept, never dropped):\n${notes.join('\n')}\n` : '')
+  );
 }
 
 /** The comparison, one block per metric, with the overall verdict last. */

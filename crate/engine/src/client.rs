@@ -4,7 +4,6 @@
 //! every interval, per-connection outcomes, raw latency samples and the fast-path record.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::IoSliceMut;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -606,24 +605,26 @@ impl Worker {
     fn receive(&mut self, i: usize, rx: &mut [u8], meta: &mut [RecvMeta]) {
         let slot = &mut self.slots[i];
         loop {
-            let n = {
-                let mut bufs: Vec<IoSliceMut<'_>> = rx.chunks_mut(RECV_SLOT_BYTES).map(IoSliceMut::new).collect();
-                match slot.sock.recv(&mut bufs, meta) {
-                    Ok(n) => n,
-                    Err(_) => return,
-                }
+            let n = match slot.sock.recv(rx, meta) {
+                Ok(n) => n,
+                Err(_) => return,
             };
-            let Some(conn) = slot.conn.as_mut() else { continue };
-            for (k, m) in meta[..n].iter().enumerate() {
-                let data = &mut rx[k * RECV_SLOT_BYTES..k * RECV_SLOT_BYTES + m.len];
-                for seg in data.chunks_mut(m.stride.max(1)) {
-                    // Late packets of a connection this slot already closed are not this one's.
-                    let ours = quiche::Header::from_slice(seg, quiche::MAX_CONN_ID_LEN)
-                        .is_ok_and(|h| h.dcid == conn.source_id());
-                    if ours {
-                        let _ = conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local });
+            if let Some(conn) = slot.conn.as_mut() {
+                for (k, m) in meta[..n].iter().enumerate() {
+                    let data = &mut rx[k * RECV_SLOT_BYTES..k * RECV_SLOT_BYTES + m.len];
+                    for seg in data.chunks_mut(m.stride.max(1)) {
+                        // Late packets of a connection this slot already closed are not this one's.
+                        let ours = quiche::Header::from_slice(seg, quiche::MAX_CONN_ID_LEN)
+                            .is_ok_and(|h| h.dcid == conn.source_id());
+                        if ours {
+                            let _ = conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local });
+                        }
                     }
                 }
+            }
+            // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.
+            if n < RECV_BATCH {
+                return;
             }
         }
     }
@@ -825,8 +826,7 @@ impl Worker {
         let slot = &mut self.slots[i];
         let Some(conn) = slot.conn.as_mut() else { return };
         let mut received = 0u64;
-        let readable: Vec<u64> = conn.readable().collect();
-        for id in readable {
+        while let Some(id) = conn.stream_readable_next() {
             let request = if stream_id::is_client_initiated(id) {
                 Some(id)
             } else if let Some(&r) = slot.reply_to_request.get(&id) {

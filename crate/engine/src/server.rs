@@ -3,7 +3,6 @@
 //! port through SO_REUSEPORT; each owns its socket and its connections.
 
 use std::collections::HashMap;
-use std::io::IoSliceMut;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -282,8 +281,7 @@ impl Worker {
                 c.conn.on_timeout();
             }
             if c.conn.is_established() || c.conn.is_in_early_data() {
-                let readable: Vec<u64> = c.conn.readable().collect();
-                for id in readable {
+                while let Some(id) = c.conn.stream_readable_next() {
                     received += read_request(c, id, scratch, &self.shared);
                 }
                 sent += write_responses(c);
@@ -309,12 +307,9 @@ impl Worker {
 
     fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], scratch: &mut [u8], segments: usize) {
         loop {
-            let n = {
-                let mut bufs: Vec<IoSliceMut<'_>> = rx.chunks_mut(RECV_SLOT_BYTES).map(IoSliceMut::new).collect();
-                match self.sock.recv(&mut bufs, meta) {
-                    Ok(n) => n,
-                    Err(_) => return,
-                }
+            let n = match self.sock.recv(rx, meta) {
+                Ok(n) => n,
+                Err(_) => return,
             };
             for (slot, m) in meta[..n].iter().enumerate() {
                 let to = self.sock.arrival_addr(m);
@@ -322,6 +317,10 @@ impl Worker {
                 for seg in data.chunks_mut(m.stride.max(1)) {
                     self.datagram(seg, m.addr, to, scratch, segments);
                 }
+            }
+            // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.
+            if n < RECV_BATCH {
+                return;
             }
         }
     }

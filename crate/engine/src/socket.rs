@@ -146,10 +146,13 @@ impl Socket {
         Ok(())
     }
 
-    /// Receives a batch into `bufs`; each filled slot is described by `meta` (`stride` < `len` when GRO
-    /// coalesced several datagrams).
-    pub fn recv(&mut self, bufs: &mut [IoSliceMut<'_>], meta: &mut [RecvMeta]) -> io::Result<usize> {
-        let n = self.state.recv(UdpSockRef::from(&self.io), bufs, meta)?;
+    /// Receives up to `RECV_BATCH` buffers into `rx` (slot k at `k * RECV_SLOT_BYTES`), each described by
+    /// `meta` (`stride` < `len` when GRO coalesced several datagrams). Allocates nothing.
+    pub fn recv(&mut self, rx: &mut [u8], meta: &mut [RecvMeta]) -> io::Result<usize> {
+        let mut slots = rx.chunks_mut(RECV_SLOT_BYTES);
+        let mut bufs: [IoSliceMut<'_>; RECV_BATCH] =
+            std::array::from_fn(|_| IoSliceMut::new(slots.next().expect("rx holds RECV_BATCH slots")));
+        let n = self.state.recv(UdpSockRef::from(&self.io), &mut bufs, meta)?;
         self.use_.recv_calls += 1;
         for m in &meta[..n] {
             let datagrams = m.len.div_ceil(m.stride.max(1));

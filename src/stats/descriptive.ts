@@ -134,6 +134,7 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const batches = ordered && n > DRIFT_POINTS ? DRIFT_POINTS : 0;
   const batchSums = new Float64Array(batches);
   let batch = 0;
+  let batchAcc = 0;
   let nextBoundary = batches > 0 ? Math.floor(n / batches) : Infinity;
   let min = Infinity;
   let max = -Infinity;
@@ -182,13 +183,12 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
       blockSs = 0;
       blockLag = 0;
     }
-    if (batches > 0) {
-      if (i === nextBoundary) {
-        batch++;
-        nextBoundary = Math.floor(((batch + 1) * n) / batches);
-      }
-      batchSums[batch] += v;
+    if (i === nextBoundary) {
+      batchSums[batch++] = batchAcc;
+      batchAcc = 0;
+      nextBoundary = Math.floor(((batch + 1) * n) / batches);
     }
+    batchAcc += v;
     if (br) {
       bracketAdd(br, v);
       if (v >= madLo && v <= madHi) {
@@ -210,6 +210,7 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   sum += blockSum;
   ss += blockSs;
   lagged += blockLag;
+  if (batches > 0) batchSums[batch] = batchAcc;
   if (!Number.isFinite(min) || !Number.isFinite(max) || Number.isNaN(ss)) throw new StoqError('INVALID_ARGUMENT', 'sample: values must be finite numbers');
   const dm = sum / n;
   const m = shift + dm;

@@ -4,7 +4,7 @@ import { madSorted, summarize } from '../../src/stats/descriptive.js';
 import { quantileInterval, quantileSorted } from '../../src/stats/quantile.js';
 import { createRng } from '../../src/stats/rng.js';
 import { selectRanks } from '../../src/stats/select.js';
-import { autocorrelation } from '../../src/stats/series.js';
+import { autocorrelation, drift } from '../../src/stats/series.js';
 
 function reference(x: Float64Array) {
   const sorted = x.slice().sort();
@@ -52,6 +52,9 @@ describe('large samples: selection equals sorting', () => {
       expect(s.outliers.tukey.low).toBe(low);
       expect(s.outliers.tukey.high).toBe(high);
       expect(s.outliers.modifiedZ.count).toBe(mad > 0 ? modified : null);
+      const d = drift(x, 0.95);
+      expect(s.drift!.slope).toBe(d.slope);
+      expect(s.drift!.lower).toBe(d.lower);
       const r = autocorrelation(x, 1);
       if (Number.isFinite(r)) expect(Math.abs(s.lag1! - r)).toBeLessThan(1e-9);
       let mean = 0;

@@ -1,5 +1,5 @@
 // The run and server commands end to end: output, the record's schema, exit codes, bad flags.
-import { readFileSync, mkdtempSync, existsSync } from 'node:fs';
+import { readFileSync, mkdtempSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
@@ -46,6 +46,16 @@ describe('stoq-bench run', () => {
       const r = JSON.parse(stdout);
       expect(validate(r), `${args.join(' ')}: ${JSON.stringify(validate.errors)}`).toBe(true);
     }
+  });
+
+  it('--qlog writes a qlog per connection for the client and the embedded server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stoq-qlog-'));
+    const { code } = await cli(['run', '--scenario', 'requests', '--count', '5', '--connections', '2', '--qlog', dir, '--json']);
+    expect(code).toBe(0);
+    const files = readdirSync(dir);
+    expect(files.filter((f) => /^client-.*\.sqlog$/.test(f))).toHaveLength(2);
+    expect(files.filter((f) => /^server-.*\.sqlog$/.test(f))).toHaveLength(2);
+    expect(statSync(join(dir, files[0])).size).toBeGreaterThan(0);
   });
 
   it('measures a separate server process given as --target', async () => {

@@ -31,6 +31,10 @@ export interface Brackets {
   count: number;
   lowers: Float64Array;
   uppers: Float64Array;
+  /** The first eight uppers padded with +Infinity, for a branch-free bracket search. */
+  u8: Float64Array;
+  /** lowers padded with +Infinity to nine entries (index 8 means "above every bracket"). */
+  l9: Float64Array;
   ranks: number[][];
   bufs: Float64Array[];
   fill: Int32Array;
@@ -63,11 +67,15 @@ export function planBrackets(sample: Float64Array, n: number, ranks: readonly nu
     count: B,
     lowers: Float64Array.from(list, (b) => b.a),
     uppers: Float64Array.from(list, (b) => b.b),
+    u8: new Float64Array(8).fill(Infinity),
+    l9: new Float64Array(Math.max(9, B + 1)).fill(Infinity),
     ranks: list.map((b) => b.ranks),
     bufs: [],
     fill: new Int32Array(B),
     below: new Float64Array(B + 1),
   };
+  br.u8.set(br.uppers.subarray(0, Math.min(8, B)));
+  br.l9.set(br.lowers);
   for (const b of list) {
     let inSample = 0;
     for (let i = 0; i < s; i++) if (sample[i] >= b.a && sample[i] <= b.b) inSample++;
@@ -78,11 +86,19 @@ export function planBrackets(sample: Float64Array, n: number, ranks: readonly nu
 
 /** Files one value: counted below its bracket, or collected inside it. */
 export function bracketAdd(br: Brackets, v: number): void {
-  const uppers = br.uppers;
   const B = br.count;
-  let j = 0;
-  while (j < B && uppers[j] < v) j++;
-  if (j < B && v >= br.lowers[j]) {
+  let j: number;
+  if (B <= 8) {
+    // count the uppers below v without data-dependent branches (the brackets are ascending)
+    const u = br.u8;
+    j = (v > u[0] ? 1 : 0) + (v > u[1] ? 1 : 0) + (v > u[2] ? 1 : 0) + (v > u[3] ? 1 : 0) +
+      (v > u[4] ? 1 : 0) + (v > u[5] ? 1 : 0) + (v > u[6] ? 1 : 0) + (v > u[7] ? 1 : 0);
+  } else {
+    const uppers = br.uppers;
+    j = 0;
+    while (j < B && uppers[j] < v) j++;
+  }
+  if (j < B && v >= br.l9[j]) {
     let buf = br.bufs[j];
     const f = br.fill[j];
     if (f === buf.length) {

@@ -17,8 +17,10 @@ fi
 
 # Native modules built from source (node-gyp) use the local Node headers: there is no header download here.
 if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
+# `npm install` rather than `npm ci`: the lock cannot hold a Windows-only optional package of vite that
+# this registry does not serve, and `npm ci` refuses a lock without it.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 # The addon (release) and the TypeScript.

@@ -11,7 +11,7 @@ import {
   type QuantileInterval,
   type QuantileType,
 } from './quantile.js';
-import { BRACKET_MIN_N, bracketAdd, orderStatistics, planBrackets, resolveBrackets, selectRanks, sortedSample, type Brackets } from './select.js';
+import { BRACKET_MIN_N, bracketAdd, lowerBound, orderStatistics, planBrackets, resolveBrackets, selectRanks, sortedSample, type Brackets } from './select.js';
 import { drift, effectiveSampleSize, hodgesLehmannCentre, theilSen, type TheilSen } from './series.js';
 import { studentTQuantile } from './special.js';
 
@@ -153,15 +153,12 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const lowCut = plan ? plan.lowCut : -Infinity;
   const highCut = plan ? plan.highCut : Infinity;
   // buffers sized from the sample (x 1.3 + slack), grown only if the sample under-estimated
-  const expect = (pred: (v: number) => boolean) => {
-    if (!sample) return 0;
-    let c = 0;
-    for (let i = 0; i < sample.length; i++) if (pred(sample[i])) c++;
-    return Math.ceil((c / sample.length) * n * 1.3) + 1024;
-  };
-  let madBuf: Float64Array = new Float64Array(expect((v) => v >= madLo && v <= madHi && !(v > inLo && v < inHi)));
-  let lowTail: Float64Array = new Float64Array(expect((v) => v < lowCut));
-  let highTail: Float64Array = new Float64Array(expect((v) => v > highCut));
+  const expect = (count: number) => (sample ? Math.ceil((Math.max(0, count) / sample.length) * n * 1.3) + 1024 : 0);
+  const at = (v: number, strict = false) => (sample ? lowerBound(sample, v, strict) : 0);
+  const inside = inLo < inHi ? at(inHi) - at(inLo, true) : 0; // sample values with inLo < v < inHi
+  let madBuf: Float64Array = new Float64Array(expect(at(madHi, true) - at(madLo) - inside));
+  let lowTail: Float64Array = new Float64Array(expect(at(lowCut)));
+  let highTail: Float64Array = new Float64Array(expect((sample?.length ?? 0) - at(highCut, true)));
   let madFill = 0;
   let lowFill = 0;
   let highFill = 0;
@@ -245,16 +242,19 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   // ---- MAD: from the values collected around median +- MAD, when the plan's bounds held
   let mad: number | undefined;
   if (plan && med >= plan.medLo && med <= plan.medHi) {
-    const devs = madBuf.subarray(0, madFill).map((v) => Math.abs(v - med));
+    // deviations of the collected values, in place: below dl are counted, [dl, dh] kept as candidates
     let below = certainIn;
-    const cand: number[] = [];
-    for (const dv of devs) {
-      if (dv < plan.dl) below++;
-      else if (dv <= plan.dh) cand.push(dv);
+    let kept = 0;
+    const dl = plan.dl;
+    const dh = plan.dh;
+    for (let i = 0; i < madFill; i++) {
+      const dv = Math.abs(madBuf[i] - med);
+      if (dv < dl) below++;
+      else if (dv <= dh) madBuf[kept++] = dv;
     }
     const local = mid.map((r) => r - below);
-    if (local.every((r) => r >= 0 && r < cand.length)) {
-      const c = Float64Array.from(cand);
+    if (local.every((r) => r >= 0 && r < kept)) {
+      const c = madBuf.subarray(0, kept);
       const got = local.map((r) => selectInPlace(c, r));
       mad = got.length === 1 ? got[0] : (got[0] + got[1]) / 2;
       if (!(mad >= plan.dl && mad <= plan.dh)) mad = undefined;

@@ -42,6 +42,18 @@ export interface Brackets {
   below: Float64Array;
 }
 
+/** Index of the first element of `sorted` that is >= v (strict: > v). */
+export function lowerBound(sorted: ArrayLike<number>, v: number, strict = false): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? sorted[mid] <= v : sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Brackets about 4 binomial sd wide on each side of every wanted rank, overlaps merged. */
 export function planBrackets(sample: Float64Array, n: number, ranks: readonly number[]): Brackets {
   const s = sample.length;
@@ -77,8 +89,7 @@ export function planBrackets(sample: Float64Array, n: number, ranks: readonly nu
   br.u8.set(br.uppers.subarray(0, Math.min(8, B)));
   br.l9.set(br.lowers);
   for (const b of list) {
-    let inSample = 0;
-    for (let i = 0; i < s; i++) if (sample[i] >= b.a && sample[i] <= b.b) inSample++;
+    const inSample = lowerBound(sample, b.b, true) - lowerBound(sample, b.a);
     br.bufs.push(new Float64Array(Math.ceil(((inSample + 32) / s) * n * 1.25)));
   }
   return br;

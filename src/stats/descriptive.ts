@@ -414,7 +414,9 @@ function planFast(
   if (![medLo, medHi, a1, b1, a3, b3].every(Number.isFinite)) return undefined;
   const ms = quantileSorted(sample, 0.5);
   // the MAD of the sample around its own median, bracketed; |x - med| and |x - ms| differ by at most e
-  const devSample = Float64Array.from(sample, (v) => Math.abs(v - ms)).sort();
+  const devSample = new Float64Array(sample.length);
+  for (let i = 0; i < sample.length; i++) devSample[i] = Math.abs(sample[i] - ms);
+  devSample.sort();
   const madBr = planBrackets(devSample, n, mid);
   if (madBr.count !== 1 || !Number.isFinite(madBr.uppers[0])) return undefined;
   const e = Math.max(Math.abs(medLo - ms), Math.abs(medHi - ms));

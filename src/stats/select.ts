@@ -153,7 +153,12 @@ export function resolveBrackets(br: Brackets, all: () => Float64Array): Map<numb
  */
 export function selectRanks(x: Float64Array, ranks: readonly number[], seed = 0x5eed, centre?: number): Map<number, number> {
   const n = x.length;
-  const values = () => (centre === undefined ? x.slice() : Float64Array.from(x, (v) => Math.abs(v - centre)));
+  const values = () => {
+    if (centre === undefined) return x.slice();
+    const dev = new Float64Array(n);
+    for (let i = 0; i < n; i++) dev[i] = Math.abs(x[i] - centre);
+    return dev;
+  };
   const out = new Map<number, number>();
   if (n < BRACKET_MIN_N) {
     const w = values();

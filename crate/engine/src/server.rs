@@ -34,7 +34,9 @@ pub struct ServerOptions {
     pub settings: Settings,
     /// Write a qlog per connection into this directory.
     pub qlog_dir: Option<PathBuf>,
-    /// Connections beyond this are refused with application error 2 (rejected). @default 100000
+    /// Connections beyond this are refused with application error 2 (rejected), sent as soon as their
+    /// handshake completes (an application close sent earlier would reach the client only as transport
+    /// error 0x0c, RFC 9000 §10.2.3). @default 100000
     pub max_connections: u64,
 }
 
@@ -209,6 +211,9 @@ struct Conn {
     timer: Option<Instant>,
     /// Packets arrived since the last pass (or it is new).
     dirty: bool,
+    /// Beyond the connection limit: closed with application error 2 once established, and not counted
+    /// as open, closed or errored.
+    refused: bool,
 }
 
 impl Conn {
@@ -280,7 +285,12 @@ impl Worker {
             if c.timer.is_some_and(|t| t <= now) {
                 c.conn.on_timeout();
             }
-            if c.conn.is_established() || c.conn.is_in_early_data() {
+            if c.refused {
+                if c.conn.is_established() {
+                    // A no-op once the close is under way.
+                    let _ = c.conn.close(true, error_code::REJECTED, b"server at its connection limit");
+                }
+            } else if c.conn.is_established() || c.conn.is_in_early_data() {
                 while let Some(id) = c.conn.stream_readable_next() {
                     received += read_request(c, id, scratch, &self.shared);
                 }
@@ -366,10 +376,12 @@ impl Worker {
 
     fn accept(&mut self, scid: quiche::ConnectionId<'static>, from: SocketAddr, to: SocketAddr, segments: usize) -> Option<()> {
         let mut conn = quiche::accept(&scid, None, to, from, &mut self.config).ok()?;
-        let rejected = self.shared.open.load(Relaxed) >= self.max_connections;
-        if rejected {
+        // Refusal waits for the handshake: closing now, before the Initial is even processed, would drop
+        // the connection without a word (quiche closes silently when nothing was received yet), every
+        // retransmitted Initial would be refused again, and the client would only see a timeout.
+        let refused = self.shared.open.load(Relaxed) >= self.max_connections;
+        if refused {
             self.shared.rejected.fetch_add(1, Relaxed);
-            let _ = conn.close(true, error_code::REJECTED, b"server at its connection limit");
         } else {
             if let Some(dir) = &self.qlog_dir {
                 if let Some(w) = qlog_writer(dir, "server", conn.trace_id()) {
@@ -384,7 +396,7 @@ impl Worker {
             }
         }
         let outbox = Outbox::new(self.payload_size.max(1200), segments);
-        self.conns.insert(scid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None, timer: None, dirty: true });
+        self.conns.insert(scid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None, timer: None, dirty: true, refused });
         Some(())
     }
 
@@ -394,8 +406,9 @@ impl Worker {
             if !c.conn.is_closed() {
                 return true;
             }
-            let refused = c.conn.local_error().is_some_and(|e| e.is_app && e.error_code == error_code::REJECTED);
-            if !refused {
+            // A refused connection was never counted as open. (Its close code cannot tell: quiche turns an
+            // application close sent before the handshake completes into transport error 0x0c.)
+            if !c.refused {
                 shared.open.fetch_sub(1, Relaxed);
                 shared.closed.fetch_add(1, Relaxed);
                 if connection_error(&c.conn).is_some() {

@@ -142,6 +142,12 @@ impl RawClient {
 
     /// Receives what has arrived (waiting up to 5 ms), runs timers, and sends.
     pub fn step(&mut self) {
+        self.receive();
+        self.flush();
+    }
+
+    /// Receives what has arrived (waiting up to 5 ms) and runs timers, sending nothing.
+    pub fn receive(&mut self) {
         loop {
             match self.sock.recv_from(&mut self.buf) {
                 Ok((n, from)) => {
@@ -155,7 +161,6 @@ impl RawClient {
         if self.conn.timeout_instant().is_some_and(|t| t <= Instant::now()) {
             self.conn.on_timeout();
         }
-        self.flush();
     }
 
     /// Steps until `done` holds (true) or `bound` passes (false).

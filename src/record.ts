@@ -1,9 +1,9 @@
 // The run record: what one run measured, as versioned data (schema/run-record.schema.json).
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Scenario } from './scenario.js';
 import type { ServerStats } from './server.js';
 import { VERSION } from './version.js';
+import { fingerprintOf, testbedIdentity } from './environment.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -301,21 +301,16 @@ export function buildRecord(result: EngineResult, ctx: RecordContext): RunRecord
 }
 
 function environment(result: EngineResult, serverFastPath?: FastPath): Environment {
-  const cpus = os.cpus();
-  const cpu = { model: cpus[0]?.model.trim() ?? 'unknown', count: cpus.length };
-  const kernel = os.release();
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ cpu, kernel, os: os.platform(), arch: os.arch(), build: 'release' }))
-    .digest('hex')
-    .slice(0, 16);
+  // The fingerprint is computed in one place (src/environment.ts), shared with `stoq-bench env`.
+  const id = testbedIdentity();
   return {
-    fingerprint,
+    fingerprint: fingerprintOf(id),
     hostname: os.hostname(),
-    os: `${os.platform()}-${os.arch()}`,
-    kernel,
-    cpu,
+    os: `${id.os}-${id.arch}`,
+    kernel: id.kernel,
+    cpu: id.cpu,
     node: process.version,
-    build: 'release',
+    build: id.build,
     gso: result.fastPath.gso,
     gro: result.fastPath.gro,
     pacing: result.pacing,

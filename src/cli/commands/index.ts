@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { baselineCommand } from './baseline.js';
 import { compareCommand } from './compare.js';
+import { envCommand } from './env.js';
 import { runCommand } from './run.js';
 import { serverCommand } from './server.js';
 import { statsCommand } from './stats.js';
@@ -12,4 +13,5 @@ export const commands: Command[] = [
   statsCommand,
   compareCommand,
   baselineCommand,
+  envCommand,
 ];

@@ -230,3 +230,86 @@ fn duration_requests_complete_what_they_start() {
     assert_eq!(r.latency.as_ref().expect("latency").n, n);
     check_server(&server, &r, 1, n);
 }
+
+#[test]
+fn a_multi_threaded_server_and_client_keep_exact_accounting() {
+    let server = stoq_engine::Server::start(stoq_engine::ServerOptions {
+        listen: loopback(),
+        threads: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let s = scenario(r#"{"kind":"bidir","bytes":1048576,"connections":4,"streams":2,"settings":{"threads":2}}"#);
+    let r = run_bounded(&s, server.local_addr(), &Cancel::default(), BOUND);
+    check_completed(&r, 4);
+    assert_eq!((r.totals.bytes_sent, r.totals.bytes_received), (MIB, MIB));
+    check_server(&server, &r, 4, 16);
+    let (st, _) = server.stop();
+    assert_eq!(st.open_connections, 0, "{st:?}");
+}
+
+#[test]
+fn more_streams_than_the_initial_stream_limit() {
+    // The server allows 1000 concurrent streams; the rest open as credit returns (MAX_STREAMS).
+    transfer(r#"{"kind":"download","bytes":1201000,"streams":1201}"#, 0, 1_201_000, 1, 1201);
+    transfer(r#"{"kind":"upload","bytes":1100,"streams":1100,"streamType":"uni"}"#, 1100, 0, 1, 1100);
+}
+
+#[test]
+fn more_requests_than_the_initial_stream_limit() {
+    request_response(
+        r#"{"kind":"requests","count":2500,"inflight":16,"requestSize":1,"responseSize":1,"settings":{"threads":2},"connections":2}"#,
+        2500,
+        1,
+        1,
+        2,
+    );
+    request_response(
+        r#"{"kind":"requests","count":2500,"inflight":16,"requestSize":0,"responseSize":3,"streamType":"uni"}"#,
+        2500,
+        0,
+        3,
+        1,
+    );
+}
+
+#[test]
+fn handshakes_for_a_duration() {
+    let server = server();
+    let s = scenario(r#"{"kind":"handshakes","durationNs":300000000}"#);
+    let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(5));
+    check_completed(&r, 1);
+    let n = r.totals.completed;
+    assert!(n > 0);
+    assert_eq!(r.latency.as_ref().expect("latency").n, n);
+    let st = wait_for_stats(&server, Duration::from_secs(1), |st| st.accepted >= n);
+    // The last connection may have been opened at the deadline and not completed.
+    assert!(st.accepted == n || st.accepted == n + 1, "{st:?} vs {n}");
+}
+
+#[test]
+fn duration_runs_of_every_transfer_shape_complete_every_stream() {
+    for (json, streams) in [
+        (r#"{"kind":"download","durationNs":250000000,"streams":2,"streamType":"uni"}"#, 2),
+        (r#"{"kind":"upload","durationNs":250000000,"streams":2,"streamType":"uni"}"#, 2),
+        (r#"{"kind":"bidir","durationNs":250000000,"streams":2}"#, 4),
+        (r#"{"kind":"latency","durationNs":250000000}"#, 0),
+    ] {
+        let server = server();
+        let s = scenario(json);
+        let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(5));
+        check_completed(&r, 1);
+        assert!(r.totals.bytes_sent + r.totals.bytes_received > 0, "{json}");
+        if streams > 0 {
+            assert_eq!(r.connections[0].streams_completed, streams, "{json}: {:?}", r.connections[0]);
+        } else {
+            assert_eq!(r.connections[0].streams_completed, r.totals.completed, "{json}");
+        }
+        // Uploads end with FIN, so the server got every byte sent.
+        let st = wait_for_stats(&server, Duration::from_secs(1), |st| st.bytes_received == r.totals.bytes_sent);
+        assert_eq!(st.bytes_received, r.totals.bytes_sent, "{json}: {st:?}");
+        assert!(st.bytes_sent >= r.totals.bytes_received, "{json}: {st:?}");
+        let st = wait_for_stats(&server, Duration::from_secs(2), |st| st.open_connections == 0);
+        assert_eq!(st.open_connections, 0, "{json}: {st:?}");
+    }
+}

@@ -5,11 +5,13 @@ import { envCommand } from './env.js';
 import { runCommand } from './run.js';
 import { serverCommand } from './server.js';
 import { statsCommand } from './stats.js';
+import { validateCommand } from './validate.js';
 
 /** Every CLI command, in the order `--help` lists them. */
 export const commands: Command[] = [
   serverCommand,
   runCommand,
+  validateCommand,
   statsCommand,
   compareCommand,
   baselineCommand,

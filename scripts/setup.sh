@@ -26,3 +26,10 @@ fi
 # The addon (release) and the TypeScript.
 npm run --silent build:native
 npm run --silent build:ts
+
+# --- Headless Chromium, for the test that renders `stoq-bench report --format html` (installed only if missing).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (headless rendering of HTML reports in tests)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { baselineCommand } from './baseline.js';
 import { compareCommand } from './compare.js';
 import { envCommand } from './env.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { serverCommand } from './server.js';
 import { statsCommand } from './stats.js';
@@ -15,5 +16,6 @@ export const commands: Command[] = [
   statsCommand,
   compareCommand,
   baselineCommand,
+  reportCommand,
   envCommand,
 ];

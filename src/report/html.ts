@@ -1,0 +1,464 @@
+// A self-contained HTML report: inline CSS and inline SVG charts drawn here (no script needed to see them,
+// no CDN, no external asset; a Content-Security-Policy forbids loading anything). Charts: throughput over
+// time per run, round-trip latency CDF from the raw samples, smoothed RTT, cwnd and loss over time, the
+// per-run values with the across-run interval, and for a comparison, baseline vs candidate with their
+// confidence intervals and the candidate/baseline ratio against the threshold.
+import { VERSION } from '../version.js';
+import { formatBytes, formatMicros, formatRate } from '../units.js';
+import { METRICS, type MetricId } from '../stats/run-model.js';
+import {
+  baselineText,
+  fmtInterval,
+  fmtMetric,
+  fmtRatio,
+  pctLevel,
+  runFigures,
+  scenarioGroups,
+  type ReportInput,
+  type ScenarioGroup,
+} from './markdown.js';
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+const W = 760;
+const H = 300;
+const M = { l: 78, r: 24, t: 34, b: 46 };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
+
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const f of [1, 2, 5]) {
+      const v = f * 10 ** e;
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
+  }
+  return out;
+}
+
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+}
+
+interface Axis {
+  label: string;
+  format: (v: number) => string;
+  log?: boolean;
+  /** Force the domain to start at 0 (linear axes). */
+  zero?: boolean;
+  max?: number;
+}
+
+function legend(names: string[]): string {
+  const shown = names.slice(0, 10);
+  const items = shown.map((name, i) => {
+    const x = M.l + 8 + (i % 5) * 130;
+    const y = 12 + Math.floor(i / 5) * 14;
+    return `<g class="legend-item"><rect x="${x}" y="${y - 8}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/><text x="${x + 14}" y="${y + 1}">${escapeHtml(name.length > 16 ? `${name.slice(0, 15)}…` : name)}</text></g>`;
+  });
+  if (names.length > shown.length) items.push(`<text x="${W - M.r}" y="12" text-anchor="end">+${names.length - shown.length} more</text>`);
+  return items.join('');
+}
+
+function frame(title: string, body: string, id: string, note?: string): string {
+  return `<figure class="chart" data-chart="${escapeHtml(id)}"><figcaption>${escapeHtml(title)}</figcaption>${body}${note ? `<p class="note">${escapeHtml(note)}</p>` : ''}</figure>`;
+}
+
+/** A line chart of one or more series, as inline SVG. */
+export function lineChart(id: string, title: string, series: Series[], x: Axis, y: Axis, note?: string): string {
+  const all = series.flatMap((s) => s.points).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && (!x.log || a > 0));
+  if (all.length === 0) return frame(title, `<p class="empty">no data</p>`, id);
+  let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  let [y0, y1] = [Math.min(...all.map((p) => p[1])), y.max ?? Math.max(...all.map((p) => p[1]))];
+  if (x.zero && !x.log) x0 = Math.min(0, x0);
+  if (y.zero !== false) y0 = Math.min(0, y0);
+  if (x1 === x0) x1 = x0 + (x.log ? x0 : 1);
+  if (y1 === y0) y1 = y0 + (Math.abs(y0) || 1);
+  if (y.max === undefined) y1 += (y1 - y0) * 0.05;
+  const pw = W - M.l - M.r;
+  const ph = H - M.t - M.b;
+  const sx = x.log ? (v: number) => M.l + ((Math.log(v) - Math.log(x0)) / (Math.log(x1) - Math.log(x0))) * pw : (v: number) => M.l + ((v - x0) / (x1 - x0)) * pw;
+  const sy = (v: number) => M.t + ph - ((v - y0) / (y1 - y0)) * ph;
+  const xt = x.log ? logTicks(x0, x1) : niceTicks(x0, x1);
+  const yt = niceTicks(y0, y1);
+  const grid = [
+    ...yt.map((v) => `<line class="grid" x1="${M.l}" x2="${W - M.r}" y1="${n2(sy(v))}" y2="${n2(sy(v))}"/><text class="tick" x="${M.l - 6}" y="${n2(sy(v) + 4)}" text-anchor="end">${escapeHtml(y.format(v))}</text>`),
+    ...xt.map((v) => `<line class="grid" y1="${M.t}" y2="${M.t + ph}" x1="${n2(sx(v))}" x2="${n2(sx(v))}"/><text class="tick" y="${M.t + ph + 16}" x="${n2(sx(v))}" text-anchor="middle">${escapeHtml(x.format(v))}</text>`),
+  ].join('');
+  const paths = series
+    .map((s, i) => {
+      const pts = s.points.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && (!x.log || a > 0));
+      if (pts.length === 0) return '';
+      const d = pts.map(([a, b], k) => `${k === 0 ? 'M' : 'L'}${n2(sx(a))},${n2(sy(b))}`).join(' ');
+      // a single point still needs a visible mark
+      const dot = pts.length === 1 ? `<circle cx="${n2(sx(pts[0][0]))}" cy="${n2(sy(pts[0][1]))}" r="3" fill="${PALETTE[i % PALETTE.length]}"/>` : '';
+      return `<path class="series" data-series="${escapeHtml(s.name)}" data-points="${pts.length}" stroke="${PALETTE[i % PALETTE.length]}" d="${d}${pts.length === 1 ? ' l0.01,0' : ''}"><title>${escapeHtml(s.name)}</title></path>${dot}`;
+    })
+    .join('');
+  const svg = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(title)}" xmlns="http://www.w3.org/2000/svg">
+<rect class="plot" x="${M.l}" y="${M.t}" width="${pw}" height="${ph}"/>${grid}
+<line class="axis" x1="${M.l}" x2="${W - M.r}" y1="${M.t + ph}" y2="${M.t + ph}"/><line class="axis" x1="${M.l}" x2="${M.l}" y1="${M.t}" y2="${M.t + ph}"/>
+${paths}
+<text class="label" x="${M.l + pw / 2}" y="${H - 6}" text-anchor="middle">${escapeHtml(x.label)}</text>
+<text class="label" transform="translate(14 ${M.t + ph / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(y.label)}</text>
+${legend(series.map((s) => s.name))}
+</svg>`;
+  return frame(title, svg, id, note);
+}
+
+export interface IntervalRow {
+  label: string;
+  centre: number;
+  lower: number | null;
+  upper: number | null;
+  color?: string;
+  note?: string;
+}
+
+/** Dots with confidence whiskers, one row each, on a shared axis; optional reference lines and a shaded band. */
+export function intervalChart(
+  id: string,
+  title: string,
+  rows: IntervalRow[],
+  x: Axis,
+  refs: Array<{ value: number; label: string }> = [],
+  band?: { lower: number; upper: number; label: string },
+  note?: string,
+): string {
+  const values = rows.flatMap((r) => [r.centre, r.lower, r.upper]).concat(refs.map((r) => r.value), band ? [band.lower, band.upper] : []);
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (rows.length === 0 || finite.length === 0) return frame(title, `<p class="empty">no data</p>`, id);
+  let x0 = Math.min(...finite);
+  let x1 = Math.max(...finite);
+  if (x.zero) x0 = Math.min(0, x0);
+  const pad = (x1 - x0 || Math.abs(x1) || 1) * 0.08;
+  x0 -= x.zero && x0 === 0 ? 0 : pad;
+  x1 += pad;
+  const rowH = 26;
+  const h = M.t + rows.length * rowH + M.b;
+  const lm = 150;
+  const pw = W - lm - M.r;
+  const sx = (v: number) => lm + ((v - x0) / (x1 - x0)) * pw;
+  const yOf = (i: number) => M.t + i * rowH + rowH / 2;
+  const ticks = niceTicks(x0, x1);
+  const grid = ticks
+    .map((v) => `<line class="grid" y1="${M.t}" y2="${h - M.b}" x1="${n2(sx(v))}" x2="${n2(sx(v))}"/><text class="tick" y="${h - M.b + 16}" x="${n2(sx(v))}" text-anchor="middle">${escapeHtml(x.format(v))}</text>`)
+    .join('');
+  const bandSvg = band
+    ? `<rect class="band" x="${n2(sx(band.lower))}" y="${M.t}" width="${n2(Math.max(0.5, sx(band.upper) - sx(band.lower)))}" height="${h - M.t - M.b}"><title>${escapeHtml(band.label)}</title></rect>`
+    : '';
+  const refSvg = refs
+    .map((r) => `<line class="ref" x1="${n2(sx(r.value))}" x2="${n2(sx(r.value))}" y1="${M.t - 4}" y2="${h - M.b}"/><text class="ref-label" x="${n2(sx(r.value))}" y="${M.t - 8}" text-anchor="middle">${escapeHtml(r.label)}</text>`)
+    .join('');
+  const marks = rows
+    .map((r, i) => {
+      const y = yOf(i);
+      const color = r.color ?? PALETTE[i % PALETTE.length];
+      const label = `<text class="row-label" x="${lm - 8}" y="${n2(y + 4)}" text-anchor="end">${escapeHtml(r.label)}</text>`;
+      const hasCi = r.lower !== null && r.upper !== null && Number.isFinite(r.lower) && Number.isFinite(r.upper);
+      const whisker = hasCi
+        ? `<path class="series interval" data-series="${escapeHtml(r.label)}" stroke="${color}" d="M${n2(sx(r.lower as number))},${n2(y)} L${n2(sx(r.upper as number))},${n2(y)} M${n2(sx(r.lower as number))},${n2(y - 6)} L${n2(sx(r.lower as number))},${n2(y + 6)} M${n2(sx(r.upper as number))},${n2(y - 6)} L${n2(sx(r.upper as number))},${n2(y + 6)}"><title>${escapeHtml(`${r.label}: ${x.format(r.lower as number)} to ${x.format(r.upper as number)}`)}</title></path>`
+        : '';
+      const dot = Number.isFinite(r.centre) ? `<circle class="centre" cx="${n2(sx(r.centre))}" cy="${n2(y)}" r="4.5" fill="${color}"><title>${escapeHtml(`${r.label}: ${x.format(r.centre)}${r.note ? ` (${r.note})` : ''}`)}</title></circle>` : '';
+      return label + whisker + dot;
+    })
+    .join('');
+  const svg = `<svg viewBox="0 0 ${W} ${h}" role="img" aria-label="${escapeHtml(title)}" xmlns="http://www.w3.org/2000/svg">
+<rect class="plot" x="${lm}" y="${M.t}" width="${pw}" height="${h - M.t - M.b}"/>${bandSvg}${grid}${refSvg}${marks}
+<text class="label" x="${lm + pw / 2}" y="${h - 6}" text-anchor="middle">${escapeHtml(x.label)}</text>
+</svg>`;
+  return frame(title, svg, id, note);
+}
+
+// ---- axis formats
+
+const rateTick = (v: number) => (v === 0 ? '0' : formatRate(v).replace(/\.00 /, ' ').replace(/(\.\d)0 /, '$1 '));
+const secTick = (v: number) => `${+v.toFixed(3)} s`;
+const usTick = (v: number) => (v === 0 ? '0' : formatMicros(v).replace(/\.0 us$/, ' us').replace(/\.00 /, ' '));
+const bytesTick = (v: number) => (v === 0 ? '0' : formatBytes(v).replace(/\.00 /, ' '));
+const countTick = (v: number) => `${+v.toPrecision(4)}`;
+
+function metricAxis(metric: MetricId): Axis {
+  const unit = METRICS[metric].unit;
+  const label = `${METRICS[metric].label} (${unit === 'us' ? 'microseconds' : unit})`;
+  if (unit === 'bit/s') return { label, format: rateTick, zero: true };
+  if (unit === 'us') return { label, format: usTick, zero: true };
+  return { label, format: (v) => `${+v.toPrecision(4)}/s`, zero: true };
+}
+
+/** Thins a sorted sample to at most k points of its empirical CDF (keeping both ends). */
+function cdfPoints(sorted: number[], k = 400): Array<[number, number]> {
+  const n = sorted.length;
+  if (n === 0) return [];
+  const idx = n <= k ? sorted.map((_, i) => i) : Array.from({ length: k }, (_, j) => Math.round((j * (n - 1)) / (k - 1)));
+  return idx.map((i) => [sorted[i], (i + 1) / n]);
+}
+
+const mid = (iv: { startS: number; endS: number }) => (iv.startS + iv.endS) / 2;
+
+function groupHtml(file: string, g: ScenarioGroup, level: number, index: number): string {
+  const id = `g${index}`;
+  const runs = g.runs;
+  const parts: string[] = [
+    `<h3>${escapeHtml(g.kind)} <span class="muted">scenario <code>${escapeHtml(g.scenarioId)}</code>, ${runs.length} run(s), testbed ${g.fingerprints.map((f) => `<code>${escapeHtml(f)}</code>`).join(', ')}</span></h3>`,
+  ];
+  if (g.failed.length > 0) parts.push(`<p class="bad">${g.failed.length} run(s) did not complete: ${escapeHtml(g.failed.map((r) => `${r.label} ${r.record.end.state}${r.record.end.error ? ` (${r.record.end.error.code}: ${r.record.end.error.message})` : ''}`).join('; '))}</p>`);
+  // across-run figures
+  if (g.metrics.length > 0) {
+    parts.push(
+      `<table><thead><tr><th>metric</th><th>median across runs</th><th>${pctLevel(level)} interval</th><th>runs</th><th>method</th></tr></thead><tbody>${g.metrics
+        .map((m) => `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(fmtMetric(m.metric, m.centre))}</td><td>${escapeHtml(fmtInterval(m.metric, m.lower, m.upper))}</td><td>${m.n}</td><td class="muted">${escapeHtml(m.method)}</td></tr>`)
+        .join('')}</tbody></table>`,
+    );
+  }
+  const charts: string[] = [];
+  const transfer = ['download', 'upload', 'bidir'].includes(g.kind);
+  const perRun = (f: (iv: ScenarioGroup['runs'][number]['record']['intervals'][number]) => number | undefined) =>
+    runs.map((r) => ({ name: r.label, points: r.record.intervals.map((iv) => [mid(iv), f(iv) ?? NaN] as [number, number]) }));
+  charts.push(lineChart(`${id}-throughput`, 'Goodput over time, per run (interval midpoints)', perRun((iv) => iv.goodputBps), { label: 'time since the run started (s)', format: secTick, zero: true }, { label: 'goodput', format: rateTick }));
+  const withSamples = runs.filter((r) => (r.record.samples?.latencyUs?.length ?? 0) > 0);
+  if (withSamples.length > 0) {
+    const series = withSamples.map((r) => ({ name: r.label, points: cdfPoints([...(r.record.samples!.latencyUs as number[])].sort((a, b) => a - b)) }));
+    const all = series.flatMap((s) => s.points.map((p) => p[0]));
+    const log = Math.max(...all) / Math.max(Math.min(...all), 1e-9) > 20;
+    charts.push(
+      lineChart(
+        `${id}-cdf`,
+        `${g.kind === 'handshakes' ? 'Handshake time' : 'Round-trip latency'} CDF, per run (raw samples)`,
+        series,
+        { label: `${g.kind === 'handshakes' ? 'handshake time' : 'latency'} (${log ? 'log scale' : 'linear'})`, format: usTick, log },
+        { label: 'fraction of samples at or below', format: (v) => `${+(v * 100).toFixed(0)}%`, max: 1 },
+        `${withSamples.reduce((s, r) => s + (r.record.samples!.latencyUs as number[]).length, 0)} samples; each curve thinned to at most 400 points of its empirical CDF`,
+      ),
+    );
+  } else if (!transfer) {
+    charts.push(frame('Round-trip latency CDF', '<p class="empty">the records carry no raw latency samples</p>', `${id}-cdf`));
+  }
+  charts.push(lineChart(`${id}-rtt`, "Smoothed RTT over time (quiche's path stats)", perRun((iv) => (iv.rttUs && iv.rttUs > 0 ? iv.rttUs : undefined)), { label: 'time (s)', format: secTick, zero: true }, { label: 'smoothed RTT', format: usTick }));
+  charts.push(lineChart(`${id}-cwnd`, 'Congestion window over time (client)', perRun((iv) => iv.cwnd), { label: 'time (s)', format: secTick, zero: true }, { label: 'cwnd', format: bytesTick }));
+  charts.push(lineChart(`${id}-loss`, 'Packets lost per interval', perRun((iv) => iv.lost ?? 0), { label: 'time (s)', format: secTick, zero: true }, { label: 'packets lost', format: countTick }));
+  // per-run values with the across-run interval, for the headline metric
+  const headline = g.metrics[0];
+  if (headline) {
+    const rows = runs
+      .filter((r) => r.summary.metrics[headline.metric] !== undefined)
+      .map((r, i) => {
+        const bb = headline.metric === 'goodput' ? r.summary.withinRun?.blockBootstrap : undefined;
+        return { label: r.label, centre: r.summary.metrics[headline.metric] as number, lower: bb?.lower ?? null, upper: bb?.upper ?? null, color: PALETTE[i % PALETTE.length] };
+      });
+    rows.push({ label: `median of ${headline.n} run(s)`, centre: headline.centre, lower: headline.lower, upper: headline.upper, color: '#000' });
+    charts.push(
+      intervalChart(
+        `${id}-runs`,
+        `${headline.label}: each run${headline.metric === 'goodput' ? ' (within-run block-bootstrap interval)' : ''} and the median across runs (${pctLevel(level)} interval)`,
+        rows,
+        metricAxis(headline.metric),
+        [],
+        undefined,
+        headline.method,
+      ),
+    );
+  }
+  parts.push(`<div class="charts">${charts.join('\n')}</div>`);
+  parts.push(
+    `<details><summary>runs</summary><table><thead><tr><th>run</th><th>state</th><th>duration</th><th>transferred</th><th>goodput</th><th>steady goodput</th><th>p50</th><th>p99</th><th>rate</th><th>lost / retrans</th><th>steadiness</th></tr></thead><tbody>${runs
+      .map((r) => {
+        const f = runFigures(r);
+        return `<tr><td>${escapeHtml(r.label)}</td>${[f.state, f.duration, f.transferred, f.goodput, f.steady, f.p50, f.p99, f.rate, f.lost, f.steadiness].map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+      })
+      .join('')}</tbody></table></details>`,
+  );
+  void file;
+  return `<section class="group">${parts.join('\n')}</section>`;
+}
+
+const VERDICT_COLOR: Record<string, string> = { Regression: '#d62728', Improvement: '#2ca02c', Equivalent: '#1f77b4', Inconclusive: '#ff7f0e', Invalid: '#7f7f7f' };
+
+function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, index: number): string {
+  const c = input.comparison;
+  const level = c.level ?? 0.9;
+  const metrics = c.metrics ?? [];
+  const parts = [
+    `<h2>Comparison <span class="muted">${escapeHtml(input.file)}</span></h2>`,
+    `<p class="verdict" style="border-color:${VERDICT_COLOR[c.verdict] ?? '#000'}">Verdict: <strong>${escapeHtml(c.verdict)}</strong>${c.failed === undefined ? '' : c.failed ? ` — gate <strong class="bad">FAILED</strong> (fail-on ${escapeHtml(c.failOn ?? '')})` : ` — gate passed (fail-on ${escapeHtml(c.failOn ?? '')})`}</p>`,
+    `<ul><li>baseline: ${escapeHtml(baselineText(c))}</li>${c.candidate ? `<li>candidate: ${escapeHtml(c.candidate)}</li>` : ''}${c.history ? `<li>history: ${escapeHtml(c.history)}</li>` : ''}${c.tier?.name ? `<li>tier: ${escapeHtml(c.tier.name)} (${escapeHtml(c.tier.basis)})</li>` : ''}</ul>`,
+  ];
+  if (c.gates && !c.gates.ok) parts.push(`<p class="bad">Gates failed:</p><ul>${c.gates.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`);
+  if (metrics.length > 0) {
+    parts.push(
+      `<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>candidate/baseline − 1 (${pctLevel(level)})</th><th>verdict</th><th>severity</th><th>reason</th></tr></thead><tbody>${metrics
+        .map(
+          (m) =>
+            `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.baseline.centre)} ${fmtInterval(m.metric, m.baseline.lower, m.baseline.upper)}`)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.candidate.centre)} ${fmtInterval(m.metric, m.candidate.lower, m.candidate.upper)}`)}</td><td>${escapeHtml(`${fmtRatio(m.ratio.estimate)} [${fmtRatio(m.ratio.lower)}, ${fmtRatio(m.ratio.upper)}]`)}</td><td style="color:${VERDICT_COLOR[m.verdict] ?? '#000'}"><strong>${escapeHtml(m.verdict)}</strong></td><td>${escapeHtml(m.severity ?? '-')}</td><td>${escapeHtml(m.reason)}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    );
+    const charts: string[] = [];
+    // ratio (percent change) of every metric against its threshold band
+    const ratioRows: IntervalRow[] = metrics.map((m) => ({
+      label: m.label,
+      centre: ((m.ratio.estimate ?? NaN) - 1) * 100,
+      lower: m.ratio.lower === null ? null : (m.ratio.lower - 1) * 100,
+      upper: m.ratio.upper === null ? null : (m.ratio.upper - 1) * 100,
+      color: VERDICT_COLOR[m.verdict],
+      note: m.verdict,
+    }));
+    const tau = Math.max(...metrics.map((m) => m.threshold?.tau ?? 0));
+    charts.push(
+      intervalChart(
+        `c${index}-ratio`,
+        `Candidate / baseline − 1, per metric, with its ${pctLevel(level)} interval (Hodges-Lehmann on logs)`,
+        ratioRows,
+        { label: 'change of candidate against baseline (%)', format: (v) => `${v > 0 ? '+' : ''}${+v.toFixed(1)}%` },
+        [{ value: 0, label: 'no change' }],
+        tau > 0 ? { lower: (Math.exp(-tau) - 1) * 100, upper: (Math.exp(tau) - 1) * 100, label: `largest threshold ±${(tau * 100).toFixed(1)}% (log)` } : undefined,
+        'Shaded: the widest threshold band among the metrics; each metric has its own threshold (see the table). Colour: the verdict.',
+      ),
+    );
+    for (const m of metrics) {
+      charts.push(
+        intervalChart(
+          `c${index}-${m.metric}`,
+          `${m.label}: baseline vs candidate (${pctLevel(level)} intervals)`,
+          [
+            { label: `baseline (${m.baseline.n} runs)`, centre: m.baseline.centre, lower: m.baseline.lower, upper: m.baseline.upper, color: '#1f77b4' },
+            { label: `candidate (${m.candidate.n} runs)`, centre: m.candidate.centre, lower: m.candidate.lower, upper: m.candidate.upper, color: VERDICT_COLOR[m.verdict] ?? '#d62728' },
+          ],
+          metricAxis(m.metric),
+          m.slo ? [{ value: sloLimit(m.slo.text, m.metric), label: m.slo.text }].filter((r) => Number.isFinite(r.value)) : [],
+          undefined,
+          `${m.baseline.method}; ${m.candidate.method}`,
+        ),
+      );
+    }
+    parts.push(`<div class="charts">${charts.join('\n')}</div>`);
+  }
+  return `<section class="input">${parts.join('\n')}</section>`;
+}
+
+/** The limit of an SLO text such as "goodput>=1Gbps" in the metric's own unit (NaN when unreadable). */
+function sloLimit(text: string, metric: MetricId): number {
+  const m = /(>=|<=)\s*(\S+)$/.exec(text);
+  if (!m) return NaN;
+  const v = m[2];
+  const num = parseFloat(v);
+  if (!Number.isFinite(num)) return NaN;
+  if (METRICS[metric].unit === 'bit/s') {
+    const f = /([kKmMgGtT])/.exec(v.replace(/bps|bit\/s|b\/s/, ''))?.[1]?.toLowerCase();
+    return num * (f ? { k: 1e3, m: 1e6, g: 1e9, t: 1e12 }[f as 'k']! : 1);
+  }
+  if (METRICS[metric].unit === 'us') {
+    if (/ms$/.test(v)) return num * 1e3;
+    if (/us$/.test(v)) return num;
+    if (/ns$/.test(v)) return num / 1e3;
+    return num * 1e6;
+  }
+  return num;
+}
+
+function validationHtml(input: Extract<ReportInput, { kind: 'validation' }>, index: number): string {
+  const v = input.validation;
+  const rows = v.expectations
+    .map(
+      (e) =>
+        `<tr><td>${escapeHtml(e.text)}</td><td>${escapeHtml(e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a')}</td><td>${escapeHtml(fmtInterval(e.metric, e.measured?.lower, e.measured?.upper))}</td><td>${escapeHtml(fmtMetric(e.metric, e.bound))}</td><td class="${e.verdict === 'PASS' ? 'good' : 'bad'}"><strong>${e.verdict}</strong></td><td>${escapeHtml(e.reason)}</td></tr>`,
+    )
+    .join('');
+  const charts = v.expectations.map((e, i) =>
+    intervalChart(
+      `v${index}-${i}`,
+      `${e.text}: measured ${pctLevel(v.level)} interval`,
+      [{ label: e.metric === 'goodput' || e.unit !== 'us' ? 'measured' : 'measured', centre: e.measured?.centre ?? NaN, lower: e.measured?.lower ?? null, upper: e.measured?.upper ?? null, color: e.verdict === 'PASS' ? '#2ca02c' : '#d62728' }],
+      metricAxis(e.metric),
+      [{ value: e.limit, label: `expected ${e.op} ${fmtMetric(e.metric, e.limit)}` }],
+      undefined,
+      e.measured?.method,
+    ),
+  );
+  return `<section class="input"><h2>Validation <span class="muted">${escapeHtml(input.file)}</span></h2>
+<p class="verdict" style="border-color:${v.passed ? '#2ca02c' : '#d62728'}"><strong class="${v.passed ? 'good' : 'bad'}">${v.passed ? 'PASS' : 'FAIL'}</strong>: ${v.expectations.filter((e) => e.verdict === 'PASS').length} of ${v.expectations.length} expectation(s) met — ${escapeHtml(v.source)}</p>
+<table><thead><tr><th>expectation</th><th>measured</th><th>${pctLevel(v.level)} interval</th><th>bound checked</th><th>result</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>
+<div class="charts">${charts.join('\n')}</div></section>`;
+}
+
+const CSS = `
+:root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+body { margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1b1b1b; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; } h3 { margin-top: 1.6rem; }
+.muted { color: #666; font-weight: normal; font-size: .9em; } code { font-size: .9em; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .85rem; } th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f5f5f5; } .good { color: #1a7f37; } .bad { color: #c62828; }
+.verdict { border-left: 5px solid; padding: .4rem .8rem; background: #fafafa; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 1rem; }
+figure.chart { margin: 0; border: 1px solid #e4e4e4; border-radius: 6px; padding: .5rem; background: #fff; }
+figcaption { font-weight: 600; font-size: .9rem; margin-bottom: .3rem; } figure svg { width: 100%; height: auto; display: block; }
+.note, .empty { color: #666; font-size: .8rem; margin: .3rem 0 0; }
+svg text { font-size: 11px; fill: #333; } svg .tick { fill: #555; } svg .label { font-size: 12px; fill: #222; }
+svg .plot { fill: #fcfcfc; stroke: none; } svg .grid { stroke: #e6e6e6; stroke-width: 1; } svg .axis { stroke: #888; }
+svg path.series { fill: none; stroke-width: 1.8; stroke-linejoin: round; stroke-linecap: round; } svg path.interval { stroke-width: 2.2; }
+svg .band { fill: #1f77b4; opacity: .1; } svg .ref { stroke: #444; stroke-dasharray: 4 3; } svg .ref-label { font-size: 10px; }
+details { margin: .5rem 0 1rem; } summary { cursor: pointer; color: #444; }
+@media print { .charts { display: block; } figure.chart { break-inside: avoid; margin-bottom: 1rem; } }
+`;
+
+// Marks each chart with how many of its data paths the browser really laid out (for tests and for people
+// who inspect the page); the charts themselves need no script.
+const SCRIPT = `(function () {
+  var total = 0;
+  document.querySelectorAll('figure.chart').forEach(function (f) {
+    var drawn = 0;
+    f.querySelectorAll('path.series').forEach(function (p) {
+      var b = p.getBBox();
+      if (p.getTotalLength() > 0 && (b.width > 0 || b.height > 0)) drawn++;
+    });
+    f.setAttribute('data-drawn', String(drawn));
+    if (drawn > 0) total++;
+  });
+  document.documentElement.setAttribute('data-charts-drawn', String(total));
+})();`;
+
+/** The whole report as one self-contained HTML page (works offline; loads nothing). */
+export function renderHtml(inputs: readonly ReportInput[], options: { title?: string; level?: number } = {}): string {
+  const level = options.level ?? 0.95;
+  const title = options.title ?? 'stoq-bench report';
+  let g = 0;
+  const sections = inputs.map((input, i) => {
+    if (input.kind === 'comparison') return comparisonHtml(input, i);
+    if (input.kind === 'validation') return validationHtml(input, i);
+    const groups = scenarioGroups(input.records, level);
+    return `<section class="input"><h2>Runs <span class="muted">${escapeHtml(input.file)}: ${input.records.length} record(s)</span></h2>\n${groups.map((grp) => groupHtml(input.file, grp, level, g++)).join('\n')}</section>`;
+  });
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="stoq-bench ${escapeHtml(VERSION)}">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header><h1>${escapeHtml(title)}</h1><p class="muted">stoq-bench ${escapeHtml(VERSION)} · ${inputs.length} input(s): ${escapeHtml(inputs.map((i) => i.file).join(', '))} · intervals at ${pctLevel(level)} unless stated</p></header>
+${sections.join('\n')}
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -278,7 +278,6 @@ impl Worker {
     /// Visits every connection with work: timers, requests, responses, sending, and the end.
     fn pass(&mut self, scratch: &mut [u8], segments: usize) {
         let now = Instant::now();
-        let (mut received, mut sent) = (0u64, 0u64);
         let mut closed = false;
         for c in self.conns.values_mut().filter(|c| c.due(now)) {
             c.dirty = false;
@@ -291,10 +290,18 @@ impl Worker {
                     let _ = c.conn.close(true, error_code::REJECTED, b"server at its connection limit");
                 }
             } else if c.conn.is_established() || c.conn.is_in_early_data() {
+                let mut received = 0;
                 while let Some(id) = c.conn.stream_readable_next() {
                     received += read_request(c, id, scratch, &self.shared);
                 }
-                sent += write_responses(c);
+                let sent = write_responses(c);
+                // Counted before the flush: once the client has the reply, the stats already show it.
+                if received > 0 {
+                    self.shared.bytes_received.fetch_add(received, Relaxed);
+                }
+                if sent > 0 {
+                    self.shared.bytes_sent.fetch_add(sent, Relaxed);
+                }
             }
             c.wake_at = match c.outbox.flush(&mut c.conn, &mut self.sock, self.pacing, segments) {
                 Ok((Flushed::Paced(at), _)) => Some(at),
@@ -308,8 +315,6 @@ impl Worker {
             c.timer = c.conn.timeout_instant();
             closed |= c.conn.is_closed();
         }
-        self.shared.bytes_received.fetch_add(received, Relaxed);
-        self.shared.bytes_sent.fetch_add(sent, Relaxed);
         if closed {
             self.reap();
         }

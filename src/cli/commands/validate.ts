@@ -42,7 +42,7 @@ export const EXPECTATIONS: readonly ExpectationSpec[] = [
   { flag: 'expect-goodput', metric: 'goodput', label: 'goodput', parse: parseRate, natural: 'download', kinds: TRANSFER },
   { flag: 'expect-p50-rtt', metric: 'latencyP50', label: 'p50 round trip', parse: (t) => parseDuration(t) / 1e3, natural: 'latency', kinds: ROUND_TRIPS },
   { flag: 'expect-p99-rtt', metric: 'latencyP99', label: 'p99 round trip', parse: (t) => parseDuration(t) / 1e3, natural: 'latency', kinds: ROUND_TRIPS },
-  { flag: 'expect-requests', metric: 'requestRate', label: 'requests', parse: parsePerSecond, natural: 'requests', kinds: ['requests'] },
+  { flag: 'expect-requests', metric: 'requestRate', label: 'requests', parse: parsePerSecond, natural: 'requests', kinds: ['requests', 'latency'] },
   { flag: 'expect-handshakes', metric: 'handshakeRate', label: 'handshakes', parse: parsePerSecond, natural: 'handshakes', kinds: ['handshakes'] },
 ];
 
@@ -102,7 +102,9 @@ export function validateRuns(
     const info = METRICS[spec.metric];
     const op = info.better === 'higher' ? '>=' : '<=';
     const text = `${spec.label} ${op} ${fmt(spec.metric, limit)}`;
-    const relevant = summaries.filter(({ record }) => spec.kinds.includes(record.scenario.kind as ScenarioKind));
+    // one scenario kind per expectation: its natural one when present (latency and requests both carry round trips)
+    const present = [spec.natural, ...spec.kinds].find((k) => summaries.some(({ record }) => record.scenario.kind === k));
+    const relevant = summaries.filter(({ record }) => record.scenario.kind === present);
     const kinds = [...new Set(relevant.map(({ record }) => record.scenario.kind))];
     const ids = [...new Set(relevant.map(({ record }) => record.scenario.id))];
     const completed = relevant.filter(({ summary }) => summary.state === 'completed' && summary.metrics[spec.metric] !== undefined);

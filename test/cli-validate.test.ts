@@ -1,0 +1,179 @@
+// `stoq-bench validate` end to end: expectations pass only on the confidence bound, measured over [::1]
+// (small, bounded runs) or read from --records; exit 1 on any FAIL, 2 on usage errors with nothing written.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../src/stats/rng.js';
+import { cli } from './helpers.js';
+import { fakeRecord, fakeSession } from './stats/make-records.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'stoq-validate-'));
+
+function writeJsonl(name: string, records: unknown[]): string {
+  const p = join(dir, name);
+  writeFileSync(p, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return p;
+}
+
+const rng = createRng(404);
+// six runs at about 9 Gbit/s with little noise between them
+const steady = writeJsonl('steady.jsonl', fakeSession(rng, 'steady', 6, { noise: 0.01 }));
+// three runs whose levels spread widely (6, 9, 12 Gbit/s): the median clears 8 Gbit/s, its lower bound does not
+const spread = writeJsonl(
+  'spread.jsonl',
+  [6e9, 9e9, 12e9].map((levelBps, run) => fakeRecord(rng, { session: 'spread', run, runs: 3, levelBps, noise: 0.01 })),
+);
+const latency = writeJsonl('latency.jsonl', fakeSession(rng, 'lat', 5, { kind: 'latency', scenarioId: 'scn-lat', latencyUs: 60, latencySamples: 500 }));
+const single = writeJsonl('single.jsonl', [fakeRecord(rng, { session: 'one', noise: 0.01, intervals: 30 })]);
+const errored = writeJsonl('errored.jsonl', [
+  ...fakeSession(rng, 'err', 3, { noise: 0.01 }),
+  fakeRecord(rng, { session: 'err', run: 3, runs: 4, state: 'errored' }),
+]);
+
+/** Text output with figures replaced, for stable comparisons. */
+const normalise = (s: string) => s.replace(/\d+(\.\d+)?/g, 'N');
+
+describe('stoq-bench validate --records', () => {
+  it('passes when the lower bound clears the expectation; prints interval, level and PASS', async () => {
+    const { code, stdout } = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^validate records .*steady\.jsonl \(6 runs\): 1 expectation\(s\), 90% two-sided intervals \(each bound one-sided 95%\)$/m);
+    expect(normalise(stdout)).toMatch(/^goodput >= N Gbit\/s +N Gbit\/s +\[N Gbit\/s, N Gbit\/s\] +N% +N Gbit\/s +PASS$/m);
+    expect(stdout).toMatch(/^PASS goodput >= 5\.00 Gbit\/s: the lower bound [\d.]+ Gbit\/s clears 5\.00 Gbit\/s/m);
+    expect(stdout).toMatch(/across 6 runs: median, order-statistic interval \(coverage/);
+    expect(stdout).toMatch(/^result: PASS \(1 of 1 expectations met\)$/m);
+  });
+
+  it('fails on the bound even when the point estimate clears it (exit 1)', async () => {
+    const { code, stdout } = await cli(['validate', '--records', spread, '--expect-goodput', '8Gbps', '--json']);
+    expect(code).toBe(1);
+    const v = JSON.parse(stdout);
+    expect(v.kind).toBe('stoq-bench.validation');
+    expect(v.passed).toBe(false);
+    const [e] = v.expectations;
+    expect(e.flag).toBe('--expect-goodput');
+    expect(e.measured.centre).toBeGreaterThan(8e9);
+    expect(e.bound).toBe(e.measured.lower);
+    expect(e.bound).toBeLessThan(8e9);
+    expect(e.verdict).toBe('FAIL');
+    expect(e.reason).toMatch(/the point estimate does, but not with confidence/);
+    expect(e.measured.level).toBe(0.9);
+  });
+
+  it('latency expectations check the upper bound; rates the lower bound; --level is printed', async () => {
+    const ok = await cli(['validate', '--records', latency, '--expect-p99-rtt', '2ms', '--expect-p50-rtt', '1ms', '--level', '0.8', '--json']);
+    expect(ok.code).toBe(0);
+    const v = JSON.parse(ok.stdout);
+    expect(v.level).toBe(0.8);
+    for (const e of v.expectations) {
+      expect(e.op).toBe('<=');
+      expect(e.bound).toBe(e.measured.upper);
+      expect(e.verdict).toBe('PASS');
+    }
+    const tight = await cli(['validate', '--records', latency, '--expect-p99-rtt', '20us']);
+    expect(tight.code).toBe(1);
+    expect(tight.stdout).toMatch(/^FAIL p99 round trip <= 20\.0 us: the upper bound [\d.]+ us does not clear 20\.0 us/m);
+    expect(tight.stdout).toMatch(/^result: FAIL \(1 of 1 expectations not met\)$/m);
+  });
+
+  it('a single run is bounded by its own within-run interval', async () => {
+    const { code, stdout } = await cli(['validate', '--records', single, '--expect-goodput', '1Gbps', '--json']);
+    expect(code).toBe(0);
+    const [e] = JSON.parse(stdout).expectations;
+    expect(e.measured.method).toMatch(/^a single run: within-run .*bootstrap/);
+    expect(e.measured.lower).toBeLessThan(e.measured.centre);
+  });
+
+  it('runs that did not complete fail the expectation', async () => {
+    const { code, stdout } = await cli(['validate', '--records', errored, '--expect-goodput', '1Gbps']);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAIL goodput >= 1\.00 Gbit\/s: 1 of 4 run\(s\) did not complete: run 3 errored/);
+  });
+});
+
+describe('stoq-bench validate, measured over [::1]', () => {
+  it('measures --runs runs and passes loose expectations; --out keeps the records', async () => {
+    const out = join(dir, 'measured.jsonl');
+    const { code, stdout } = await cli([
+      'validate', '--scenario', 'latency', '--count', '200', '--runs', '3', '--interval', '50ms',
+      '--expect-p99-rtt', '1s', '--expect-requests', '10/s', '--out', out,
+    ]);
+    expect(code).toBe(0);
+    expect(stdout.match(/^latency run \d\/3: completed, p50 .+ requests\/s$/gm)).toHaveLength(3);
+    expect(stdout).toMatch(/^PASS p99 round trip <= 1\.00 s: the upper bound/m);
+    expect(stdout).toMatch(/^PASS requests >= 10\/s: the lower bound/m);
+    expect(stdout).toMatch(/across 3 runs: median; interval: t on logs/);
+    const records = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records).toHaveLength(3);
+    expect(new Set(records.map((r) => r.session.id)).size).toBe(1);
+  });
+
+  it('each expectation gets the scenario it needs when --scenario is not given; an impossible one fails (exit 1)', async () => {
+    const { code, stdout } = await cli([
+      'validate', '--bytes', '2MiB', '--count', '5', '--runs', '2', '--interval', '50ms',
+      '--expect-goodput', '10Tbps', '--expect-handshakes', '1/s', '--json',
+    ]);
+    expect(code).toBe(1);
+    const v = JSON.parse(stdout);
+    expect(v.source).toMatch(/^download \+ handshakes against an embedded server on \[::1\], 2 run\(s\) each$/);
+    const [goodput, handshakes] = v.expectations;
+    expect(goodput.scenario.kind).toBe('download');
+    expect(goodput.runs).toEqual({ total: 2, completed: 2, unsteady: expect.any(Number) });
+    expect(goodput.verdict).toBe('FAIL');
+    expect(goodput.bound).toBeLessThan(10e12);
+    expect(handshakes.scenario.kind).toBe('handshakes');
+    expect(handshakes.verdict).toBe('PASS');
+    expect(handshakes.bound).toBeGreaterThan(1);
+  });
+});
+
+describe('stoq-bench validate: usage errors exit 2, nothing measured or written', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /give at least one expectation: --expect-goodput, --expect-p50-rtt, --expect-p99-rtt, --expect-requests, --expect-handshakes/],
+    [['--expect-goodput', '1Gbpx'], /--expect-goodput: invalid rate "1Gbpx"/],
+    [['--expect-goodput', '0bps'], /--expect-goodput: must be greater than 0/],
+    [['--expect-p99-rtt', '2 fortnights'], /--expect-p99-rtt: invalid duration/],
+    [['--expect-handshakes', 'lots'], /--expect-handshakes: invalid rate "lots" \(expected e\.g\. 1000\/s/],
+    [['--expect-goodput', '1Gbps', '--scenario', 'latency'], /--expect-goodput needs a download or upload or bidir scenario, not --scenario latency/],
+    [['--expect-goodput', '1Gbps', '--count', '5'], /--count applies to requests, latency and handshakes; these expectations measure download/],
+    [['--expect-p99-rtt', '1ms', '--bytes', '1MiB'], /--bytes applies to download, upload and bidir; these expectations measure latency/],
+    [['--expect-goodput', '1Gbps', '--bytes', '1MiB', '--duration', '1s'], /give one of --bytes, --duration or --count/],
+    [['--expect-goodput', '1Gbps', '--level', '1.5'], /--level must be between 0 and 1/],
+    [['--expect-goodput', '1Gbps', '--connections', '0'], /--connections: expected a whole number from 1/],
+    [['--expect-goodput', '1Gbps', '--records', 'x.jsonl', '--bytes', '1MiB'], /--records validates existing records: --bytes describe a measurement/],
+    [['--expect-goodput', '1Gbps', '--bogus'], /Unknown argument/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' ') || '(no expectation)', async () => {
+      const out = join(dir, `never-${Math.random().toString(36).slice(2)}.jsonl`);
+      const withOut = args.includes('--records') ? args : [...args, '--out', out];
+      const { code, stderr, stdout } = await cli(['validate', ...withOut]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stdout).toBe('');
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+
+  it('a missing --records file is named', async () => {
+    const { code, stderr, stdout } = await cli(['validate', '--records', join(dir, 'nope.jsonl'), '--expect-goodput', '1Gbps']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/nope\.jsonl: cannot read \(no such file\)/);
+    expect(stdout).toBe('');
+  });
+
+  it('records that cannot measure an expectation are named with what they hold', async () => {
+    const { code, stderr } = await cli(['validate', '--records', latency, '--expect-goodput', '1Gbps']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/latency\.jsonl: no record measures what --expect-goodput expects \(it needs a download or upload or bidir scenario\); the records hold latency/);
+  });
+
+  it('a malformed record file names the line', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, `${readFileSync(steady, 'utf8').split('\n')[0]}\n{not json\n`);
+    const { code, stderr } = await cli(['validate', '--records', bad, '--expect-goodput', '1Gbps']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/bad\.jsonl:2: not valid JSON/);
+  });
+});

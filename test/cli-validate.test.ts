@@ -142,6 +142,7 @@ describe('stoq-bench validate: usage errors exit 2, nothing measured or written'
     [['--expect-goodput', '1Gbps', '--level', '1.5'], /--level must be between 0 and 1/],
     [['--expect-goodput', '1Gbps', '--connections', '0'], /--connections: expected a whole number from 1/],
     [['--expect-goodput', '1Gbps', '--records', 'x.jsonl', '--bytes', '1MiB'], /--records validates existing records: --bytes describe a measurement/],
+    [['--expect-goodput', '1Gbps', '--expect-goodput', '2Gbps'], /--expect-goodput: given 2 times/],
     [['--expect-goodput', '1Gbps', '--bogus'], /Unknown argument/],
   ];
   for (const [args, message] of cases) {

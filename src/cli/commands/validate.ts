@@ -48,6 +48,7 @@ export const EXPECTATIONS: readonly ExpectationSpec[] = [
 
 const coerceWith = (flag: string, parse: (t: string) => number) => (value: unknown) => {
   if (value === undefined) return undefined;
+  if (Array.isArray(value)) throw new StoqError('INVALID_ARGUMENT', `--${flag}: given ${value.length} times (give each expectation once)`);
   try {
     const v = parse(String(value));
     if (!(v > 0)) throw new StoqError('INVALID_ARGUMENT', `must be greater than 0 (got "${value}")`);

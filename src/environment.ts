@@ -89,8 +89,33 @@ export interface FastPathProbe {
   pacing: string | null;
 }
 
+/** How a record's testbed relates to this host: the same fingerprint, or which identity fields differ. */
+export interface RecordTestbed {
+  file: string;
+  fingerprint: string;
+  sameTestbed: boolean;
+  differs: string[];
+}
+
+/** Compares a record's environment with this host's identity, field by field. */
+export function compareTestbed(file: string, env: Record<string, unknown>, id: TestbedIdentity = testbedIdentity()): RecordTestbed {
+  const fingerprint = String(env.fingerprint);
+  const differs: string[] = [];
+  const cpu = env.cpu as { model?: string; count?: number } | undefined;
+  if (cpu?.model !== id.cpu.model) differs.push(`CPU model (${cpu?.model ?? '?'} vs ${id.cpu.model})`);
+  if (cpu?.count !== id.cpu.count) differs.push(`CPU count (${cpu?.count ?? '?'} vs ${id.cpu.count})`);
+  if (env.kernel !== id.kernel) differs.push(`kernel (${String(env.kernel ?? '?')} vs ${id.kernel})`);
+  if (env.os !== `${id.os}-${id.arch}`) differs.push(`OS/architecture (${String(env.os ?? '?')} vs ${id.os}-${id.arch})`);
+  if (env.build !== id.build) differs.push(`build (${String(env.build ?? '?')} vs ${id.build})`);
+  const same = fingerprint === fingerprintOf(id);
+  if (!same && differs.length === 0) differs.push('the fingerprint (computed from fields this record does not show)');
+  return { file, fingerprint, sameTestbed: same, differs: same ? [] : differs };
+}
+
 export interface EnvironmentReport {
   fingerprint: string;
+  /** With --record: the record's testbed against this host. */
+  record?: RecordTestbed;
   fingerprintCovers: readonly string[];
   identity: TestbedIdentity;
   hostname: string;

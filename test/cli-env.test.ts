@@ -74,6 +74,19 @@ describe('stoq-bench env', () => {
     const e = JSON.parse(stdout);
     expect(e.fastPath.source).toBe(`record ${file} (run of ${JSON.parse(run.stdout).startedAt})`);
     expect(e.aead).toBeNull();
+    expect(e.record).toEqual({ file, fingerprint: e.fingerprint, sameTestbed: true, differs: [] });
+
+    // the same record as if taken on another kernel: named as a different testbed, with what differs
+    const other = JSON.parse(run.stdout);
+    other.environment.kernel = '5.10.0-other';
+    other.environment.fingerprint = '0123456789abcdef';
+    const otherFile = join(dir, 'other.json');
+    writeFileSync(otherFile, JSON.stringify(other));
+    const text = await cli(['env', '--record', otherFile, '--no-aead']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^record +.*other\.json: fingerprint 0123456789abcdef, a different testbed \(differs in kernel \(5\.10\.0-other vs [^)]+\)\): compare grades it against this host's runs only with --allow-testbed-mismatch$/m,
+    );
   });
 
   const bad: Array<[string[], RegExp]> = [

@@ -194,12 +194,13 @@ const usTick = (v: number) => (v === 0 ? '0' : formatMicros(v).replace(/\.0 us$/
 const bytesTick = (v: number) => (v === 0 ? '0' : formatBytes(v).replace(/\.00 /, ' '));
 const countTick = (v: number) => `${+v.toPrecision(4)}`;
 
-function metricAxis(metric: MetricId): Axis {
+/** An axis in the metric's unit; `zero` anchors it at 0, otherwise it spans the data (to show overlaps). */
+function metricAxis(metric: MetricId, zero = true): Axis {
   const unit = METRICS[metric].unit;
   const label = `${METRICS[metric].label} (${unit === 'us' ? 'microseconds' : unit})`;
-  if (unit === 'bit/s') return { label, format: rateTick, zero: true };
-  if (unit === 'us') return { label, format: usTick, zero: true };
-  return { label, format: (v) => `${+v.toPrecision(4)}/s`, zero: true };
+  if (unit === 'bit/s') return { label, format: rateTick, zero };
+  if (unit === 'us') return { label, format: usTick, zero };
+  return { label, format: (v) => `${+v.toPrecision(4)}/s`, zero };
 }
 
 /** Thins a sorted sample to at most k points of its empirical CDF (keeping both ends). */
@@ -340,7 +341,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
             { label: `baseline (${m.baseline.n} runs)`, centre: m.baseline.centre, lower: m.baseline.lower, upper: m.baseline.upper, color: '#1f77b4' },
             { label: `candidate (${m.candidate.n} runs)`, centre: m.candidate.centre, lower: m.candidate.lower, upper: m.candidate.upper, color: VERDICT_COLOR[m.verdict] ?? '#d62728' },
           ],
-          metricAxis(m.metric),
+          metricAxis(m.metric, false),
           m.slo ? [{ value: sloLimit(m.slo.text, m.metric), label: m.slo.text }].filter((r) => Number.isFinite(r.value)) : [],
           undefined,
           `${m.baseline.method}; ${m.candidate.method}`,
@@ -384,8 +385,8 @@ function validationHtml(input: Extract<ReportInput, { kind: 'validation' }>, ind
     intervalChart(
       `v${index}-${i}`,
       `${e.text}: measured ${pctLevel(v.level)} interval`,
-      [{ label: e.metric === 'goodput' || e.unit !== 'us' ? 'measured' : 'measured', centre: e.measured?.centre ?? NaN, lower: e.measured?.lower ?? null, upper: e.measured?.upper ?? null, color: e.verdict === 'PASS' ? '#2ca02c' : '#d62728' }],
-      metricAxis(e.metric),
+      [{ label: 'measured', centre: e.measured?.centre ?? NaN, lower: e.measured?.lower ?? null, upper: e.measured?.upper ?? null, color: e.verdict === 'PASS' ? '#2ca02c' : '#d62728' }],
+      metricAxis(e.metric, false),
       [{ value: e.limit, label: `expected ${e.op} ${fmtMetric(e.metric, e.limit)}` }],
       undefined,
       e.measured?.method,
@@ -405,14 +406,14 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-
 table { border-collapse: collapse; margin: .8rem 0; font-size: .85rem; } th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f5f5f5; } .good { color: #1a7f37; } .bad { color: #c62828; }
 .verdict { border-left: 5px solid; padding: .4rem .8rem; background: #fafafa; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 1rem; }
 figure.chart { margin: 0; border: 1px solid #e4e4e4; border-radius: 6px; padding: .5rem; background: #fff; }
 figcaption { font-weight: 600; font-size: .9rem; margin-bottom: .3rem; } figure svg { width: 100%; height: auto; display: block; }
 .note, .empty { color: #666; font-size: .8rem; margin: .3rem 0 0; }
-svg text { font-size: 11px; fill: #333; } svg .tick { fill: #555; } svg .label { font-size: 12px; fill: #222; }
+svg text { font-size: 13px; fill: #333; } svg .tick { fill: #555; } svg .label { font-size: 14px; fill: #222; }
 svg .plot { fill: #fcfcfc; stroke: none; } svg .grid { stroke: #e6e6e6; stroke-width: 1; } svg .axis { stroke: #888; }
 svg path.series { fill: none; stroke-width: 1.8; stroke-linejoin: round; stroke-linecap: round; } svg path.interval { stroke-width: 2.2; }
-svg .band { fill: #1f77b4; opacity: .1; } svg .ref { stroke: #444; stroke-dasharray: 4 3; } svg .ref-label { font-size: 10px; }
+svg .band { fill: #1f77b4; opacity: .1; } svg .ref { stroke: #444; stroke-dasharray: 4 3; } svg .ref-label { font-size: 12px; }
 details { margin: .5rem 0 1rem; } summary { cursor: pointer; color: #444; }
 @media print { .charts { display: block; } figure.chart { break-inside: avoid; margin-bottom: 1rem; } }
 `;

@@ -4,7 +4,7 @@ import { runScenario } from '../../run.js';
 import { readRecordFile } from '../../records.js';
 import type { Environment } from '../../record.js';
 import { StoqError } from '../../errors.js';
-import { describeHost, fastPathFrom, measureAead, type EnvironmentReport, type FastPathProbe } from '../../environment.js';
+import { compareTestbed, describeHost, fastPathFrom, measureAead, type EnvironmentReport, type FastPathProbe } from '../../environment.js';
 import { formatBytes, formatRate } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
 import { time } from '../options.js';
@@ -30,6 +30,7 @@ export const envCommand: Command = {
   async run(argv, io) {
     const host = describeHost();
     let fastPath: EnvironmentReport['fastPath'] = null;
+    let recordTestbed: EnvironmentReport['record'];
     const recordFile = argv.record as string | undefined;
     if (recordFile !== undefined) {
       const [first] = readRecordFile(recordFile);
@@ -38,6 +39,7 @@ export const envCommand: Command = {
         throw new StoqError('INVALID_FILE', `${recordFile}: the record has no environment.fastPath`);
       }
       fastPath = fastPathFrom(env, `record ${recordFile} (run of ${first.startedAt})`);
+      recordTestbed = compareTestbed(recordFile, first.environment);
     } else if (argv.probe) {
       try {
         const { record } = await runScenario({ kind: 'upload', bytes: PROBE_BYTES }, { signal: io.signal, intervalNs: 1e9 });
@@ -52,7 +54,7 @@ export const envCommand: Command = {
           results: measureAead({ budgetMs: (argv.aeadTime as number) / 1e6 }),
         }
       : null;
-    const report: EnvironmentReport = { ...host, fastPath, aead };
+    const report: EnvironmentReport = { ...host, ...(recordTestbed ? { record: recordTestbed } : {}), fastPath, aead };
     io.stdout(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatEnvironment(report));
     return EXIT.ok;
   },
@@ -74,6 +76,13 @@ function fastPathLines(f: FastPathProbe): string[] {
 export function formatEnvironment(r: EnvironmentReport): string {
   const lines = [
     `testbed fingerprint ${r.fingerprint} (covers: ${r.fingerprintCovers.join(', ')})`,
+    ...(r.record
+      ? [
+          r.record.sameTestbed
+            ? `record        ${r.record.file}: fingerprint ${r.record.fingerprint}, the same testbed as this host`
+            : `record        ${r.record.file}: fingerprint ${r.record.fingerprint}, a different testbed (differs in ${r.record.differs.join('; ')}): compare grades it against this host's runs only with --allow-testbed-mismatch`,
+        ]
+      : []),
     `host          ${r.hostname}`,
     `cpu           ${r.cpu.model} x ${r.cpu.count} (available parallelism ${r.cpu.availableParallelism}; flags: ${r.cpu.flags.join(' ') || 'none of note'})`,
     `memory        ${formatBytes(r.memoryBytes)}`,

@@ -61,7 +61,7 @@ describe('stoq-bench env', () => {
     expect(normal).toMatch(/^mtu +loopback N; default route /m);
     expect(normal).toMatch(/^socket limits rmem_max N (B|KiB|MiB|GiB), wmem_max N (B|KiB|MiB|GiB)/m);
     expect(normal).toMatch(/^fast path +not probed \(--no-probe\)$/m);
-    expect(normal).toMatch(/^ +N B +per packet N [GMk]?bit\/s \(rounds .+\), bulk N [GMk]?bit\/s$/m);
+    expect(normal).toMatch(/^ +N B +per packet N [kMGT]?bit\/s \(rounds .+\), bulk N [kMGT]?bit\/s$/m);
     expect(normal).toMatch(/^versions +stoq-bench N, node vN .+quiche N \(engine, BoringSSL\)$/m);
   });
 

@@ -419,18 +419,23 @@ details { margin: .5rem 0 1rem; } summary { cursor: pointer; color: #444; }
 @media print { .charts { display: block; } figure.chart { break-inside: avoid; margin-bottom: 1rem; } }
 `;
 
-// Marks each chart with how many of its data paths the browser really laid out (for tests and for people
+// Marks each chart with how many of its data paths (lines, whiskers) and marks (centre dots) the browser really laid out (for tests and for people
 // who inspect the page); the charts themselves need no script.
 const SCRIPT = `(function () {
   var total = 0;
   document.querySelectorAll('figure.chart').forEach(function (f) {
-    var drawn = 0;
+    var drawn = 0, marks = 0;
     f.querySelectorAll('path.series').forEach(function (p) {
       var b = p.getBBox();
       if (p.getTotalLength() > 0 && (b.width > 0 || b.height > 0)) drawn++;
     });
+    f.querySelectorAll('circle.centre').forEach(function (c) {
+      var b = c.getBBox();
+      if (b.width > 0 && b.height > 0) marks++;
+    });
     f.setAttribute('data-drawn', String(drawn));
-    if (drawn > 0) total++;
+    f.setAttribute('data-marks', String(marks));
+    if (drawn + marks > 0) total++;
   });
   document.documentElement.setAttribute('data-charts-drawn', String(total));
 })();`;

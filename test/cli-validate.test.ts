@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../src/stats/rng.js';
+import { main } from '../src/cli/main.js';
 import { cli } from './helpers.js';
 import { fakeRecord, fakeSession } from './stats/make-records.js';
 
@@ -83,6 +84,15 @@ describe('stoq-bench validate --records', () => {
     const [e] = JSON.parse(stdout).expectations;
     expect(e.measured.method).toMatch(/^a single run: within-run .*bootstrap/);
     expect(e.measured.lower).toBeLessThan(e.measured.centre);
+  });
+
+  it('colours PASS and FAIL only when colour is allowed (a TTY without NO_COLOR)', async () => {
+    let out = '';
+    const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: true, color: true, signal: new AbortController().signal };
+    expect(await main(['validate', '--records', steady, '--expect-goodput', '5Gbps'], io)).toBe(0);
+    expect(out).toContain('\x1b[32mPASS\x1b[0m goodput');
+    const plain = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps']);
+    expect(plain.stdout).not.toContain('\x1b[');
   });
 
   it('runs that did not complete fail the expectation', async () => {

@@ -191,8 +191,9 @@ function interval(metric: MetricId, runs: RunSummary[], values: number[], level:
   return { centre: values[0], lower: NaN, upper: NaN, level, method: 'a single run: no interval' };
 }
 
-/** The validation as text: one row per expectation with its interval, level and PASS/FAIL. */
-export function formatValidation(v: Validation): string {
+/** The validation as text: one row per expectation with its interval, level and PASS/FAIL (coloured on a TTY without NO_COLOR). */
+export function formatValidation(v: Validation, color = false): string {
+  const paint = (verdict: string) => (color ? `\x1b[${verdict === 'PASS' ? 32 : 31}m${verdict}\x1b[0m` : verdict);
   const rows = v.expectations.map((e) => {
     const m = e.measured;
     const iv = m && Number.isFinite(m.lower) ? `[${fmt(e.metric, m.lower)}, ${fmt(e.metric, m.upper)}]` : 'n/a';
@@ -203,10 +204,10 @@ export function formatValidation(v: Validation): string {
     '',
     table(['expectation', 'measured', 'interval', 'level', 'bound', 'result'], rows).trimEnd(),
     '',
-    ...v.expectations.map((e) => `${e.verdict} ${e.text}: ${e.reason}${e.measured ? `\n     ${e.measured.method}; runs ${e.runs.completed}/${e.runs.total} completed${e.scenario ? `, scenario ${e.scenario.kind} (${e.scenario.ids.join(', ')})` : ''}` : ''}`),
+    ...v.expectations.map((e) => `${paint(e.verdict)} ${e.text}: ${e.reason}${e.measured ? `\n     ${e.measured.method}; runs ${e.runs.completed}/${e.runs.total} completed${e.scenario ? `, scenario ${e.scenario.kind} (${e.scenario.ids.join(', ')})` : ''}` : ''}`),
   ];
   const failed = v.expectations.filter((e) => e.verdict === 'FAIL').length;
-  lines.push(`result: ${v.passed ? `PASS (${v.expectations.length} of ${v.expectations.length} expectations met)` : `FAIL (${failed} of ${v.expectations.length} expectations not met)`}`);
+  lines.push(`result: ${v.passed ? `${paint('PASS')} (${v.expectations.length} of ${v.expectations.length} expectations met)` : `${paint('FAIL')} (${failed} of ${v.expectations.length} expectations not met)`}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -335,7 +336,7 @@ export const validateCommand: Command = {
       if (!json) io.stdout('\n');
     }
     const validation = validateRuns(records, wanted, { level, source, warmupS });
-    io.stdout(json ? `${JSON.stringify(validation, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n` : formatValidation(validation));
+    io.stdout(json ? `${JSON.stringify(validation, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n` : formatValidation(validation, io.color));
     return validation.passed ? EXIT.ok : EXIT.failedCheck;
   },
 };

@@ -4,7 +4,7 @@
 // per-run values with the across-run interval, and for a comparison, baseline vs candidate with their
 // confidence intervals and the candidate/baseline ratio against the threshold.
 import { VERSION } from '../version.js';
-import { formatBytes, formatMicros, formatRate } from '../units.js';
+import { formatBytes, formatMicros } from '../units.js';
 import { METRICS, type MetricId } from '../stats/run-model.js';
 import {
   baselineText,
@@ -21,7 +21,7 @@ import {
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 const W = 760;
 const H = 300;
-const M = { l: 78, r: 24, t: 34, b: 46 };
+const M = { l: 92, r: 24, t: 34, b: 46 };
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -189,7 +189,13 @@ export function intervalChart(
 
 // ---- axis formats
 
-const rateTick = (v: number) => (v === 0 ? '0' : formatRate(v).replace(/\.00 /, ' ').replace(/(\.\d)0 /, '$1 '));
+/** A compact rate for tick labels: three significant digits at most (`500 Mbit/s`, `1.5 Gbit/s`). */
+const rateTick = (v: number) => {
+  if (v === 0) return '0';
+  const units: Array<[number, string]> = [[1e12, 'Tbit/s'], [1e9, 'Gbit/s'], [1e6, 'Mbit/s'], [1e3, 'kbit/s'], [1, 'bit/s']];
+  const [scale, unit] = units.find(([s]) => Math.abs(v) >= s) ?? [1, 'bit/s'];
+  return `${+(v / scale).toPrecision(3)} ${unit}`;
+};
 const secTick = (v: number) => `${+v.toFixed(3)} s`;
 const usTick = (v: number) => (v === 0 ? '0' : formatMicros(v).replace(/\.0 us$/, ' us').replace(/\.00 /, ' '));
 const bytesTick = (v: number) => (v === 0 ? '0' : formatBytes(v).replace(/\.00 /, ' '));

@@ -60,8 +60,8 @@ export interface ScenarioGroup {
 export function scenarioGroups(records: readonly RunRecord[], level: number): ScenarioGroup[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of records) groups.set(r.scenario.id, [...(groups.get(r.scenario.id) ?? []), r]);
-  const multiSession = new Set(records.map((r) => r.session.id)).size > 1;
   return [...groups.entries()].map(([scenarioId, list]) => {
+    const multiSession = new Set(list.map((r) => r.session.id)).size > 1;
     const runs: RunRow[] = list.map((record) => ({
       label: multiSession ? `${record.session.id.slice(0, 8)}#${record.session.run + 1}` : `run ${record.session.run + 1}`,
       record,

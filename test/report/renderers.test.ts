@@ -29,7 +29,7 @@ describe('charts', () => {
     expect(paths.map((p) => [p[1], Number(p[2])])).toEqual([['a', 3], ['b', 2]]);
     for (const p of paths) {
       for (const [, x, y] of p[3].matchAll(/[ML]([\d.]+),([\d.]+)/g)) {
-        expect(Number(x)).toBeGreaterThanOrEqual(78);
+        expect(Number(x)).toBeGreaterThanOrEqual(92);
         expect(Number(x)).toBeLessThanOrEqual(760 - 24);
         expect(Number(y)).toBeGreaterThanOrEqual(34);
         expect(Number(y)).toBeLessThanOrEqual(300 - 46);

@@ -176,19 +176,32 @@ export function defaultRoutes(): Map<string, Array<'ipv6' | 'ipv4'>> {
   return out;
 }
 
-/** The root qdisc of every interface, from `tc qdisc show` (null when tc is missing). */
-function qdiscs(): Map<string, string> | null {
+function run(cmd: string, args: string[]): string | null {
   try {
-    const text = execFileSync('tc', ['qdisc', 'show'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
-    const out = new Map<string, string>();
-    for (const line of text.split('\n')) {
-      const m = /^qdisc (\S+) \S+ dev (\S+) root/.exec(line);
-      if (m && !out.has(m[2])) out.set(m[2], m[1]);
-    }
-    return out;
+    return execFileSync(cmd, args, { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return null;
   }
+}
+
+/**
+ * The root qdisc of every interface: `tc qdisc show`, completed by `ip -o link show` (which also names
+ * `noop`, the qdisc of a device that is down). Null when neither tool is installed.
+ */
+function qdiscs(): Map<string, string> | null {
+  const tc = run('tc', ['qdisc', 'show']);
+  const ip = run('ip', ['-o', 'link', 'show']);
+  if (tc === null && ip === null) return null;
+  const out = new Map<string, string>();
+  for (const line of tc?.split('\n') ?? []) {
+    const m = /^qdisc (\S+) \S+ dev (\S+) root/.exec(line);
+    if (m && !out.has(m[2])) out.set(m[2], m[1]);
+  }
+  for (const line of ip?.split('\n') ?? []) {
+    const m = /^\d+: ([^:@\s]+)(?:@\S+)?: .* qdisc (\S+)/.exec(line);
+    if (m && !out.has(m[1])) out.set(m[1], m[2]);
+  }
+  return out;
 }
 
 /** Every network interface visible in /sys/class/net. */

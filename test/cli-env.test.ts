@@ -1,5 +1,6 @@
 // `stoq-bench env` end to end: the fingerprint is the records' fingerprint, the host facts match the
 // kernel's, the fast path is probed (or read from a record), AEAD speed is measured; bad flags exit 2.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,8 @@ describe('stoq-bench env', () => {
     expect(lo.name).toBe('lo');
     expect(lo.mtu).toBe(procInt('/sys/class/net/lo/mtu'));
     expect(e.loopbackMtu).toBe(lo.mtu);
+    const tc = spawnSync('tc', ['qdisc', 'show', 'dev', 'lo'], { encoding: 'utf8' });
+    if (tc.status === 0) expect(lo.qdisc).toBe(/^qdisc (\S+)/.exec(tc.stdout)?.[1]);
     for (const name of e.defaultRouteInterfaces) {
       expect(e.interfaces.find((i: { name: string }) => i.name === name).mtu).toBe(procInt(`/sys/class/net/${name}/mtu`));
     }

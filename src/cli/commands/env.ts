@@ -107,7 +107,7 @@ export function formatEnvironment(r: EnvironmentReport): string {
       );
     }
   } else lines.push('aead          not measured (--no-aead)');
-  lines.push(`build         ${r.build}`);
+  lines.push(`build         ${r.build} (the profile npm run build:native builds: napi build --release)`);
   const v = r.versions;
   lines.push(`versions      stoq-bench ${v.stoqBench}, node ${v.node} (v8 ${v.v8}, napi ${v.napi}), OpenSSL ${v.openssl} (node:crypto), quiche ${v.quiche} (engine, BoringSSL)`);
   return `${lines.join('\n')}\n`;

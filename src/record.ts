@@ -121,6 +121,9 @@ export interface EndRecord {
   goodputBps: number;
   packetsSent: number;
   packetsReceived: number;
+  /** UDP payload bytes of those packets: the kernel's interface counters less IP, UDP and L2 headers. */
+  udpBytesSent: number;
+  udpBytesReceived: number;
   lost: number;
   retrans: number;
   completed: number;
@@ -174,6 +177,8 @@ interface EngineCounters {
   bytesReceived: number;
   packetsSent: number;
   packetsReceived: number;
+  udpBytesSent: number;
+  udpBytesReceived: number;
   lost: number;
   retrans: number;
   completed: number;
@@ -248,6 +253,8 @@ export function buildRecord(result: EngineResult, ctx: RecordContext): RunRecord
     goodputBps: bps(t.bytesSent + t.bytesReceived, result.durationNs),
     packetsSent: t.packetsSent,
     packetsReceived: t.packetsReceived,
+    udpBytesSent: t.udpBytesSent,
+    udpBytesReceived: t.udpBytesReceived,
     lost: t.lost,
     retrans: t.retrans,
     completed: t.completed,

@@ -556,16 +556,9 @@ impl Worker {
             ..Counters::default()
         };
         for s in &self.slots {
-            c.packets_sent += s.retired.packets_sent;
-            c.packets_received += s.retired.packets_received;
-            c.lost += s.retired.lost;
-            c.retrans += s.retired.retrans;
+            c.add(&s.retired);
             if let Some(conn) = &s.conn {
-                let st = conn.stats();
-                c.packets_sent += st.sent as u64;
-                c.packets_received += st.recv as u64;
-                c.lost += st.lost as u64;
-                c.retrans += st.retrans as u64;
+                c.add(&Counters::of_connection(conn));
             }
         }
         c
@@ -727,11 +720,7 @@ impl Worker {
             return;
         }
         if let Some(conn) = slot.conn.as_ref() {
-            let st = conn.stats();
-            slot.retired.packets_sent += st.sent as u64;
-            slot.retired.packets_received += st.recv as u64;
-            slot.retired.lost += st.lost as u64;
-            slot.retired.retrans += st.retrans as u64;
+            slot.retired.add(&Counters::of_connection(conn));
         }
         self.connect(i);
         // The new Initial is sent on the next pass, without waiting for a timer.
@@ -984,11 +973,12 @@ fn finish(slot: &mut Slot, cancelled: bool) {
         slot.result.cwnd = p.cwnd as u64;
         slot.result.pmtu = p.pmtu as u64;
     }
-    let st = conn.stats();
-    slot.result.packets_sent = slot.retired.packets_sent + st.sent as u64;
-    slot.result.packets_received = slot.retired.packets_received + st.recv as u64;
-    slot.result.lost = slot.retired.lost + st.lost as u64;
-    slot.result.retrans = slot.retired.retrans + st.retrans as u64;
+    let mut quic = slot.retired;
+    quic.add(&Counters::of_connection(conn));
+    slot.result.packets_sent = quic.packets_sent;
+    slot.result.packets_received = quic.packets_received;
+    slot.result.lost = quic.lost;
+    slot.result.retrans = quic.retrans;
     let unfinished = !slot.flows.is_empty() || !slot.queued.is_empty();
     if slot.uni_expected != slot.uni_received {
         slot.result.error.get_or_insert(ErrorInfo {

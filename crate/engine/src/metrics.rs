@@ -16,6 +16,9 @@ pub struct Counters {
     pub packets_received: u64,
     pub lost: u64,
     pub retrans: u64,
+    /// UDP payload bytes of those packets (what the kernel counts, less IP/UDP/L2 headers).
+    pub udp_bytes_sent: u64,
+    pub udp_bytes_received: u64,
     /// Requests, round trips or handshakes completed.
     pub completed: u64,
     /// CPU time used by the worker thread, ns.
@@ -23,6 +26,20 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// quiche's packet counts for one connection.
+    pub fn of_connection(conn: &quiche::Connection) -> Counters {
+        let st = conn.stats();
+        Counters {
+            packets_sent: st.sent as u64,
+            packets_received: st.recv as u64,
+            lost: st.lost as u64,
+            retrans: st.retrans as u64,
+            udp_bytes_sent: st.sent_bytes,
+            udp_bytes_received: st.recv_bytes,
+            ..Counters::default()
+        }
+    }
+
     pub fn add(&mut self, o: &Counters) {
         self.bytes_sent += o.bytes_sent;
         self.bytes_received += o.bytes_received;
@@ -30,6 +47,8 @@ impl Counters {
         self.packets_received += o.packets_received;
         self.lost += o.lost;
         self.retrans += o.retrans;
+        self.udp_bytes_sent += o.udp_bytes_sent;
+        self.udp_bytes_received += o.udp_bytes_received;
         self.completed += o.completed;
         self.cpu_ns += o.cpu_ns;
     }
@@ -42,6 +61,8 @@ impl Counters {
             packets_received: self.packets_received.saturating_sub(o.packets_received),
             lost: self.lost.saturating_sub(o.lost),
             retrans: self.retrans.saturating_sub(o.retrans),
+            udp_bytes_sent: self.udp_bytes_sent.saturating_sub(o.udp_bytes_sent),
+            udp_bytes_received: self.udp_bytes_received.saturating_sub(o.udp_bytes_received),
             completed: self.completed - o.completed,
             cpu_ns: self.cpu_ns.saturating_sub(o.cpu_ns),
         }

@@ -16,6 +16,7 @@ export const serverCommand: Command = {
     cc: { choices: CONGESTION_CONTROLS, default: 'cubic', describe: 'congestion control when sending' },
     'payload-size': size('payload-size', 'largest UDP payload sent (SIZE, 1200 to 65527)', { default: '1350' }),
     pacing: { type: 'boolean', default: true, describe: 'pace sends (user space); --no-pacing to disable' },
+    gso: { type: 'boolean', default: true, describe: 'send with UDP GSO when available; --no-gso to disable' },
     qlog: { type: 'string', describe: 'write a qlog per connection into this DIR' },
     'max-connections': whole('max-connections', 'refuse connections beyond this (error 2)', 1, 10_000_000),
     'stats-interval': whole('stats-interval', 'seconds between status lines while serving', 1, 3600, { default: '1' }),
@@ -27,6 +28,7 @@ export const serverCommand: Command = {
       cc: argv.cc as Settings['cc'],
       payloadSize: argv['payload-size'] as number,
       pacing: argv.pacing as boolean,
+      gso: argv.gso as boolean,
     };
     const server = await StoqServer.start({
       listen: argv.listen as string,

@@ -1,0 +1,139 @@
+// Two IPv6 hosts on one machine: network namespaces joined by a veth pair (fd00::1 serves, fd00::2
+// measures), created by the test itself and always removed, also when a test fails or the process exits.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CLI } from '../helpers.js';
+
+export interface Counters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+}
+
+export interface Host {
+  ns: string;
+  dev: string;
+  address: string;
+  /** The kernel's counters of this host's veth end. */
+  counters(): Counters;
+  /** Runs the stoq-bench CLI inside this host's namespace. */
+  cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Starts `stoq-bench server` here and waits for its readiness line. */
+  server(args?: string[]): Promise<{ child: ChildProcess; address: string }>;
+}
+
+export interface Testbed {
+  server: Host;
+  client: Host;
+  /** Shapes the server's egress (the download direction) with tbf at `rateBps`. */
+  shape(rateBps: number): void;
+  close(): void;
+}
+
+const ip = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+/** Whether this process may create namespaces (root with iproute2). */
+export function canCreateTestbeds(): boolean {
+  try {
+    if (process.getuid?.() !== 0) return false;
+    const probe = `stoq-probe-${process.pid}`;
+    ip(['netns', 'add', probe]);
+    ip(['netns', 'del', probe]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const live = new Set<string>();
+process.once('exit', () => {
+  for (const ns of live) {
+    try {
+      ip(['netns', 'del', ns]);
+    } catch {
+      // already gone
+    }
+  }
+});
+
+let serial = 0;
+
+export function createTestbed(): Testbed {
+  const tag = `${process.pid % 100000}${serial++}`;
+  const names = { s: `stoq-${tag}-s`, c: `stoq-${tag}-c`, sdev: `sq${tag}s`, cdev: `sq${tag}c` };
+  const created: string[] = [];
+  const close = () => {
+    for (const ns of created) {
+      try {
+        ip(['netns', 'del', ns]);
+      } catch {
+        // already gone
+      }
+      live.delete(ns);
+    }
+    created.length = 0;
+  };
+  try {
+    for (const ns of [names.s, names.c]) {
+      ip(['netns', 'add', ns]);
+      created.push(ns);
+      live.add(ns);
+      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    ip(['link', 'add', names.sdev, 'netns', names.s, 'type', 'veth', 'peer', 'name', names.cdev, 'netns', names.c]);
+    for (const [ns, dev, addr] of [
+      [names.s, names.sdev, 'fd00::1'],
+      [names.c, names.cdev, 'fd00::2'],
+    ]) {
+      ip(['-n', ns, 'addr', 'add', `${addr}/64`, 'dev', dev, 'nodad']);
+      ip(['-n', ns, 'link', 'set', dev, 'up']);
+    }
+  } catch (error) {
+    close();
+    throw error;
+  }
+  const host = (ns: string, dev: string, address: string): Host => ({
+    ns,
+    dev,
+    address,
+    counters() {
+      const read = (name: string) => Number(execFileSync('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${dev}/statistics/${name}`]).toString());
+      return { rxBytes: read('rx_bytes'), txBytes: read('tx_bytes'), rxPackets: read('rx_packets'), txPackets: read('tx_packets') };
+    },
+    cli(args) {
+      return new Promise((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.once('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    },
+    async server(args = []) {
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'server', '--listen', `[${address}]:0`, '--json', ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const lines = createInterface({ input: child.stdout! });
+      const bound = await new Promise<string>((resolve, reject) => {
+        lines.on('line', (line) => {
+          const event = JSON.parse(line) as { event: string; address?: string };
+          if (event.event === 'listening') resolve(event.address!);
+        });
+        child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+      });
+      return { child, address: bound };
+    },
+  });
+  return {
+    server: host(names.s, names.sdev, 'fd00::1'),
+    client: host(names.c, names.cdev, 'fd00::2'),
+    shape(rateBps) {
+      // Burst of 10 ms at the rate (at least 64 KiB), so the bucket never starves the sender.
+      const burst = Math.max(64 * 1024, Math.round(rateBps / 8 / 100));
+      execFileSync('tc', ['-n', names.s, 'qdisc', 'replace', 'dev', names.sdev, 'root', 'tbf', 'rate', `${rateBps}bit`, 'burst', String(burst), 'latency', '50ms']);
+    },
+    close,
+  };
+}

@@ -20,7 +20,7 @@ use crate::error::{connection_error, Error, Result};
 use crate::metrics::{thread_cpu_ns, Counters, Interval, LatencySummary, Latencies, PathGauges};
 use crate::protocol::{encode_request, error_code, stream_id, HEADER_LEN, UNTIL_STOPPED};
 use crate::scenario::{Kind, Scenario, StreamType};
-use crate::socket::{FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
 use crate::{payload, qlog_writer, random_bytes};
 
 pub struct RunOptions {
@@ -533,8 +533,9 @@ impl Worker {
             readable.extend(events.iter().map(|e| e.token().0));
         }
         let totals = self.counters(cpu_start);
+        let drops = DropTable::read();
         let fast_path = self.slots.iter_mut().fold(FastPath::default(), |mut f, s| {
-            f.merge(&s.sock.finish());
+            f.merge(&s.sock.finish(&drops));
             f
         });
         WorkerResult {

@@ -20,7 +20,7 @@ use crate::error::{connection_error, Error, Result};
 use crate::metrics::rss_bytes;
 use crate::protocol::{error_code, stream_id, RequestReader, UNTIL_STOPPED};
 use crate::scenario::Settings;
-use crate::socket::{FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
 use crate::{payload, qlog_writer, random_bytes};
 
 pub struct ServerOptions {
@@ -246,10 +246,10 @@ impl Worker {
     fn run(mut self) -> FastPath {
         let mut poll = match Poll::new() {
             Ok(p) => p,
-            Err(_) => return self.sock.finish(),
+            Err(_) => return self.sock.finish(&DropTable::read()),
         };
         if poll.registry().register(&mut self.sock.io, SOCKET, Interest::READABLE | Interest::WRITABLE).is_err() {
-            return self.sock.finish();
+            return self.sock.finish(&DropTable::read());
         }
         let mut events = Events::with_capacity(64);
         let mut rx = vec![0u8; RECV_BATCH * RECV_SLOT_BYTES];
@@ -268,7 +268,7 @@ impl Worker {
         }
         let open = self.conns.len() as u64;
         self.shared.open.fetch_sub(open, Relaxed);
-        self.sock.finish()
+        self.sock.finish(&DropTable::read())
     }
 
     fn next_wake(&self) -> Option<Instant> {

@@ -170,10 +170,41 @@ impl Socket {
         }
     }
 
-    /// Reads the kernel's receive-queue drop count for this socket and returns the fast-path record.
-    pub fn finish(&mut self) -> FastPath {
-        self.use_.socket_drops = socket_drops(&self.io).unwrap_or(0);
+    /// The fast-path record, with this socket's receive-queue drops from `drops`.
+    pub fn finish(&mut self, drops: &DropTable) -> FastPath {
+        self.use_.socket_drops = drops.of(&self.io);
         self.use_.clone()
+    }
+}
+
+/// The kernel's per-socket receive-queue drop counts (`drops` column of `/proc/net/udp{,6}`), read once
+/// for many sockets: each read of those files walks every UDP socket of the host.
+pub struct DropTable(std::collections::HashMap<u64, u64>);
+
+impl DropTable {
+    pub fn read() -> DropTable {
+        let mut by_inode = std::collections::HashMap::new();
+        for table in ["/proc/net/udp6", "/proc/net/udp"] {
+            let Ok(text) = std::fs::read_to_string(table) else { continue };
+            for line in text.lines().skip(1) {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                if let (Some(inode), Some(drops)) = (cols.get(9), cols.get(12)) {
+                    if let (Ok(i), Ok(d)) = (inode.parse(), drops.parse()) {
+                        by_inode.insert(i, d);
+                    }
+                }
+            }
+        }
+        DropTable(by_inode)
+    }
+
+    fn of(&self, sock: &mio::net::UdpSocket) -> u64 {
+        // SAFETY: fstat on a valid fd into a zeroed stat buffer.
+        let inode = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            (libc::fstat(sock.as_raw_fd(), &mut st) == 0).then_some(st.st_ino)
+        };
+        inode.and_then(|i| self.0.get(&i).copied()).unwrap_or(0)
     }
 }
 
@@ -190,25 +221,6 @@ fn force_buffer(sock: &socket2::Socket, option: libc::c_int) -> bool {
         )
     };
     rc == 0
-}
-
-/// The `drops` column of `/proc/net/udp{,6}` for this socket's inode.
-fn socket_drops(sock: &mio::net::UdpSocket) -> Option<u64> {
-    // SAFETY: fstat on a valid fd into a zeroed stat buffer.
-    let inode = unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        (libc::fstat(sock.as_raw_fd(), &mut st) == 0).then_some(st.st_ino)?
-    };
-    for table in ["/proc/net/udp6", "/proc/net/udp"] {
-        let text = std::fs::read_to_string(table).ok()?;
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() >= 13 && cols[9].parse::<u64>().ok() == Some(inode) {
-                return cols[12].parse().ok();
-            }
-        }
-    }
-    None
 }
 
 /// Packets quiche produced for one connection, waiting to leave as one GSO batch.

@@ -12,6 +12,7 @@ import {
   type QuantileType,
 } from './quantile.js';
 import { BRACKET_MIN_N, bracketAdd, lowerBound, orderStatistics, planBrackets, resolveBrackets, selectRanks, sortedSample, type Brackets } from './select.js';
+import { histogramCore } from './histogram.js';
 import { drift, effectiveSampleSize, hodgesLehmannCentre, theilSen, type TheilSen } from './series.js';
 import { studentTQuantile } from './special.js';
 
@@ -93,12 +94,12 @@ export function toSample(values: ArrayLike<number> | Iterable<number>, what = 's
 }
 
 /**
- * The full descriptive summary of one sample. A large sample is never sorted and is read once: a seeded
- * random sample brackets every order statistic a figure reads (quantiles and the ranks of their
- * intervals), the MAD, and the outlier cut-offs; the one pass sums the moments and the lag-1 products,
- * collects the values inside each bracket and the two tails, and the figures are then read exactly from
- * what was collected. When the sample's brackets miss (rare), a second pass computes the figure directly.
- * Results equal those computed from a full sort.
+ * The full descriptive summary of one sample. A large sample is never sorted. Usually two cheap passes do
+ * everything (src/stats/histogram.ts): a fine histogram with the moments, lag-1 products and batch sums, then
+ * a pass gathering only the cells that hold a wanted order statistic, the MAD's neighbourhood or an outlier
+ * cut-off. When the data do not suit a histogram (no spread in the bulk), a random sample brackets the same
+ * figures in one pass instead. Every shortcut is checked; a figure whose check fails is computed directly.
+ * Results equal those computed from a full sort (test/stats/large-sample.test.ts).
  */
 export function summarize(values: ArrayLike<number>, options: SummaryOptions = {}): Summary {
   const level = options.level ?? 0.95;
@@ -124,15 +125,19 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
 
   // ---- plan (large samples): brackets from a sorted random sample
   const large = n >= BRACKET_MIN_N;
-  const sample = large ? sortedSample(x, seed) : undefined;
+  const batches = ordered && n > DRIFT_POINTS ? DRIFT_POINTS : 0;
+  const q1Ranks = quantileRanks(n, 0.25, type);
+  const q3Ranks = quantileRanks(n, 0.75, type);
+  // the usual large-sample path: a histogram pass and a gathering pass (exact); else brackets in one pass
+  const core = large ? histogramCore(x, { ranks, q1Ranks, q3Ranks, mid, k, zFactor, batches, seed }) : undefined;
+  const sample = large && !core ? sortedSample(x, seed) : undefined;
   const br = sample ? planBrackets(sample, n, ranks) : undefined;
   let plan: FastPlan | undefined;
-  if (sample && br) plan = planFast(sample, br, n, quantileRanks(n, 0.25, type), quantileRanks(n, 0.75, type), mid, zFactor, k);
-  const shift = plan ? plan.shift : x[0];
+  if (sample && br) plan = planFast(sample, br, n, q1Ranks, q3Ranks, mid, zFactor, k);
+  const shift = core ? core.shift : plan ? plan.shift : x[0];
 
-  // ---- the pass
-  const batches = ordered && n > DRIFT_POINTS ? DRIFT_POINTS : 0;
-  const batchSums = new Float64Array(batches);
+  // ---- the pass (already made by the histogram path when it applies)
+  const batchSums = core ? core.batchSums : new Float64Array(batches);
   let batch = 0;
   let batchAcc = 0;
   let nextBoundary = batches > 0 ? Math.floor(n / batches) : Infinity;
@@ -163,51 +168,55 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   let lowFill = 0;
   let highFill = 0;
   let certainIn = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-    const d = v - shift;
-    blockSum += d;
-    blockSs += d * d;
-    blockLag += prev * d;
-    prev = d;
-    if ((i & 1023) === 1023) {
-      sum += blockSum;
-      ss += blockSs;
-      lagged += blockLag;
-      blockSum = 0;
-      blockSs = 0;
-      blockLag = 0;
-    }
-    if (i === nextBoundary) {
-      batchSums[batch++] = batchAcc;
-      batchAcc = 0;
-      nextBoundary = Math.floor(((batch + 1) * n) / batches);
-    }
-    batchAcc += v;
-    if (br) {
-      bracketAdd(br, v);
-      if (v >= madLo && v <= madHi) {
-        if (v > inLo && v < inHi) certainIn++;
-        else {
-          if (madFill === madBuf.length) madBuf = grow(madBuf);
-          madBuf[madFill++] = v;
+  if (core) {
+    ({ min, max, sum, ss, lagged } = core);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+      const d = v - shift;
+      blockSum += d;
+      blockSs += d * d;
+      blockLag += prev * d;
+      prev = d;
+      if ((i & 1023) === 1023) {
+        sum += blockSum;
+        ss += blockSs;
+        lagged += blockLag;
+        blockSum = 0;
+        blockSs = 0;
+        blockLag = 0;
+      }
+      if (i === nextBoundary) {
+        batchSums[batch++] = batchAcc;
+        batchAcc = 0;
+        nextBoundary = Math.floor(((batch + 1) * n) / batches);
+      }
+      batchAcc += v;
+      if (br) {
+        bracketAdd(br, v);
+        if (v >= madLo && v <= madHi) {
+          if (v > inLo && v < inHi) certainIn++;
+          else {
+            if (madFill === madBuf.length) madBuf = grow(madBuf);
+            madBuf[madFill++] = v;
+          }
+        }
+        if (v < lowCut) {
+          if (lowFill === lowTail.length) lowTail = grow(lowTail);
+          lowTail[lowFill++] = v;
+        } else if (v > highCut) {
+          if (highFill === highTail.length) highTail = grow(highTail);
+          highTail[highFill++] = v;
         }
       }
-      if (v < lowCut) {
-        if (lowFill === lowTail.length) lowTail = grow(lowTail);
-        lowTail[lowFill++] = v;
-      } else if (v > highCut) {
-        if (highFill === highTail.length) highTail = grow(highTail);
-        highTail[highFill++] = v;
-      }
     }
+    sum += blockSum;
+    ss += blockSs;
+    lagged += blockLag;
+    if (batches > 0) batchSums[batch] = batchAcc;
   }
-  sum += blockSum;
-  ss += blockSs;
-  lagged += blockLag;
-  if (batches > 0) batchSums[batch] = batchAcc;
   if (!Number.isFinite(min) || !Number.isFinite(max) || Number.isNaN(ss)) throw new StoqError('INVALID_ARGUMENT', 'sample: values must be finite numbers');
   const dm = sum / n;
   const m = shift + dm;
@@ -221,7 +230,7 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const cross = lagged - dm * (2 * sum - dFirst - dLast) + (n - 1) * dm * dm;
 
   // ---- order statistics
-  const selected = br ? resolveBrackets(br, () => x.slice()) : selectRanks(x, ranks, seed);
+  const selected = core ? new Map(core.order) : br ? resolveBrackets(br, () => x.slice()) : selectRanks(x, ranks, seed);
   selected.set(0, min);
   selected.set(n - 1, max);
   const w = orderStatistics(n, selected);
@@ -240,8 +249,8 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   const upperFence = q3 + k * iqr;
 
   // ---- MAD: from the values collected around median +- MAD, when the plan's bounds held
-  let mad: number | undefined;
-  if (plan && med >= plan.medLo && med <= plan.medHi) {
+  let mad: number | undefined = core ? core.mad(med) : undefined;
+  if (mad === undefined && plan && med >= plan.medLo && med <= plan.medHi) {
     // deviations of the collected values, in place: below dl are counted, [dl, dh] kept as candidates
     let below = certainIn;
     let kept = 0;
@@ -260,7 +269,11 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
       if (!(mad >= plan.dl && mad <= plan.dh)) mad = undefined;
     }
   }
-  let passes = large ? 'one pass; order statistics selected within brackets from a seeded random sample' : 'sorted copy (small sample)';
+  let passes = core
+    ? 'two passes: a 4096-cell histogram, then only the cells holding a wanted rank, the MAD or an outlier cut-off are gathered (exact)'
+    : large
+      ? 'one pass; order statistics selected within brackets from a seeded random sample'
+      : 'sorted copy (small sample)';
   if (mad === undefined) {
     if (large) passes += '; MAD by a second selection';
     const devStats = selectRanks(x, mid, seed + 1, med);
@@ -275,7 +288,10 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   let modified = 0;
   const zLow = med - span;
   const zHigh = med + span;
-  if (plan && lowerFence <= lowCut && upperFence >= highCut && zLow <= lowCut && zHigh >= highCut) {
+  const fromCore = core?.outliers({ lowerFence, upperFence, zLow, zHigh });
+  if (fromCore) {
+    ({ low, high, modified } = fromCore);
+  } else if (plan && lowerFence <= lowCut && upperFence >= highCut && zLow <= lowCut && zHigh >= highCut) {
     // values between the cuts are beyond no cut-off; each kept value is checked against all of them
     for (const tail of [lowTail.subarray(0, lowFill), highTail.subarray(0, highFill)]) {
       for (const v of tail) {
@@ -358,8 +374,11 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
     robustCv: madScaled / med,
     outliers: { tukey: { k, low, high, lowerFence, upperFence }, modifiedZ },
     // large samples: random Walsh averages drawn from the (cache-resident) seeded random sample
-    hodgesLehmann: sample
-      ? { ...hodgesLehmannCentre(sample, { seed, exactLimit: 0 }), method: `median of 50000 random Walsh averages of a ${sample.length}-point seeded random subsample (n > 2000; approximate)` }
+    hodgesLehmann: (core?.sample ?? sample)
+      ? {
+          ...hodgesLehmannCentre((core?.sample ?? sample) as Float64Array, { seed, exactLimit: 0 }),
+          method: `median of 50000 random Walsh averages of a ${(core?.sample ?? sample)!.length}-point seeded random subsample (n > 2000; approximate)`,
+        }
       : hodgesLehmannCentre(x, { seed }),
     lag1: lag1 !== null && Number.isFinite(lag1) ? lag1 : null,
     effectiveN: lag1 !== null && Number.isFinite(lag1) ? effectiveSampleSize(n, lag1) : null,

@@ -19,6 +19,10 @@ const cases: Record<string, Float64Array> = {
   'two values': Float64Array.from({ length: 100_000 }, (_, i) => (i % 3 === 0 ? 5 : 7)),
   'sorted input': Float64Array.from({ length: 120_000 }, (_, i) => i / 7),
   'heavy tail': Float64Array.from({ length: 100_000 }, () => 1 / Math.max(1e-6, rng.next()) ** 0.8),
+  // nearly constant: the histogram has no range, so the bracket path runs
+  'nearly constant': Float64Array.from({ length: 90_000 }, (_, i) => (i % 500 === 0 ? 1 + (i % 7) : 1)),
+  // a spike and a far tail: most cells empty, the gathered share large
+  'spike and tail': Float64Array.from({ length: 100_000 }, (_, i) => (i % 10 < 7 ? 50 + (i % 3) * 1e-9 : 50 + rng.next() * 1e6)),
 };
 
 const paths: string[] = [];
@@ -64,9 +68,10 @@ describe('large samples: selection equals sorting', () => {
     });
   }
 
-  it('the single pass is the usual path (the fallbacks are exercised by the odd cases above)', () => {
-    expect(paths.find((p) => p.startsWith('lognormal'))).toBe('lognormal: one pass; order statistics selected within brackets from a seeded random sample');
-    expect(paths.find((p) => p.startsWith('heavy tail'))).toMatch(/^heavy tail: one pass/);
+  it('the histogram path is the usual one; the bracket path and the direct fallbacks are exercised too', () => {
+    expect(paths.find((p) => p.startsWith('lognormal'))).toMatch(/^lognormal: two passes: a 4096-cell histogram/);
+    expect(paths.find((p) => p.startsWith('heavy tail'))).toMatch(/^heavy tail: two passes/);
+    expect(paths.find((p) => p.startsWith('nearly constant'))).toMatch(/^nearly constant: one pass; order statistics selected within brackets/);
     expect(paths.some((p) => /second/.test(p))).toBe(true);
   });
 

@@ -19,6 +19,10 @@ const cases: Record<string, Float64Array> = {
   'two values': Float64Array.from({ length: 100_000 }, (_, i) => (i % 3 === 0 ? 5 : 7)),
   'sorted input': Float64Array.from({ length: 120_000 }, (_, i) => i / 7),
   'heavy tail': Float64Array.from({ length: 100_000 }, () => 1 / Math.max(1e-6, rng.next()) ** 0.8),
+  'normal with negatives (equal-width cells)': Float64Array.from({ length: 150_000 }, () => rng.normal()),
+  bimodal: Float64Array.from({ length: 120_000 }, (_, i) => (i % 4 === 0 ? 500 : 60) * Math.exp(0.1 * rng.normal())),
+  // a view into a larger buffer: the bit-pattern cells read the words at the view's offset
+  'subarray view': Float64Array.from({ length: 130_007 }, () => 40 * Math.exp(0.5 * rng.normal())).subarray(3, 130_003),
   // nearly constant: the histogram has no range, so the bracket path runs
   'nearly constant': Float64Array.from({ length: 90_000 }, (_, i) => (i % 500 === 0 ? 1 + (i % 7) : 1)),
   // a spike and a far tail: most cells empty, the gathered share large
@@ -73,6 +77,14 @@ describe('large samples: selection equals sorting', () => {
     expect(paths.find((p) => p.startsWith('heavy tail'))).toMatch(/^heavy tail: two passes/);
     expect(paths.find((p) => p.startsWith('nearly constant'))).toMatch(/^nearly constant: one pass; order statistics selected within brackets/);
     expect(paths.some((p) => /second/.test(p))).toBe(true);
+  });
+
+  it('rejects a NaN or an infinity in a large sample', () => {
+    const x = Float64Array.from({ length: 100_000 }, () => rng.next());
+    x[77_777] = NaN;
+    expect(() => summarize(x)).toThrow(/finite/);
+    x[77_777] = Infinity;
+    expect(() => summarize(x)).toThrow(/finite/);
   });
 
   it('selectRanks falls back correctly when a bracket misses (adversarial seed, tiny brackets)', () => {

@@ -226,6 +226,9 @@ impl Conn {
     }
 }
 
+/// A connection ID this server issued.
+type Cid = [u8; quiche::MAX_CONN_ID_LEN];
+
 struct Worker {
     sock: Socket,
     config: quiche::Config,
@@ -236,7 +239,7 @@ struct Worker {
     payload_size: usize,
     qlog_dir: Option<PathBuf>,
     max_connections: u64,
-    conns: HashMap<quiche::ConnectionId<'static>, Conn>,
+    conns: HashMap<Cid, Conn>,
 }
 
 const SOCKET: Token = Token(0);
@@ -345,41 +348,48 @@ impl Worker {
             self.shared.garbage.fetch_add(1, Relaxed);
             return;
         };
-        let mut key = hdr.dcid.clone().into_owned();
-        if !self.conns.contains_key(&key) {
-            // Repeated Initials carry the client's chosen DCID: derive our SCID from it so they map here.
-            let derived = self.derive_cid(&hdr.dcid);
-            if self.conns.contains_key(&derived) {
-                key = derived;
-            } else if hdr.ty != quiche::Type::Initial {
-                self.shared.garbage.fetch_add(1, Relaxed);
-                return;
-            } else if !quiche::version_is_supported(hdr.version) {
-                if let Ok(len) = quiche::negotiate_version(&hdr.scid, &hdr.dcid, scratch) {
-                    let _ = self.sock.send(from, to, &scratch[..len], len);
+        // Our connection IDs are all MAX_CONN_ID_LEN bytes: a fixed-size key, copied, not allocated.
+        let direct = Cid::try_from(hdr.dcid.as_ref()).ok().filter(|k| self.conns.contains_key(k));
+        let key = match direct {
+            Some(k) => k,
+            None => {
+                // Repeated Initials carry the client's chosen DCID: derive our SCID from it so they map here.
+                let derived = self.derive_cid(&hdr.dcid);
+                if !self.conns.contains_key(&derived) {
+                    if hdr.ty != quiche::Type::Initial {
+                        self.shared.garbage.fetch_add(1, Relaxed);
+                        return;
+                    }
+                    if !quiche::version_is_supported(hdr.version) {
+                        if let Ok(len) = quiche::negotiate_version(&hdr.scid, &hdr.dcid, scratch) {
+                            let _ = self.sock.send(from, to, &scratch[..len], len);
+                        }
+                        return;
+                    }
+                    if self.accept(derived, from, to, segments).is_none() {
+                        return;
+                    }
                 }
-                return;
-            } else {
-                match self.accept(derived.clone(), from, to, segments) {
-                    Some(()) => key = derived,
-                    None => return,
-                }
+                derived
             }
-        }
+        };
         if let Some(c) = self.conns.get_mut(&key) {
             let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
             c.dirty = true;
         }
     }
 
-    fn derive_cid(&self, dcid: &quiche::ConnectionId<'_>) -> quiche::ConnectionId<'static> {
+    fn derive_cid(&self, dcid: &quiche::ConnectionId<'_>) -> Cid {
         let mut h = Sha256::new();
         h.update(self.seed);
         h.update(dcid.as_ref());
-        quiche::ConnectionId::from_vec(h.finalize()[..quiche::MAX_CONN_ID_LEN].to_vec())
+        let mut cid = [0; quiche::MAX_CONN_ID_LEN];
+        cid.copy_from_slice(&h.finalize()[..quiche::MAX_CONN_ID_LEN]);
+        cid
     }
 
-    fn accept(&mut self, scid: quiche::ConnectionId<'static>, from: SocketAddr, to: SocketAddr, segments: usize) -> Option<()> {
+    fn accept(&mut self, cid: Cid, from: SocketAddr, to: SocketAddr, segments: usize) -> Option<()> {
+        let scid = quiche::ConnectionId::from_ref(&cid);
         let mut conn = quiche::accept(&scid, None, to, from, &mut self.config).ok()?;
         // Refusal waits for the handshake: closing now, before the Initial is even processed, would drop
         // the connection without a word (quiche closes silently when nothing was received yet), every
@@ -401,7 +411,7 @@ impl Worker {
             }
         }
         let outbox = Outbox::new(self.payload_size.max(1200), segments);
-        self.conns.insert(scid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None, timer: None, dirty: true, refused });
+        self.conns.insert(cid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None, timer: None, dirty: true, refused });
         Some(())
     }
 
@@ -433,7 +443,8 @@ fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u
             Ok(r) => r,
             Err(quiche::Error::Done) => return payload,
             // Reset by the client: nothing to answer.
-            Err(_) => {
+            Err(e) => {
+                eprintln!("DBG recv error {id}: {e:?}");
                 c.streams.remove(&id);
                 return payload;
             }
@@ -448,10 +459,12 @@ fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u
                 *next_uni += 1;
                 reply
             };
+            eprintln!("DBG new entry {id} reply {reply_id}");
             Stream { reader: RequestReader::default(), reply_id, remaining: 0, responding: false }
         });
         payload += s.reader.feed(&scratch[..n]) as u64;
         if fin {
+            eprintln!("DBG fin {id}");
             // The upload is drained, FIN included: only now may the response start (draft §2.2).
             match s.reader.response_size() {
                 Some(size) => {
@@ -490,6 +503,7 @@ fn write_responses(c: &mut Conn) -> u64 {
                         s.remaining -= n as u64;
                     }
                     if fin && n == chunk {
+                        eprintln!("DBG reply done {}", s.reply_id);
                         return false;
                     }
                     if n < chunk {
@@ -498,7 +512,7 @@ fn write_responses(c: &mut Conn) -> u64 {
                 }
                 Err(quiche::Error::Done) | Err(quiche::Error::StreamLimit) => return true,
                 // STOP_SENDING from the client ends an endless response (quiche answers with RESET_STREAM).
-                Err(_) => return false,
+                Err(e) => { eprintln!("DBG send error {}: {e:?}", s.reply_id); return false }
             }
         }
     });

@@ -24,5 +24,21 @@ export {
   type RunState,
 } from './record.js';
 export { StoqError, ERROR_CODES, type ErrorCode } from './errors.js';
+// Judging records: statistics with their uncertainty, comparison and grading, the history store.
+export {
+  summarize,
+  quantileSorted,
+  mannWhitney,
+  hodgesLehmannShift,
+  benjaminiHochberg,
+  summarizeRun,
+  METRICS,
+  type Summary,
+  type RunSummary,
+  type MetricId,
+} from './stats/index.js';
+export { compareRuns, parseSlo, classifyTier, type Comparison, type MetricComparison, type Verdict, type Severity } from './grading/index.js';
+export { HistoryStore, selectBaseline, detectChangePoints, type BaselineFile } from './history/index.js';
+export { readRecordFiles, parseRecords } from './records.js';
 export { parseSize, parseDuration, parseRate, formatRate, formatBytes } from './units.js';
 export { VERSION } from './version.js';

@@ -7,7 +7,7 @@ import { main } from '../src/cli/main.js';
 export const CLI = fileURLToPath(new URL('../bin/stoq-bench.js', import.meta.url));
 
 /** Runs the CLI in-process with captured output. */
-export async function cli(args: string[], signal = new AbortController().signal) {
+export async function cli(args: string[], signal: AbortSignal = new AbortController().signal) {
   let stdout = '';
   let stderr = '';
   const io: Io = {

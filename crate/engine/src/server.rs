@@ -443,8 +443,7 @@ fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u
             Ok(r) => r,
             Err(quiche::Error::Done) => return payload,
             // Reset by the client: nothing to answer.
-            Err(e) => {
-                eprintln!("DBG recv error {id}: {e:?}");
+            Err(_) => {
                 c.streams.remove(&id);
                 return payload;
             }
@@ -459,12 +458,10 @@ fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u
                 *next_uni += 1;
                 reply
             };
-            eprintln!("DBG new entry {id} reply {reply_id}");
             Stream { reader: RequestReader::default(), reply_id, remaining: 0, responding: false }
         });
         payload += s.reader.feed(&scratch[..n]) as u64;
         if fin {
-            eprintln!("DBG fin {id}");
             // The upload is drained, FIN included: only now may the response start (draft §2.2).
             match s.reader.response_size() {
                 Some(size) => {
@@ -503,7 +500,6 @@ fn write_responses(c: &mut Conn) -> u64 {
                         s.remaining -= n as u64;
                     }
                     if fin && n == chunk {
-                        eprintln!("DBG reply done {}", s.reply_id);
                         return false;
                     }
                     if n < chunk {
@@ -512,7 +508,7 @@ fn write_responses(c: &mut Conn) -> u64 {
                 }
                 Err(quiche::Error::Done) | Err(quiche::Error::StreamLimit) => return true,
                 // STOP_SENDING from the client ends an endless response (quiche answers with RESET_STREAM).
-                Err(e) => { eprintln!("DBG send error {}: {e:?}", s.reply_id); return false }
+                Err(_) => return false,
             }
         }
     });

@@ -14,7 +14,7 @@ const BOUND: Duration = Duration::from_secs(20);
 
 /// Checks the invariants every completed run shares, and returns the server's settled stats.
 fn check_completed(r: &RunResult, connections: usize) {
-    assert_eq!(r.state, RunState::Completed, "{r:#?}");
+    assert_eq!(r.state, RunState::Completed, "{:?} {:?} {:?}", r.error, r.totals, r.connections);
     assert!(r.error.is_none(), "{:?}", r.error);
     assert_eq!(r.connections.len(), connections);
     for (i, c) in r.connections.iter().enumerate() {
@@ -297,6 +297,7 @@ fn duration_runs_of_every_transfer_shape_complete_every_stream() {
         let server = server();
         let s = scenario(json);
         let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(5));
+        eprintln!("{json}");
         check_completed(&r, 1);
         assert!(r.totals.bytes_sent + r.totals.bytes_received > 0, "{json}");
         if streams > 0 {

@@ -9,6 +9,7 @@ import { intervalHeader, intervalLine, summary } from '../../report/text.js';
 import type { Options } from 'yargs';
 import { EXIT, type Command } from '../command.js';
 import { size, time, whole } from '../options.js';
+import { Progress } from '../progress.js';
 
 /** The flags that describe a measurement (shared with `validate`, which extends this table). */
 export const scenarioOptions: Record<string, Options> = {
@@ -66,14 +67,27 @@ export const runCommand: Command = {
     const session = randomUUID();
     for (let run = 0; run < runs && !io.signal.aborted; run++) {
       if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader()}\n`);
-      const { record } = await runScenario(scenario, {
-        target: argv.target as string | undefined,
-        intervalNs: argv.interval as number,
-        qlogDir: argv.qlog as string | undefined,
-        signal: io.signal,
-        session: { id: session, run, runs },
-        onInterval: json ? undefined : (i) => io.stdout(`${intervalLine(i)}\n`),
-      });
+      // on a terminal, a progress line on stderr (stdout keeps only the data)
+      const progress = Progress.start(io, scenario, { run: run + 1, runs });
+      let record: RunRecord;
+      try {
+        ({ record } = await runScenario(scenario, {
+          target: argv.target as string | undefined,
+          intervalNs: argv.interval as number,
+          qlogDir: argv.qlog as string | undefined,
+          signal: io.signal,
+          session: { id: session, run, runs },
+          onInterval: (i) => {
+            progress?.interval(i);
+            if (json) return;
+            const write = () => io.stdout(`${intervalLine(i)}\n`);
+            if (progress) progress.print(write);
+            else write();
+          },
+        }));
+      } finally {
+        progress?.stop();
+      }
       records.push(record);
       io.stdout(json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
     }

@@ -1,0 +1,20 @@
+// Connection scaling: 1 to 1,000 concurrent connections all finish with exact byte counts. How fast and
+// how much memory per connection is a benchmark's question (bench/scaling.ts), not a test's.
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/index.js';
+
+describe('concurrent connections', () => {
+  for (const n of [1, 10, 100, 1000]) {
+    it(`${n} connection(s) each receive exactly their share`, async () => {
+      const perConnection = 32 * 1024 + 3;
+      const { record: r } = await runScenario({ kind: 'download', bytes: n * perConnection, connections: n });
+      expect(r.end.state).toBe('completed');
+      expect(r.connections).toHaveLength(n);
+      expect(r.connections.every((c) => c.state === 'completed' && c.bytesReceived === perConnection && c.streamsCompleted === 1)).toBe(true);
+      expect(r.end.bytesReceived).toBe(n * perConnection);
+      expect(r.end.server?.accepted).toBe(n);
+      expect(r.end.server?.bytesSent).toBe(n * perConnection);
+      expect(r.environment.fastPath.socketDrops).toBe(0);
+    });
+  }
+});

@@ -33,3 +33,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
+
+# --- Interoperability peer (test/interop): a perf client and server on quic-go, built with Go from the Go
+# module proxy into .cache/interop/ (skipped, with a note, where Go is not installed).
+if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then
+  bash scripts/build-interop.sh
+else
+  echo "setup: no Go toolchain; test/interop will be skipped" >&2
+fi

@@ -41,3 +41,11 @@ if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then
 else
   echo "setup: no Go toolchain; test/interop will be skipped" >&2
 fi
+
+# --- Prometheus, for the test that has a real Prometheus server scrape `stoq-bench monitor --metrics`
+# (installed only if missing).
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "setup: installing prometheus (a real scrape of the monitor's metrics endpoint in tests)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { baselineCommand } from './baseline.js';
 import { compareCommand } from './compare.js';
 import { envCommand } from './env.js';
+import { monitorCommand } from './monitor.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { serverCommand } from './server.js';
@@ -13,6 +14,7 @@ export const commands: Command[] = [
   serverCommand,
   runCommand,
   validateCommand,
+  monitorCommand,
   statsCommand,
   compareCommand,
   baselineCommand,

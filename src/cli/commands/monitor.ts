@@ -1,0 +1,176 @@
+// `stoq-bench monitor`: continuous measurement of a target (src/monitor/). stdout carries JSON lines only:
+// a "started" event, one "alert" per health change (unless --alerts FILE takes them) and a "stopped"
+// event; on a terminal a live status line goes to stderr.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { StoqError } from '../../errors.js';
+import { parseSlo, type Slo } from '../../grading/index.js';
+import { defaultStorePath, HistoryStore } from '../../history/index.js';
+import { MonitorMetrics, serveMetrics } from '../../monitor/metrics.js';
+import { baselineLevels, runMonitor, type Measurement } from '../../monitor/monitor.js';
+import type { BaselineLevels } from '../../monitor/health.js';
+import { formatMicros, formatRate, parseAddress } from '../../units.js';
+import { EXIT, type Command } from '../command.js';
+import { time, whole } from '../options.js';
+
+/** `p99-rtt<=2ms` and `rtt-p99<=2ms` name the round-trip percentiles; the rest is parseSlo's syntax. */
+export function parseMonitorSlo(text: string): Slo {
+  const spelled = String(text).replace(/^\s*(?:rtt[-_]?)?(p50|p99)(?:[-_]?rtt)?(?=\s*[<>])/i, '$1');
+  let slo: Slo;
+  try {
+    slo = parseSlo(spelled);
+  } catch (error) {
+    throw new StoqError('INVALID_ARGUMENT', `--slo: ${(error as Error).message.replace(spelled, text)}`);
+  }
+  if (slo.metric !== 'goodput' && slo.metric !== 'latencyP50' && slo.metric !== 'latencyP99') {
+    throw new StoqError('INVALID_ARGUMENT', `--slo "${text}": monitor measures p50-rtt, p99-rtt and goodput, not ${slo.metric}`);
+  }
+  return { ...slo, text: String(text).trim() };
+}
+
+export const monitorCommand: Command = {
+  name: 'monitor',
+  describe: 'Measure --target continuously: RTT probes, throughput bursts, health, alerts, Prometheus metrics',
+  options: {
+    target: { type: 'string', demandOption: true, describe: 'ADDRESS of the server to watch (required)' },
+    interval: time('interval', 'probe period (TIME, at least 10ms)', { default: '1s' }),
+    window: time('window', 'sliding window of the percentiles and the health (TIME)', { default: '60s' }),
+    'burst-every': time('burst-every', 'period of the throughput bursts (TIME; 0 disables them)', { default: '10s' }),
+    'burst-duration': time('burst-duration', 'length of one throughput burst, a download (TIME)', { default: '500ms' }),
+    'probe-count': whole('probe-count', 'round trips per probe (64 B each way, one connection)', 1, 100_000, { default: '20' }),
+    'probe-timeout': time('probe-timeout', 'an unanswered probe fails after this (TIME; idle timeout)', { default: '1s' }),
+    duration: time('duration', 'stop after this long (TIME); default: until SIGINT/SIGTERM'),
+    slo: { type: 'string', array: true, describe: 'an SLO, repeatable: p99-rtt<=2ms, p50-rtt<=500us, goodput>=1Gbps' },
+    baseline: { type: 'string', describe: 'a named baseline in the history store to compare with (RTT p50/p99 or goodput)' },
+    'baseline-margin': { type: 'number', default: 25, describe: 'percent worse than the baseline (with confidence) before Degraded' },
+    history: { type: 'string', describe: 'history store for every measurement (default $STOQ_BENCH_STORE or ~/.local/share/stoq-bench/history.db)' },
+    alerts: { type: 'string', describe: 'append alerts (JSON lines) to FILE instead of stdout' },
+    webhook: { type: 'string', describe: 'POST each alert as JSON to this http(s) URL' },
+    metrics: { type: 'string', describe: 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)' },
+  },
+  check(argv) {
+    if ((argv.interval as number) < 10e6) return '--interval must be at least 10ms';
+    if ((argv.window as number) < (argv.interval as number)) return '--window must be at least one --interval';
+    if ((argv['burst-duration'] as number) <= 0) return '--burst-duration must be more than 0';
+    if ((argv['probe-timeout'] as number) < 10e6) return '--probe-timeout must be at least 10ms';
+    if (argv.duration !== undefined && (argv.duration as number) <= 0) return '--duration must be more than 0';
+    const margin = argv['baseline-margin'] as number;
+    if (!Number.isFinite(margin) || margin < 0 || margin > 1000) return `--baseline-margin: expected a percentage from 0 to 1000, got "${argv['baseline-margin']}"`;
+    for (const s of (argv.slo as string[] | undefined) ?? []) {
+      try {
+        parseMonitorSlo(s);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    }
+    if (argv.webhook !== undefined) {
+      let url: URL | undefined;
+      try {
+        url = new URL(String(argv.webhook));
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return `--webhook: expected an http(s) URL, got "${argv.webhook}"`;
+    }
+    for (const flag of ['target', 'metrics']) {
+      if (argv[flag] === undefined) continue;
+      try {
+        parseAddress(String(argv[flag]));
+      } catch (error) {
+        return `--${flag}: ${(error as Error).message}`;
+      }
+    }
+    return undefined;
+  },
+  async run(argv, io) {
+    const target = argv.target as string;
+    const slos = ((argv.slo as string[] | undefined) ?? []).map(parseMonitorSlo);
+    const alertsFile = argv.alerts as string | undefined;
+    // refuse now, before anything is measured or written, what cannot be written or read
+    if (alertsFile) {
+      try {
+        if (existsSync(alertsFile)) accessSync(alertsFile, constants.W_OK);
+        else accessSync(dirname(resolve(alertsFile)), constants.W_OK);
+      } catch (error) {
+        throw new StoqError('INVALID_FILE', `--alerts ${alertsFile}: cannot write (${(error as NodeJS.ErrnoException).code ?? error})`);
+      }
+    }
+    const historyPath = (argv.history as string | undefined) ?? defaultStorePath();
+    let baseline: BaselineLevels | undefined;
+    if (argv.baseline !== undefined) {
+      const name = String(argv.baseline);
+      if (!existsSync(historyPath)) throw new StoqError('INVALID_ARGUMENT', `--baseline: no baseline named "${name}" (no history store at ${historyPath})`);
+      const store = HistoryStore.open(historyPath, { readonly: true });
+      try {
+        const records = store.baselineRecords(name);
+        if (!records) throw new StoqError('INVALID_ARGUMENT', `--baseline: no baseline named "${name}" in ${historyPath}`);
+        baseline = baselineLevels(name, records);
+      } finally {
+        store.close();
+      }
+      if (baseline.p50Us === undefined && baseline.goodputBps === undefined) {
+        throw new StoqError('INVALID_ARGUMENT', `--baseline "${name}": no completed latency or transfer runs to compare with`);
+      }
+    }
+    const history = HistoryStore.open(historyPath);
+    let closeMetrics: (() => Promise<void>) | undefined;
+    try {
+      const metrics = argv.metrics !== undefined ? new MonitorMetrics(target) : undefined;
+      let metricsAddress: string | undefined;
+      if (metrics) {
+        const served = await serveMetrics(metrics.registry, String(argv.metrics));
+        metricsAddress = served.address;
+        closeMetrics = served.close;
+      }
+      const emit = (event: Record<string, unknown>) => io.stdout(`${JSON.stringify(event)}\n`);
+      emit({
+        event: 'started',
+        time: new Date().toISOString(),
+        target,
+        intervalS: (argv.interval as number) / 1e9,
+        windowS: (argv.window as number) / 1e9,
+        burstEveryS: (argv['burst-every'] as number) / 1e9,
+        slos: slos.map((s) => s.text),
+        baseline: baseline ?? null,
+        history: history.path,
+        metrics: metricsAddress ? `http://${metricsAddress}/metrics` : null,
+        metricsAddress: metricsAddress ?? null,
+      });
+      let width = 0;
+      const status = (m: Measurement) => {
+        if (!io.isTTY) return;
+        const what = m.kind === 'probe'
+          ? m.ok ? `RTT p50 ${m.rttP50Us !== null ? formatMicros(m.rttP50Us) : '-'} p99 ${m.rttP99Us !== null ? formatMicros(m.rttP99Us) : '-'} (n=${m.windowN})` : `probe failed`
+          : m.ok ? `burst ${formatRate(m.record!.end.goodputBps)}` : 'burst failed';
+        const text = `${m.health.state}: ${what}${m.health.reasons[0] ? ` - ${m.health.reasons[0]}` : ''}`;
+        const colour = m.health.state === 'Healthy' ? 32 : m.health.state === 'Degraded' ? 33 : 31;
+        io.stderr(`\r${io.color ? `\x1b[${colour}m${text}\x1b[0m` : text}${' '.repeat(Math.max(0, width - text.length))}`);
+        width = text.length;
+      };
+      const result = await runMonitor({
+        target,
+        intervalNs: argv.interval as number,
+        windowNs: argv.window as number,
+        burstEveryNs: argv['burst-every'] as number,
+        burstDurationNs: argv['burst-duration'] as number,
+        probeCount: argv['probe-count'] as number,
+        probeTimeoutNs: argv['probe-timeout'] as number,
+        durationNs: argv.duration as number | undefined,
+        slos,
+        baseline,
+        margin: (argv['baseline-margin'] as number) / 100,
+        signal: io.signal,
+        history,
+        metrics,
+        alerts: { stdout: io.stdout, stderr: io.stderr, file: alertsFile, webhook: argv.webhook as string | undefined },
+        onMeasurement: status,
+      });
+      if (io.isTTY && width > 0) io.stderr(`\r${' '.repeat(width)}\r`);
+      emit({ event: 'stopped', time: new Date().toISOString(), target, ...result });
+      return EXIT.ok;
+    } finally {
+      await closeMetrics?.();
+      history.close();
+    }
+  },
+};

@@ -62,7 +62,14 @@ export const runCommand: Command = {
     const json = argv.json as boolean;
     const runs = argv.runs as number;
     const out = argv.out as string | undefined;
-    if (out) writeFileSync(out, '', { flag: 'a' }); // fail now, not after the measurement, if it cannot be written
+    if (out) {
+      // fail now (usage error, exit 2), not after the measurement, if it cannot be written
+      try {
+        writeFileSync(out, '', { flag: 'a' });
+      } catch (error) {
+        throw new StoqError('INVALID_FILE', `--out ${out}: cannot write (${(error as NodeJS.ErrnoException).code ?? error})`);
+      }
+    }
     const records: RunRecord[] = [];
     const session = randomUUID();
     for (let run = 0; run < runs && !io.signal.aborted; run++) {

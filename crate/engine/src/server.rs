@@ -269,7 +269,8 @@ impl Worker {
             let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
             let _ = c.outbox.flush(&mut c.conn, &mut self.sock, false, segments);
         }
-        let open = self.conns.len() as u64;
+        // Refused connections were never counted as open.
+        let open = self.conns.values().filter(|c| !c.refused).count() as u64;
         self.shared.open.fetch_sub(open, Relaxed);
         self.sock.finish(&DropTable::read())
     }

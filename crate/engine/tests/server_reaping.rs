@@ -136,3 +136,16 @@ fn a_refused_connection_is_an_errored_connection_of_the_run() {
     let st = wait_for_stats(&server, Duration::from_secs(2), |st| st.open_connections == 0);
     assert_eq!((st.open_connections, st.accepted, st.rejected, st.closed, st.errored), (0, 2, 1, 2, 0), "{st:?}");
 }
+
+#[test]
+fn stopping_with_a_refused_connection_still_draining_leaves_nothing_open() {
+    let server = Server::start(ServerOptions { listen: loopback(), max_connections: 1, ..ServerOptions::default() })
+        .unwrap();
+    let _first = RawClient::connect(server.local_addr());
+    let mut second = RawClient::start(server.local_addr(), &mut raw_config(2_000));
+    let refused = second.drive_until(Duration::from_secs(3), |c| c.conn.peer_error().is_some());
+    assert!(refused);
+    // The refused connection drains for 3 PTO on the server: stop within that window.
+    let (st, _) = server.stop();
+    assert_eq!((st.open_connections, st.rejected), (0, 1), "{st:?}");
+}

@@ -244,6 +244,8 @@ struct Worker {
 
 const SOCKET: Token = Token(0);
 const STOP_CHECK: Duration = Duration::from_millis(50);
+/// `recvmmsg` batches read before the connections are served again.
+const RECV_BATCHES_PER_PASS: usize = 4;
 
 impl Worker {
     fn run(mut self) -> FastPath {
@@ -259,10 +261,15 @@ impl Worker {
         let mut meta = vec![RecvMeta::default(); RECV_BATCH];
         let mut scratch = vec![0u8; 64 * 1024];
         let segments = self.sock.batch_segments(self.payload_size);
+        let mut backlog = false;
         while !self.stop.load(Relaxed) {
-            let timeout = self.next_wake().map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(STOP_CHECK);
+            let timeout = match backlog {
+                // Datagrams are still queued: look for events without waiting.
+                true => Duration::ZERO,
+                false => self.next_wake().map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now())),
+            };
             let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
-            self.receive(&mut rx, &mut meta, &mut scratch, segments);
+            backlog = self.receive(&mut rx, &mut meta, &mut scratch, segments);
             self.pass(&mut scratch, segments);
         }
         for c in self.conns.values_mut() {
@@ -324,11 +331,13 @@ impl Worker {
         }
     }
 
-    fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], scratch: &mut [u8], segments: usize) {
-        loop {
+    /// Reads a bounded number of batches, so that answers go out between them (a flood of Initials must
+    /// not hold back every handshake reply). Returns whether datagrams may still be queued.
+    fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], scratch: &mut [u8], segments: usize) -> bool {
+        for _ in 0..RECV_BATCHES_PER_PASS {
             let n = match self.sock.recv(rx, meta) {
                 Ok(n) => n,
-                Err(_) => return,
+                Err(_) => return false,
             };
             for (slot, m) in meta[..n].iter().enumerate() {
                 let to = self.sock.arrival_addr(m);
@@ -339,9 +348,10 @@ impl Worker {
             }
             // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.
             if n < RECV_BATCH {
-                return;
+                return false;
             }
         }
+        true
     }
 
     fn datagram(&mut self, seg: &mut [u8], from: SocketAddr, to: SocketAddr, scratch: &mut [u8], segments: usize) {

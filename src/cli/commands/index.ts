@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { baselineCommand } from './baseline.js';
+import { claimsCommand } from './claims.js';
 import { compareCommand } from './compare.js';
 import { envCommand } from './env.js';
 import { monitorCommand } from './monitor.js';
@@ -19,5 +20,6 @@ export const commands: Command[] = [
   compareCommand,
   baselineCommand,
   reportCommand,
+  claimsCommand,
   envCommand,
 ];

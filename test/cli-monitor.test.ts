@@ -17,6 +17,8 @@ import { HistoryStore } from '../src/history/index.js';
 import { evaluateHealth } from '../src/monitor/health.js';
 import { parseMonitorSlo } from '../src/cli/commands/monitor.js';
 import { CLI, cli } from './helpers.js';
+import { createRng } from '../src/stats/rng.js';
+import { fakeSession } from './stats/make-records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-monitor-'));
 const children: ChildProcess[] = [];
@@ -210,6 +212,24 @@ describe('stoq-bench monitor', () => {
     const stopped = bursts.events.at(-1)!;
     expect(stopped).toMatchObject({ event: 'stopped', state: 'Critical' });
     expect(stopped.reasons[0]).toMatch(/^SLO goodput>=1000Tbps breached/);
+  });
+
+  it('a named baseline: a window worse than it with confidence is Degraded, with the reason', async () => {
+    const { address } = await server();
+    const history = join(dir, 'history-baseline.db');
+    const store = HistoryStore.open(history);
+    // a baseline of latency runs whose round trips took about 1 us: no real probe gets near that
+    store.saveBaseline('fast', fakeSession(createRng(3), 'fast', 3, { kind: 'latency', scenarioId: 'scn-lat', latencyUs: 1, latencySamples: 200 }));
+    store.close();
+    const m = startMonitor(['--target', address, '--interval', '100ms', '--probe-count', '10', '--burst-every', '0', '--duration', '1s', '--history', history, '--baseline', 'fast']);
+    expect(await m.done).toBe(0);
+    const started = m.events[0];
+    expect(started.baseline.name).toBe('fast');
+    expect(started.baseline.p50Us).toBeGreaterThan(0.5);
+    expect(started.baseline.p50Us).toBeLessThan(2);
+    const alerts = m.events.filter((e) => e.event === 'alert');
+    expect(alerts.at(-1)!.to).toBe('Degraded');
+    expect(alerts.at(-1)!.reason).toMatch(/^RTT p50 [\d.]+ [um]s \(95% interval from [\d.]+ [um]s\) is worse than baseline "fast" [\d.]+ (ns|us) by more than 25%$/);
   });
 
   it('health rules: a percentile too poorly sampled to bound can only degrade; a baseline margin with confidence', () => {

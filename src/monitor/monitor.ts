@@ -12,6 +12,7 @@ import type { RunRecord } from '../record.js';
 import type { RunRecord as StoredRecord } from '../records.js';
 import { runScenario } from '../run.js';
 import { normalizeScenario, type Scenario } from '../scenario.js';
+import { quantileSorted } from '../stats/index.js';
 import { emitAlert, type Alert, type AlertSinks } from './alerts.js';
 import { evaluateHealth, type BaselineLevels, type Health, type HealthState } from './health.js';
 import type { MonitorMetrics } from './metrics.js';
@@ -250,12 +251,22 @@ export function baselineLevels(name: string, records: StoredRecord[]): BaselineL
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
   const ok = records.filter((r) => r.end.state === 'completed');
-  const lat = ok.filter((r) => r.scenario.kind === 'latency' && r.end.latency);
+  // per run: the recorded percentiles, else type-7 percentiles of the raw samples
+  const lat = ok
+    .filter((r) => r.scenario.kind === 'latency')
+    .map((r) => {
+      if (r.end.latency) return { p50: r.end.latency.p50Us, p99: r.end.latency.p99Us };
+      const xs = r.samples?.latencyUs;
+      if (!xs || xs.length === 0) return undefined;
+      const sorted = Float64Array.from(xs).sort();
+      return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99) };
+    })
+    .filter((x): x is { p50: number; p99: number } => x !== undefined);
   const xfer = ok.filter((r) => ['download', 'upload', 'bidir'].includes(r.scenario.kind));
   return {
     name,
-    p50Us: med(lat.map((r) => r.end.latency!.p50Us)),
-    p99Us: med(lat.map((r) => r.end.latency!.p99Us)),
+    p50Us: med(lat.map((l) => l.p50)),
+    p99Us: med(lat.map((l) => l.p99)),
     goodputBps: med(xfer.map((r) => r.end.goodputBps)),
   };
 }

@@ -60,7 +60,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** The monitor in-process with its stdout as JSON events that a test can wait for. */
-function startMonitor(args: string[]) {
+function startMonitor(args: string[], tty = { isTTY: false, color: false }) {
   const events: Array<Record<string, any>> = [];
   let stderr = '';
   let buffer = '';
@@ -77,8 +77,7 @@ function startMonitor(args: string[]) {
       for (const w of waiters.splice(0)) w();
     },
     stderr: (t) => void (stderr += t),
-    isTTY: false,
-    color: false,
+    ...tty,
     signal: controller.signal,
   };
   const done = main(['monitor', ...args], io);
@@ -230,6 +229,20 @@ describe('stoq-bench monitor', () => {
     const alerts = m.events.filter((e) => e.event === 'alert');
     expect(alerts.at(-1)!.to).toBe('Degraded');
     expect(alerts.at(-1)!.reason).toMatch(/^RTT p50 [\d.]+ [um]s \(95% interval from [\d.]+ [um]s\) is worse than baseline "fast" [\d.]+ (ns|us) by more than 25%$/);
+  });
+
+  it('on a terminal: a live status line on stderr (redrawn with \\r, coloured only when allowed); stdout stays JSON', async () => {
+    const { address } = await server();
+    for (const color of [false, true]) {
+      const m = startMonitor(['--target', address, '--interval', '100ms', '--probe-count', '5', '--burst-every', '0', '--duration', '600ms', '--history', join(dir, 'history-tty.db')], { isTTY: true, color });
+      expect(await m.done).toBe(0);
+      expect(m.events.map((e) => e.event)).toEqual(['started', 'alert', 'stopped']);
+      const frames = m.stderr().split('\r').map((f) => f.trim()).filter(Boolean);
+      expect(frames.length).toBeGreaterThanOrEqual(2);
+      for (const f of frames) expect(f.replace(/\x1b\[\d+m/g, '')).toMatch(/^Healthy: RTT p50 [\d.]+ [um]s p99 [\d.]+ [um]?s \(n=\d+\)$/);
+      expect(m.stderr().includes('\x1b[')).toBe(color);
+      expect(m.stderr()).toMatch(/\r +\r$/); // erased at the end
+    }
   });
 
   it('health rules: a percentile too poorly sampled to bound can only degrade; a baseline margin with confidence', () => {

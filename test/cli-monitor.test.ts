@@ -274,6 +274,7 @@ describe('stoq-bench monitor', () => {
       [['--target', '[::1]:1', '--webhook', 'ftp://[::1]/x'], /--webhook: expected an http\(s\) URL/],
       [['--target', '[::1]:1', '--metrics', '9464'], /--metrics: invalid address/],
       [['--target', '[::1]:1', '--probe-count', '0'], /--probe-count: expected a whole number/],
+      [['--target', '[::1]:1', '--probe-count', '3', '--probe-warmup', '3'], /--probe-warmup must be less than --probe-count/],
       [['--target', '[::1]:1', '--bogus'], /Unknown argument: bogus/],
       [['--target', '[::1]:1', '--baseline', 'absent'], /--baseline: no baseline named "absent"/],
       [['--target', '[::1]:1', '--alerts', join(dir, 'no/such/dir/alerts.jsonl')], /--alerts .*: cannot write \(ENOENT\)/],

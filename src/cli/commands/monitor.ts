@@ -38,6 +38,7 @@ export const monitorCommand: Command = {
     'burst-every': time('burst-every', 'period of the throughput bursts (TIME; 0 disables them)', { default: '10s' }),
     'burst-duration': time('burst-duration', 'length of one throughput burst, a download (TIME)', { default: '500ms' }),
     'probe-count': whole('probe-count', 'round trips per probe (64 B each way, one connection)', 1, 100_000, { default: '20' }),
+    'probe-warmup': whole('probe-warmup', 'round trips at the start of each probe left out of the window (the first after the handshake is slow)', 0, 100_000, { default: '1' }),
     'probe-timeout': time('probe-timeout', 'an unanswered probe fails after this (TIME; idle timeout)', { default: '1s' }),
     duration: time('duration', 'stop after this long (TIME); default: until SIGINT/SIGTERM'),
     slo: { type: 'string', array: true, describe: 'an SLO, repeatable: p99-rtt<=2ms, p50-rtt<=500us, goodput>=1Gbps' },
@@ -52,6 +53,7 @@ export const monitorCommand: Command = {
     if ((argv.interval as number) < 10e6) return '--interval must be at least 10ms';
     if ((argv.window as number) < (argv.interval as number)) return '--window must be at least one --interval';
     if ((argv['burst-duration'] as number) <= 0) return '--burst-duration must be more than 0';
+    if ((argv['probe-warmup'] as number) >= (argv['probe-count'] as number)) return '--probe-warmup must be less than --probe-count';
     if ((argv['probe-timeout'] as number) < 10e6) return '--probe-timeout must be at least 10ms';
     if (argv.duration !== undefined && (argv.duration as number) <= 0) return '--duration must be more than 0';
     const margin = argv['baseline-margin'] as number;
@@ -154,6 +156,7 @@ export const monitorCommand: Command = {
         burstEveryNs: argv['burst-every'] as number,
         burstDurationNs: argv['burst-duration'] as number,
         probeCount: argv['probe-count'] as number,
+        probeWarmup: argv['probe-warmup'] as number,
         probeTimeoutNs: argv['probe-timeout'] as number,
         durationNs: argv.duration as number | undefined,
         slos,

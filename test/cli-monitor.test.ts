@@ -220,7 +220,11 @@ describe('stoq-bench monitor', () => {
     // a baseline of latency runs whose round trips took about 1 us: no real probe gets near that
     store.saveBaseline('fast', fakeSession(createRng(3), 'fast', 3, { kind: 'latency', scenarioId: 'scn-lat', latencyUs: 1, latencySamples: 200 }));
     store.close();
-    const m = startMonitor(['--target', address, '--interval', '100ms', '--probe-count', '10', '--burst-every', '0', '--duration', '1s', '--history', history, '--baseline', 'fast']);
+    // made on another testbed (the fake records' 'tb-1'): refused unless asked for
+    const refused = await cli(['monitor', '--target', address, '--history', history, '--baseline', 'fast']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--baseline "fast" was measured on testbed tb-1, this one is \w+ .*--allow-testbed-mismatch/);
+    const m = startMonitor(['--target', address, '--interval', '100ms', '--probe-count', '10', '--burst-every', '0', '--duration', '1s', '--history', history, '--baseline', 'fast', '--allow-testbed-mismatch']);
     expect(await m.done).toBe(0);
     const started = m.events[0];
     expect(started.baseline.name).toBe('fast');

@@ -3,6 +3,7 @@
 // event; on a terminal a live status line goes to stderr.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fingerprintOf, testbedIdentity } from '../../environment.js';
 import { StoqError } from '../../errors.js';
 import { parseSlo, type Slo } from '../../grading/index.js';
 import { defaultStorePath, HistoryStore } from '../../history/index.js';
@@ -43,6 +44,7 @@ export const monitorCommand: Command = {
     duration: time('duration', 'stop after this long (TIME); default: until SIGINT/SIGTERM'),
     slo: { type: 'string', array: true, describe: 'an SLO, repeatable: p99-rtt<=2ms, p50-rtt<=500us, goodput>=1Gbps' },
     baseline: { type: 'string', describe: 'a named baseline in the history store to compare with (RTT p50/p99 or goodput)' },
+    'allow-testbed-mismatch': { type: 'boolean', default: false, describe: 'compare with a baseline measured on another testbed' },
     'baseline-margin': { type: 'number', default: 25, describe: 'percent worse than the baseline (with confidence) before Degraded' },
     history: { type: 'string', describe: 'history store for every measurement (default $STOQ_BENCH_STORE or ~/.local/share/stoq-bench/history.db)' },
     alerts: { type: 'string', describe: 'append alerts (JSON lines) to FILE instead of stdout' },
@@ -105,7 +107,12 @@ export const monitorCommand: Command = {
       const store = HistoryStore.open(historyPath, { readonly: true });
       try {
         const records = store.baselineRecords(name);
-        if (!records) throw new StoqError('INVALID_ARGUMENT', `--baseline: no baseline named "${name}" in ${historyPath}`);
+        const info = store.baselineInfo(name);
+        if (!records || !info) throw new StoqError('INVALID_ARGUMENT', `--baseline: no baseline named "${name}" in ${historyPath}`);
+        const here = fingerprintOf(testbedIdentity());
+        if (info.fingerprint !== here && !argv['allow-testbed-mismatch']) {
+          throw new StoqError('INVALID_ARGUMENT', `--baseline "${name}" was measured on testbed ${info.fingerprint}, this one is ${here} (see stoq-bench env; --allow-testbed-mismatch to compare anyway)`);
+        }
         baseline = baselineLevels(name, records);
       } finally {
         store.close();

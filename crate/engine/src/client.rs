@@ -320,6 +320,9 @@ struct WorkerResult {
     end_ns: u64,
 }
 
+/// How long a stopped reply waits for the server's RESET_STREAM before the connection closes anyway.
+const STOP_LINGER: Duration = Duration::from_millis(100);
+
 /// One request stream from the client's side.
 struct Flow {
     /// The stream the request goes on, and the one the reply comes on (known later for uni).
@@ -333,8 +336,8 @@ struct Flow {
     /// Response bytes asked for (`UNTIL_STOPPED`: until the client sends STOP_SENDING).
     expect: u64,
     received: u64,
-    /// The client sent STOP_SENDING on the reply (end of a duration download).
-    stopped: bool,
+    /// When the client sent STOP_SENDING on the reply (end of a duration download).
+    stopped_at: Option<Instant>,
     started: Instant,
     /// Its round trip is a latency sample (requests, latency).
     timed: bool,
@@ -367,6 +370,8 @@ struct Slot {
     dirty: bool,
     /// quiche's next timer, cached after each pass.
     timer: Option<Instant>,
+    /// Stopped replies wait for the server's reset until this time.
+    linger_until: Option<Instant>,
     /// Counters of connections this slot already closed (handshakes).
     retired: Counters,
     result: ConnectionResult,
@@ -382,6 +387,9 @@ struct Worker {
     bytes_sent: u64,
     bytes_received: u64,
     completed: u64,
+    /// When the last flow or handshake completed (a stopped download: when it was stopped): the end of
+    /// the measured transfer, whatever the connection's closing takes after it.
+    last_completion: Option<Instant>,
     config: quiche::Config,
     segments: usize,
 }
@@ -413,6 +421,7 @@ impl Worker {
                 finished: false,
                 dirty: true,
                 timer: None,
+                linger_until: None,
                 retired: Counters::default(),
                 result: ConnectionResult {
                     index,
@@ -443,6 +452,7 @@ impl Worker {
             bytes_sent: 0,
             bytes_received: 0,
             completed: 0,
+            last_completion: None,
             config,
             segments,
         }
@@ -491,7 +501,7 @@ impl Worker {
             for i in 0..self.slots.len() {
                 let s = &self.slots[i];
                 let due = s.dirty
-                    || s.timer.is_some_and(|t| t <= now)
+                    || [s.timer, s.linger_until].into_iter().flatten().any(|t| t <= now)
                     || s.wake_at.is_some_and(|t| t <= now + crate::socket::PACING_SLACK);
                 if due && !s.finished {
                     self.slots[i].dirty = false;
@@ -523,7 +533,7 @@ impl Worker {
             }
             let wake = [Some(next_tick), self.plan.deadline.filter(|_| !stopped_flows)]
                 .into_iter()
-                .chain(self.slots.iter().filter(|s| !s.finished).flat_map(|s| [s.wake_at, s.timer]))
+                .chain(self.slots.iter().filter(|s| !s.finished).flat_map(|s| [s.wake_at, s.timer, s.linger_until]))
                 .flatten()
                 .min()
                 .expect("next_tick is always set");
@@ -543,7 +553,7 @@ impl Worker {
             totals,
             fast_path,
             latencies: self.latencies,
-            end_ns: self.plan.ns_since_start(end),
+            end_ns: self.plan.ns_since_start(self.last_completion.unwrap_or(end)),
         }
     }
 
@@ -626,6 +636,7 @@ impl Worker {
     /// Ends flows at the deadline or on cancel: STOP_SENDING on endless replies, FIN on endless uploads,
     /// and no new requests (those in flight finish, so byte counts stay exact).
     fn stop_flows(&mut self, i: usize) {
+        let now = Instant::now();
         let slot = &mut self.slots[i];
         slot.queued.clear();
         let Some(conn) = slot.conn.as_mut() else { return };
@@ -637,7 +648,10 @@ impl Worker {
                 if let Some(reply) = f.reply_id {
                     let _ = conn.stream_shutdown(reply, quiche::Shutdown::Read, error_code::NO_ERROR);
                 }
-                f.stopped = true;
+                f.stopped_at = Some(now);
+                // The transfer ends here; what arrives later is discarded, not counted.
+                self.last_completion = Some(now);
+                slot.linger_until = Some(now + STOP_LINGER);
             }
         }
         if self.plan.cancel.is_cancelled() {
@@ -733,6 +747,7 @@ impl Worker {
         let slot = &mut self.slots[i];
         let Some(conn) = slot.conn.as_mut() else { return };
         if !slot.closing && conn.is_established() {
+            self.last_completion = Some(now);
             let ns = (now - slot.connect_at).as_nanos() as u64;
             self.latencies.record(ns, plan.ns_since_start(now));
             self.completed += 1;
@@ -850,6 +865,7 @@ impl Worker {
                             }
                             if uni || f.expect == UNTIL_STOPPED || f.received == f.expect {
                                 slot.result.streams_completed += 1;
+                                self.last_completion = Some(Instant::now());
                                 if f.timed {
                                     let now = Instant::now();
                                     self.latencies.record((now - f.started).as_nanos() as u64, plan.ns_since_start(now));
@@ -868,7 +884,7 @@ impl Worker {
                     Err(quiche::Error::Done) => break,
                     Err(quiche::Error::StreamReset(code)) => {
                         if let Some(f) = slot.flows.remove(&request) {
-                            if f.stopped {
+                            if f.stopped_at.is_some() {
                                 // The end of an endless reply that we stopped ourselves.
                                 slot.result.streams_completed += 1;
                             } else {
@@ -885,14 +901,22 @@ impl Worker {
                 }
             }
         }
-        // Stopped replies that will never be readable again end here.
+        // A stopped reply ends when the server's RESET_STREAM arrives (RFC 9000 §3.5), or after a bounded
+        // wait: the connection must stay open long enough for the STOP_SENDING frame to leave.
+        let now = Instant::now();
         slot.flows.retain(|_, f| {
-            let done = f.stopped && f.fin_sent;
+            let done = f.fin_sent
+                && f.stopped_at.is_some_and(|t| {
+                    now >= t + STOP_LINGER || f.reply_id.is_none_or(|reply| conn.stream_finished(reply))
+                });
             if done {
                 slot.result.streams_completed += 1;
             }
             !done
         });
+        if slot.flows.values().all(|f| f.stopped_at.is_none()) {
+            slot.linger_until = None;
+        }
         slot.result.bytes_received += received;
         self.bytes_received += received;
     }
@@ -926,7 +950,7 @@ fn open_flow(slot: &mut Slot, uni: bool, upload: u64, expect: u64, timed: bool) 
             fin_sent: false,
             expect,
             received: 0,
-            stopped: false,
+            stopped_at: None,
             started: Instant::now(),
             timed,
         },

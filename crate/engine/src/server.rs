@@ -244,6 +244,8 @@ struct Worker {
 
 const SOCKET: Token = Token(0);
 const STOP_CHECK: Duration = Duration::from_millis(50);
+/// How long a stopping server keeps trying to send its CONNECTION_CLOSE frames.
+const SHUTDOWN_FLUSH: Duration = Duration::from_millis(200);
 /// `recvmmsg` batches read before the connections are served again.
 const RECV_BATCHES_PER_PASS: usize = 4;
 
@@ -274,7 +276,18 @@ impl Worker {
         }
         for c in self.conns.values_mut() {
             let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
-            let _ = c.outbox.flush(&mut c.conn, &mut self.sock, false, segments);
+        }
+        // The CONNECTION_CLOSE frames must leave even when the socket buffer is full: retry briefly.
+        let give_up = Instant::now() + SHUTDOWN_FLUSH;
+        loop {
+            let mut blocked = false;
+            for c in self.conns.values_mut() {
+                blocked |= matches!(c.outbox.flush(&mut c.conn, &mut self.sock, false, segments), Ok((Flushed::Blocked, _)));
+            }
+            if !blocked || Instant::now() >= give_up {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
         // Refused connections were never counted as open.
         let open = self.conns.values().filter(|c| !c.refused).count() as u64;

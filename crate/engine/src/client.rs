@@ -320,6 +320,9 @@ struct WorkerResult {
     end_ns: u64,
 }
 
+/// Longest sleep of a worker between looks at the cancel flag.
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
 /// How long a stopped reply waits for the server's RESET_STREAM before the connection closes anyway.
 const STOP_LINGER: Duration = Duration::from_millis(100);
 
@@ -537,7 +540,8 @@ impl Worker {
                 .flatten()
                 .min()
                 .expect("next_tick is always set");
-            let timeout = wake.saturating_duration_since(Instant::now());
+            // Capped so that a cancel is seen promptly even when no packet or timer is due.
+            let timeout = wake.saturating_duration_since(Instant::now()).min(CANCEL_CHECK);
             let _ = poll.poll(&mut events, Some(timeout));
             readable.clear();
             readable.extend(events.iter().map(|e| e.token().0));
@@ -642,7 +646,9 @@ impl Worker {
         let Some(conn) = slot.conn.as_mut() else { return };
         for f in slot.flows.values_mut() {
             if f.upload_left == UNTIL_STOPPED {
-                f.upload_left = 0;
+                // The FIN rides on one last payload byte: quiche 0.29 can lose an empty FIN queued after
+                // the stream's data was acknowledged.
+                f.upload_left = 1;
             }
             if f.expect == UNTIL_STOPPED {
                 if let Some(reply) = f.reply_id {
@@ -747,6 +753,9 @@ impl Worker {
         let slot = &mut self.slots[i];
         let Some(conn) = slot.conn.as_mut() else { return };
         if !slot.closing && conn.is_established() {
+            // The client's Finished must leave before the close: a closing quiche connection sends no
+            // CRYPTO frames, and the server would hold the half-done handshake until its idle timeout.
+            let _ = slot.outbox.flush(conn, &mut slot.sock, false, self.segments);
             self.last_completion = Some(now);
             let ns = (now - slot.connect_at).as_nanos() as u64;
             self.latencies.record(ns, plan.ns_since_start(now));
@@ -788,6 +797,8 @@ impl Worker {
         let slot = &mut self.slots[i];
         let Some(conn) = slot.conn.as_mut() else { return };
         let mut sent = 0u64;
+        // Several uploads share the connection's credit in turns of one chunk, not lowest stream first.
+        let sharing = slot.flows.values().filter(|f| !f.fin_sent).count() > 1;
         for f in slot.flows.values_mut() {
             while f.header_sent < HEADER_LEN {
                 let fin = f.upload_left == 0;
@@ -813,7 +824,7 @@ impl Worker {
                             f.upload_left -= n as u64;
                         }
                         f.fin_sent = fin && n == chunk;
-                        if n < chunk || (n == 0 && !fin) {
+                        if n < chunk || (n == 0 && !fin) || sharing {
                             break;
                         }
                     }

@@ -305,7 +305,6 @@ fn duration_runs_of_every_transfer_shape_complete_every_stream() {
 /// sit with all their data sent and unacknowledged: their FIN is lost, the server never answers,
 /// and the run ends in TIMEOUT. Seen in about 1 run in 10 on a loaded machine.
 #[test]
-#[ignore = "client.rs sends the deadline FIN of an endless upload as an empty frame, which quiche can lose"]
 fn duration_uploads_on_several_streams_end_every_stream() {
     for _ in 0..10 {
         duration_runs(&[

@@ -83,8 +83,6 @@ fn a_handshakes_run_leaves_no_open_connection() {
 /// Each handshake's connection should end cleanly (the client's close reaches the server) and be reaped
 /// within milliseconds, not at the idle timeout.
 #[test]
-#[ignore = "client.rs step_handshake closes before its Finished is sent (see \
-            a_handshake_abandoned_before_the_client_finished_is_reaped_at_the_idle_timeout)"]
 fn a_handshakes_run_closes_every_server_connection_cleanly() {
     let server = server();
     let s = scenario(r#"{"kind":"handshakes","count":100,"connections":2}"#);

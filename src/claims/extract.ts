@@ -21,14 +21,18 @@ const LATENCY_WORDS = /latency|rtt|round[- ]trip|ping|p50|p99|median|response ti
 
 const PREFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
 
-/** The latency metric a figure speaks of: the percentile named nearest to it, else the typical (p50). */
-function latencyMetric(line: string, at: number): MetricId {
-  let best: { distance: number; metric: MetricId } | undefined;
-  for (const m of line.matchAll(/p99|99th|tail|p50|median|typical/gi)) {
-    const distance = Math.abs((m.index ?? 0) - at);
-    if (!best || distance < best.distance) best = { distance, metric: /p50|median|typical/i.test(m[0]) ? 'latencyP50' : 'latencyP99' };
-  }
-  return best?.metric ?? 'latencyP50';
+/**
+ * The latency metric a figure speaks of: the percentile named right after it ("77 us at p99"), else the
+ * last one named before it ("p99 of 77 us"), else the typical (p50) round trip.
+ */
+function latencyMetric(line: string, at: number, length: number): MetricId {
+  const mentions = [...line.matchAll(/p99|99th|tail|p50|median|typical/gi)].map((m) => ({
+    index: m.index ?? 0,
+    metric: (/p50|median|typical/i.test(m[0]) ? 'latencyP50' : 'latencyP99') as MetricId,
+  }));
+  const after = mentions.find((m) => m.index >= at + length && m.index - (at + length) <= 12);
+  const before = mentions.filter((m) => m.index < at).pop();
+  return (after ?? before)?.metric ?? 'latencyP50';
 }
 
 /** Claims in one document. */
@@ -46,9 +50,9 @@ export function extractClaims(text: string, source: string): Claim[] {
       claims.push({ source, line: index + 1, text: match[0].trim(), metric, value });
     for (const m of line.matchAll(RATE)) add(m, 'goodput', Number(m[1].replace(',', '.')) * PREFIX[m[2] ?? '']);
     if (LATENCY_WORDS.test(line)) {
-      for (const m of line.matchAll(TIME)) add(m, latencyMetric(line, m.index ?? 0), Number(m[1]) * (m[2] === 'ms' ? 1e3 : 1));
+      for (const m of line.matchAll(TIME)) add(m, latencyMetric(line, m.index ?? 0, m[0].length), Number(m[1]) * (m[2] === 'ms' ? 1e3 : 1));
     }
-    for (const m of line.matchAll(SUB_MS)) add(m, latencyMetric(line, m.index ?? 0), 1000);
+    for (const m of line.matchAll(SUB_MS)) add(m, latencyMetric(line, m.index ?? 0, m[0].length), 1000);
     for (const m of line.matchAll(PER_SECOND)) {
       const value = Number(m[1].replace(/,/g, '')) * (m[2] ? 1e3 : 1);
       const what = m[3].toLowerCase();

@@ -11,6 +11,7 @@ describe('extracting claims', () => {
     const text = [
       'Reaches 9.5 Gbit/s per core, 40Gbps with offload and 100 Mbps on a shaped link.',
       'Round trips take 51 us at p50; the p99 RTT stays under 2 ms: sub-millisecond latency.',
+      'Latency: 52 us at p50 and 77 us at p99.',
       'It completes 5,700 handshakes per second and 12k requests/s.',
       'Use `--expect-goodput 1Gbps` and an interval of 10 ms; the idle timeout is 5 s.',
       '```sh',
@@ -25,8 +26,10 @@ describe('extracting claims', () => {
       [2, '51 us', 'latencyP50', 51],
       [2, '2 ms', 'latencyP99', 2000],
       [2, 'sub-millisecond', 'latencyP99', 1000],
-      [3, '5,700 handshakes per second', 'handshakeRate', 5700],
-      [3, '12k requests/s', 'requestRate', 12000],
+      [3, '52 us', 'latencyP50', 52],
+      [3, '77 us', 'latencyP99', 77],
+      [4, '5,700 handshakes per second', 'handshakeRate', 5700],
+      [4, '12k requests/s', 'requestRate', 12000],
     ]);
   });
 });

@@ -162,27 +162,26 @@ describe('usage errors: exit 2, a message naming the flag or file, nothing on st
     });
   }
 
-  // Known gaps, kept here so they turn red (and the marker comes off) once fixed.
-  it.fails('server --listen names the flag in its message (today: "invalid listen address bad")', async () => {
+  it('server --listen names the flag in its message', async () => {
     const { code, stderr } = await cli(['server', '--listen', 'bad']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--listen/);
   });
 
-  it.fails('compare --warmup names the flag in its message (today: "invalid duration ...")', async () => {
+  it('compare --warmup names the flag in its message', async () => {
     const { code, stderr } = await cli(['compare', '--candidate', slow, '--baseline', base, '--warmup', '5parsecs']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--warmup/);
   });
 
-  it.fails('baseline save: a missing file leaves no store behind (today: the store is created first)', async () => {
+  it('baseline save: a missing file leaves no store behind', async () => {
     const store = join(dir, 'store-left-behind', 'h.db');
     const { code } = await cli(['baseline', 'save', 'x', missing, '--store', store]);
     expect(code).toBe(2);
     expect(existsSync(store)).toBe(false);
   });
 
-  it.fails('baseline import: a missing file leaves no store behind (today: the store is created first)', async () => {
+  it('baseline import: a missing file leaves no store behind', async () => {
     const store = join(dir, 'store-left-behind-2', 'h.db');
     const { code } = await cli(['baseline', 'import', missing, '--store', store]);
     expect(code).toBe(2);

@@ -1,7 +1,7 @@
 // Shared option specs: units are parsed here, at the edge, and a bad value names its flag.
 import type { Options } from 'yargs';
 import { StoqError } from '../errors.js';
-import { parseDuration, parseSize } from '../units.js';
+import { parseAddress, parseDuration, parseSize } from '../units.js';
 
 function withUnit(flag: string, parse: (text: string) => number) {
   return (value: unknown) => {
@@ -41,6 +41,22 @@ export const whole = (flag: string, describe: string, min: number, max: number, 
       throw new StoqError('INVALID_ARGUMENT', `--${flag}: expected a whole number from ${min} to ${max}, got "${value}"`);
     }
     return n;
+  },
+  ...extra,
+});
+
+/** An option holding an ADDRESS (`[v6addr]:port`), checked at the edge and kept as text. */
+export const address = (flag: string, describe: string, extra: Options = {}): Options => ({
+  type: 'string',
+  describe,
+  coerce: (value: unknown) => {
+    if (value === undefined) return undefined;
+    try {
+      parseAddress(String(value));
+      return String(value);
+    } catch (error) {
+      throw new StoqError('INVALID_ARGUMENT', `--${flag}: ${(error as Error).message}`);
+    }
   },
   ...extra,
 });

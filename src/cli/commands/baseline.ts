@@ -44,26 +44,28 @@ export const baselineCommand: Command = {
   async run(argv, io) {
     const action = argv.action as string;
     const args = ((argv.args as string[] | undefined) ?? []).map(String);
-    const store = HistoryStore.open((argv.store as string | undefined) ?? defaultStorePath());
+    // Opened on first use, after the files named have been read: a bad file leaves no store behind.
+    let opened: HistoryStore | undefined;
+    const store = () => (opened ??= HistoryStore.open((argv.store as string | undefined) ?? defaultStorePath()));
     try {
       switch (action) {
         case 'save': {
           const [name, ...files] = args;
-          const side = resolveSide(files, () => store, 'file', false);
-          const info = store.saveBaseline(name, side.records, { note: argv.note as string | undefined, replace: argv.force as boolean });
+          const side = resolveSide(files, store, 'file', false);
+          const info = store().saveBaseline(name, side.records, { note: argv.note as string | undefined, replace: argv.force as boolean });
           io.stdout(`saved baseline "${info.name}": ${info.runs} runs from ${info.sessions} session(s), testbed ${info.fingerprint}, scenario ${info.scenarioId}\n`);
           return EXIT.ok;
         }
         case 'list': {
-          const list = store.listBaselines();
+          const list = store().listBaselines();
           if (argv.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
-          else if (list.length === 0) io.stdout(`no baselines in ${store.path}\n`);
+          else if (list.length === 0) io.stdout(`no baselines in ${store().path}\n`);
           else io.stdout(table(['name', 'runs', 'sessions', 'testbed', 'scenario', 'created', 'note'], list.map((b) => [b.name, String(b.runs), String(b.sessions), b.fingerprint, b.scenarioId, b.createdAt, b.note ?? ''])));
           return EXIT.ok;
         }
         case 'show': {
-          const info = store.baselineInfo(args[0]);
-          const records = store.baselineRecords(args[0]);
+          const info = store().baselineInfo(args[0]);
+          const records = store().baselineRecords(args[0]);
           if (!info || !records) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
           const runs = records.map((r) => summarizeRun(r));
           if (argv.json) {
@@ -75,8 +77,8 @@ export const baselineCommand: Command = {
           return EXIT.ok;
         }
         case 'export': {
-          const records = store.baselineRecords(args[0]);
-          const info = store.baselineInfo(args[0]);
+          const records = store().baselineRecords(args[0]);
+          const info = store().baselineInfo(args[0]);
           if (!records || !info) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
           const text = `${JSON.stringify(makeBaselineFile(info.name, records, info.note), null, 1)}\n`;
           if (argv.out) {
@@ -88,19 +90,19 @@ export const baselineCommand: Command = {
         case 'import': {
           const file = readBaselineFile(args[0]);
           const name = (argv.name as string | undefined) ?? file.name;
-          const info = store.saveBaseline(name, file.records, { note: file.note ?? undefined, replace: argv.force as boolean });
+          const info = store().saveBaseline(name, file.records, { note: file.note ?? undefined, replace: argv.force as boolean });
           io.stdout(`imported baseline "${info.name}": ${info.runs} runs from ${args[0]}\n`);
           return EXIT.ok;
         }
         case 'rm': {
-          if (!store.removeBaseline(args[0])) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
+          if (!store().removeBaseline(args[0])) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
           io.stdout(`removed baseline "${args[0]}" (its runs stay in the history)\n`);
           return EXIT.ok;
         }
       }
       return EXIT.usage;
     } finally {
-      store.close();
+      opened?.close();
     }
   },
 };

@@ -10,7 +10,7 @@ import { selectBaseline } from '../../history/baseline.js';
 import { resolveSide } from '../../history/inputs.js';
 import { defaultStorePath, HistoryStore } from '../../history/store.js';
 import { METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
-import { parseDuration } from '../../units.js';
+import { time } from '../options.js';
 import { EXIT, type Command } from '../command.js';
 
 function parseFloors(specs: readonly string[]): Partial<Record<MetricId, number>> {
@@ -43,7 +43,7 @@ export const compareCommand: Command = {
     floor: { type: 'string', array: true, default: [], describe: 'per-metric threshold floor METRIC=PCT% (goodput, latencyP50, latencyP99, requestRate, handshakeRate; defaults 2, 3, 5, 2, 3%)' },
     slo: { type: 'string', array: true, default: [], describe: 'absolute limits, e.g. goodput>=1Gbps p99<=2ms (Critical when breached with confidence)' },
     'min-runs': { type: 'number', default: 3, describe: 'fewest runs per side' },
-    warmup: { type: 'string', describe: 'TIME to omit at the start of each run (default: chosen by MSER)' },
+    warmup: time('warmup', 'TIME to omit at the start of each run (default: chosen by MSER)'),
     'allow-testbed-mismatch': { type: 'boolean', default: false, describe: 'compare across different testbed fingerprints' },
     'allow-unsteady': { type: 'boolean', default: false, describe: 'grade even when runs were flagged unsteady' },
     recent: { type: 'number', default: 5, describe: 'sessions of recent stable history used when no --baseline is given' },
@@ -62,7 +62,7 @@ export const compareCommand: Command = {
     const storePath = (argv.store as string | undefined) ?? defaultStorePath();
     const slos = (argv.slo as string[]).map(parseSlo);
     const floors = parseFloors(argv.floor as string[]);
-    const warmupS = argv.warmup !== undefined ? parseDuration(argv.warmup as string) / 1e9 : undefined;
+    const warmupS = argv.warmup !== undefined ? (argv.warmup as number) / 1e9 : undefined;
     let store: HistoryStore | undefined;
     const openStore = (write = false) => {
       if (!store && (write || existsSync(storePath))) store = HistoryStore.open(storePath);

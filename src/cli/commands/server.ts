@@ -3,13 +3,13 @@ import { StoqServer, type ServerStats } from '../../server.js';
 import { CONGESTION_CONTROLS, type Settings } from '../../scenario.js';
 import { formatBytes } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
-import { size, whole } from '../options.js';
+import { address, size, whole } from '../options.js';
 
 export const serverCommand: Command = {
   name: 'server',
   describe: 'Serve the perf protocol (ALPN "perf") on IPv6 until SIGINT/SIGTERM',
   options: {
-    listen: { type: 'string', default: '[::]:4433', describe: 'ADDRESS to listen on (port 0 picks one)' },
+    listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', { default: '[::]:4433' }),
     threads: whole('threads', 'worker threads sharing the port', 1, 256, { default: '1' }),
     cert: { type: 'string', describe: 'PEM certificate file (default: a self-signed one made at start)' },
     key: { type: 'string', describe: 'PEM private key file for --cert' },

@@ -21,7 +21,7 @@ use crate::metrics::{thread_cpu_ns, Counters, Interval, LatencySummary, Latencie
 use crate::protocol::{encode_request, error_code, stream_id, HEADER_LEN, UNTIL_STOPPED};
 use crate::scenario::{Kind, Scenario, StreamType};
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
-use crate::{payload, qlog_writer, random_bytes};
+use crate::{qlog_writer, random_bytes, send_chunk};
 
 pub struct RunOptions {
     /// The server to measure.
@@ -814,17 +814,11 @@ impl Worker {
                 }
             }
             while f.header_sent == HEADER_LEN && !f.fin_sent {
-                let endless = f.upload_left == UNTIL_STOPPED;
-                let chunk = if endless { payload().len() } else { f.upload_left.min(payload().len() as u64) as usize };
-                let fin = !endless && chunk as u64 == f.upload_left;
-                match conn.stream_send(f.request_id, &payload()[..chunk], fin) {
-                    Ok(n) => {
-                        sent += n as u64;
-                        if !endless {
-                            f.upload_left -= n as u64;
-                        }
-                        f.fin_sent = fin && n == chunk;
-                        if n < chunk || (n == 0 && !fin) || sharing {
+                match send_chunk(conn, f.request_id, &mut f.upload_left) {
+                    Ok(step) => {
+                        sent += step.bytes as u64;
+                        f.fin_sent = step.finished;
+                        if step.blocked || sharing {
                             break;
                         }
                     }

@@ -26,6 +26,29 @@ pub(crate) fn payload() -> &'static [u8] {
     PAYLOAD.get_or_init(|| (0..256 * 1024).map(|i| (i % 251) as u8).collect())
 }
 
+/// What one `send_chunk` did.
+pub(crate) struct Sent {
+    /// Payload bytes quiche took.
+    pub bytes: usize,
+    /// The last byte and the FIN went out: the stream's sending is over.
+    pub finished: bool,
+    /// quiche took less than offered: flow control or buffer space ran out for now.
+    pub blocked: bool,
+}
+
+/// Sends the next chunk of a stream's payload, `left` bytes still to go (`UNTIL_STOPPED`: endless), from
+/// the shared payload buffer, with FIN on the last byte (an empty FIN when `left` is 0).
+pub(crate) fn send_chunk(conn: &mut quiche::Connection, stream: u64, left: &mut u64) -> quiche::Result<Sent> {
+    let endless = *left == protocol::UNTIL_STOPPED;
+    let chunk = if endless { payload().len() } else { (*left).min(payload().len() as u64) as usize };
+    let fin = !endless && chunk as u64 == *left;
+    let n = conn.stream_send(stream, &payload()[..chunk], fin)?;
+    if !endless {
+        *left -= n as u64;
+    }
+    Ok(Sent { bytes: n, finished: fin && n == chunk, blocked: n < chunk || (n == 0 && !fin) })
+}
+
 /// Fills `buf` from the kernel's CSPRNG (connection IDs).
 pub(crate) fn random_bytes(buf: &mut [u8]) {
     let mut filled = 0;

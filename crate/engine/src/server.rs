@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::config::{quiche_config, Identity, Role};
 use crate::error::{connection_error, Error, Result};
 use crate::metrics::rss_bytes;
-use crate::protocol::{error_code, stream_id, RequestReader, UNTIL_STOPPED};
+use crate::protocol::{error_code, stream_id, RequestReader};
 use crate::scenario::Settings;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
-use crate::{payload, qlog_writer, random_bytes};
+use crate::{qlog_writer, random_bytes, send_chunk};
 
 pub struct ServerOptions {
     /// Address to listen on; port 0 picks one. @default [::]:4433
@@ -514,20 +514,11 @@ fn write_responses(c: &mut Conn) -> u64 {
             return true;
         }
         loop {
-            let endless = s.remaining == UNTIL_STOPPED;
-            let chunk = if endless { payload().len() } else { s.remaining.min(payload().len() as u64) as usize };
-            let fin = !endless && chunk as u64 == s.remaining;
-            match conn.stream_send(s.reply_id, &payload()[..chunk], fin) {
-                Ok(n) => {
-                    sent += n as u64;
-                    if !endless {
-                        s.remaining -= n as u64;
-                    }
-                    if fin && n == chunk {
-                        return false;
-                    }
-                    if n < chunk {
-                        return true;
+            match send_chunk(conn, s.reply_id, &mut s.remaining) {
+                Ok(step) => {
+                    sent += step.bytes as u64;
+                    if step.finished || step.blocked {
+                        return !step.finished;
                     }
                 }
                 Err(quiche::Error::Done) | Err(quiche::Error::StreamLimit) => return true,

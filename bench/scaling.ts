@@ -1,5 +1,6 @@
 // Connection scaling over [::1]: aggregate download goodput and the embedded server's memory per open
-// connection for 1, 10, 100 and 1,000 concurrent connections.
+// connection, active (downloading) and near idle (one 64-byte request at a time), for 1, 10, 100 and
+// 1,000 concurrent connections.
 //
 // Method: the same download scenario (1350-byte payloads, duration-based) at each connection count;
 // rounds interleaved, the order of counts rotating each round; median and range per count. Memory is the
@@ -29,7 +30,9 @@ const median = (xs: number[]) => {
 
 const hardware = `${cpus()[0]?.model.trim()} x${cpus().length}, Linux ${release()}`;
 console.log(`connection scaling on ${hardware}; ${ROUNDS} interleaved rounds of ${SECONDS} s downloads; median [min, max]`);
-const samples = new Map<number, { goodput: number[]; memory: number[]; completed: number[] }>(COUNTS.map((n) => [n, { goodput: [], memory: [], completed: [] }]));
+const samples = new Map<number, { goodput: number[]; memory: number[]; idleMemory: number[]; completed: number[] }>(
+  COUNTS.map((n) => [n, { goodput: [], memory: [], idleMemory: [], completed: [] }]),
+);
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < COUNTS.length; k++) {
     const n = COUNTS[(k + round) % COUNTS.length];
@@ -39,13 +42,16 @@ for (let round = 0; round < ROUNDS; round++) {
     s.goodput.push(r.end.goodputBps);
     s.memory.push(r.end.server?.rssPerConnectionBytes ?? NaN);
     s.completed.push(r.end.connections.completed);
+    const { record: idle } = await runScenario({ kind: 'requests', durationNs: SECONDS * 1e9, connections: n, requestSize: 64, responseSize: 64 });
+    if (idle.end.state !== 'completed') throw new Error(`${n} near-idle connections: ${idle.end.state}`);
+    s.idleMemory.push(idle.end.server?.rssPerConnectionBytes ?? NaN);
   }
 }
 const results = COUNTS.map((n) => {
   const s = samples.get(n)!;
-  const line = `${String(n).padStart(5)} connections: goodput ${formatRate(median(s.goodput))} [${formatRate(Math.min(...s.goodput))}, ${formatRate(Math.max(...s.goodput))}], server memory ${formatBytes(median(s.memory))} per connection`;
+  const line = `${String(n).padStart(5)} connections: goodput ${formatRate(median(s.goodput))} [${formatRate(Math.min(...s.goodput))}, ${formatRate(Math.max(...s.goodput))}], server memory per connection ${formatBytes(median(s.memory))} active, ${formatBytes(median(s.idleMemory))} near idle`;
   console.log(line);
-  return { connections: n, goodputBps: { median: median(s.goodput), values: s.goodput }, rssPerConnectionBytes: { median: median(s.memory), values: s.memory }, completed: s.completed };
+  return { connections: n, goodputBps: { median: median(s.goodput), values: s.goodput }, rssPerConnectionBytes: { median: median(s.memory), values: s.memory }, idleRssPerConnectionBytes: { median: median(s.idleMemory), values: s.idleMemory }, completed: s.completed };
 });
 mkdirSync(`${root}bench/results`, { recursive: true });
 writeFileSync(OUT, `${JSON.stringify({ date: new Date().toISOString(), hardware, rounds: ROUNDS, seconds: SECONDS, results }, null, 2)}\n`);

@@ -6,16 +6,25 @@
 // rounds interleaved, the order of counts rotating each round; median and range per count. Memory is the
 // server process's resident set above its baseline at the moment the most connections were open, divided
 // by that number (the embedded server shares the process with the client, whose per-connection buffers
-// are included: an upper bound for a server alone).
+// are included: an upper bound for a server alone). Each measurement runs in a fresh process
+// (`stoq-bench run --json`), so memory freed by an earlier run cannot hide a later one's.
 //
 //   node --import ./bench/register.js bench/scaling.ts [--rounds 3] [--seconds 2] [--out FILE]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runScenario } from '../src/index.js';
+import { spawnSync } from 'node:child_process';
+import type { RunRecord } from '../src/index.js';
 import { formatBytes, formatRate } from '../src/units.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** One run of the CLI in its own process; its record. */
+function run(args: string[]): RunRecord {
+  const r = spawnSync(process.execPath, [`${root}bin/stoq-bench.js`, 'run', ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`stoq-bench run ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as RunRecord;
+}
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
 const ROUNDS = opt('rounds', 3);
@@ -36,13 +45,13 @@ const samples = new Map<number, { goodput: number[]; memory: number[]; idleMemor
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < COUNTS.length; k++) {
     const n = COUNTS[(k + round) % COUNTS.length];
-    const { record: r } = await runScenario({ kind: 'download', durationNs: SECONDS * 1e9, connections: n });
+    const r = run(['--duration', `${SECONDS}s`, '--connections', String(n)]);
     if (r.end.state !== 'completed') throw new Error(`${n} connections: ${r.end.state} ${r.end.error?.message ?? ''}`);
     const s = samples.get(n)!;
     s.goodput.push(r.end.goodputBps);
     s.memory.push(r.end.server?.rssPerConnectionBytes ?? NaN);
     s.completed.push(r.end.connections.completed);
-    const { record: idle } = await runScenario({ kind: 'requests', durationNs: SECONDS * 1e9, connections: n, requestSize: 64, responseSize: 64 });
+    const idle = run(['--scenario', 'requests', '--duration', `${SECONDS}s`, '--connections', String(n), '--request-size', '64', '--response-size', '64']);
     if (idle.end.state !== 'completed') throw new Error(`${n} near-idle connections: ${idle.end.state}`);
     s.idleMemory.push(idle.end.server?.rssPerConnectionBytes ?? NaN);
   }

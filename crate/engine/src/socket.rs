@@ -273,7 +273,8 @@ impl Outbox {
     }
 
     /// Moves quiche's packets for `conn` onto the wire, batched, until quiche is done, pacing says wait, or
-    /// the socket is full. Returns the number of packets sent.
+    /// the socket is full. Returns the number of packets sent. Without `pacing`, packets held for their
+    /// release time go at once (a stopping server's CONNECTION_CLOSE must not wait behind them).
     pub fn flush(
         &mut self,
         conn: &mut quiche::Connection,
@@ -284,7 +285,7 @@ impl Outbox {
         let mut sent = 0u64;
         loop {
             let now = Instant::now();
-            if let Some(at) = self.release_at {
+            if let Some(at) = self.release_at.filter(|_| pacing) {
                 if at > now + PACING_SLACK {
                     return Ok((Flushed::Paced(at), sent));
                 }
@@ -319,7 +320,7 @@ impl Outbox {
             if self.segments == 0 {
                 return Ok((Flushed::Idle, sent));
             }
-            if let Some(at) = self.release_at {
+            if let Some(at) = self.release_at.filter(|_| pacing) {
                 if at > Instant::now() + PACING_SLACK {
                     return Ok((Flushed::Paced(at), sent));
                 }

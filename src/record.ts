@@ -110,15 +110,12 @@ export interface ConnectionRecord {
 
 export type RunState = 'completed' | 'cancelled' | 'errored';
 
-export interface EndRecord {
-  state: RunState;
-  error?: ErrorRecord;
-  /** From the first connect until the last byte was confirmed, seconds. */
-  durationS: number;
+/** What a run counted, as the engine reports it and the record repeats it. */
+export interface RunCounters {
+  /** Application payload bytes (the 8-byte perf header not included). */
   bytesSent: number;
   bytesReceived: number;
-  /** Application payload, both directions, bits per second over `durationS`. */
-  goodputBps: number;
+  /** QUIC packets, as quiche counts them. */
   packetsSent: number;
   packetsReceived: number;
   /** UDP payload bytes of those packets: the kernel's interface counters less IP, UDP and L2 headers. */
@@ -126,7 +123,17 @@ export interface EndRecord {
   udpBytesReceived: number;
   lost: number;
   retrans: number;
+  /** Requests, round trips or handshakes completed. */
   completed: number;
+}
+
+export interface EndRecord extends RunCounters {
+  state: RunState;
+  error?: ErrorRecord;
+  /** From the first connect until the last byte was confirmed, seconds. */
+  durationS: number;
+  /** Application payload, both directions, bits per second over `durationS`. */
+  goodputBps: number;
   requestsPerSecond?: number;
   handshakesPerSecond?: number;
   latency?: LatencyRecord;
@@ -172,16 +179,7 @@ export interface EngineResult {
   latency: null | { n: number; minNs: number; meanNs: number; p50Ns: number; p90Ns: number; p99Ns: number; p999Ns: number; maxNs: number };
 }
 
-interface EngineCounters {
-  bytesSent: number;
-  bytesReceived: number;
-  packetsSent: number;
-  packetsReceived: number;
-  udpBytesSent: number;
-  udpBytesReceived: number;
-  lost: number;
-  retrans: number;
-  completed: number;
+interface EngineCounters extends RunCounters {
   cpuNs: number;
 }
 

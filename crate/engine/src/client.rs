@@ -714,6 +714,7 @@ impl Worker {
         let Some(conn) = slot.conn.as_mut() else { return };
         slot.wake_at = match slot.outbox.flush(conn, &mut slot.sock, plan.scenario.settings.pacing, self.segments) {
             Ok((Flushed::Paced(at), _)) => Some(at),
+            Ok((Flushed::More, _)) => Some(Instant::now()),
             Ok((Flushed::Blocked, _)) => {
                 slot.dirty = true;
                 None

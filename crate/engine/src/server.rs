@@ -244,8 +244,8 @@ struct Worker {
 
 const SOCKET: Token = Token(0);
 const STOP_CHECK: Duration = Duration::from_millis(50);
-/// How long a stopping server keeps trying to send its CONNECTION_CLOSE frames.
-const SHUTDOWN_FLUSH: Duration = Duration::from_millis(200);
+/// How long a stopping server waits for its CONNECTION_CLOSE frames to leave.
+const SHUTDOWN_LINGER: Duration = Duration::from_millis(500);
 /// `recvmmsg` batches read before the connections are served again.
 const RECV_BATCHES_PER_PASS: usize = 4;
 
@@ -274,25 +274,42 @@ impl Worker {
             backlog = self.receive(&mut rx, &mut meta, &mut scratch, segments);
             self.pass(&mut scratch, segments);
         }
-        for c in self.conns.values_mut() {
-            let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
-        }
-        // The CONNECTION_CLOSE frames must leave even when the socket buffer is full: retry briefly.
-        let give_up = Instant::now() + SHUTDOWN_FLUSH;
-        loop {
-            let mut blocked = false;
-            for c in self.conns.values_mut() {
-                blocked |= matches!(c.outbox.flush(&mut c.conn, &mut self.sock, false, segments), Ok((Flushed::Blocked, _)));
-            }
-            if !blocked || Instant::now() >= give_up {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        self.close_all(segments);
         // Refused connections were never counted as open.
         let open = self.conns.values().filter(|c| !c.refused).count() as u64;
         self.shared.open.fetch_sub(open, Relaxed);
         self.sock.finish(&DropTable::read())
+    }
+
+    /// Closes every connection and waits, bounded, until each CONNECTION_CLOSE has left. quiche sends the
+    /// close only when the congestion window has room, and a closing connection ignores the ACKs that would
+    /// make room: after a full-rate transfer only the loss-detection timer (PTO) lets it out, so the timers
+    /// run here until every close is sent.
+    fn close_all(&mut self, segments: usize) {
+        for c in self.conns.values_mut() {
+            let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
+        }
+        let give_up = Instant::now() + SHUTDOWN_LINGER;
+        loop {
+            let now = Instant::now();
+            let mut next = give_up;
+            let mut waiting = false;
+            for c in self.conns.values_mut() {
+                if c.conn.timeout_instant().is_some_and(|t| t <= now) {
+                    c.conn.on_timeout();
+                }
+                let _ = c.outbox.flush(&mut c.conn, &mut self.sock, false, segments);
+                if !(c.conn.is_draining() || c.conn.is_closed()) || c.outbox.pending() {
+                    waiting = true;
+                    next = next.min(c.conn.timeout_instant().unwrap_or(give_up));
+                }
+            }
+            if !waiting || now >= give_up {
+                return;
+            }
+            // A full socket buffer is retried every millisecond.
+            std::thread::sleep(next.saturating_duration_since(Instant::now()).min(Duration::from_millis(1)));
+        }
     }
 
     fn next_wake(&self) -> Option<Instant> {
@@ -329,6 +346,7 @@ impl Worker {
             }
             c.wake_at = match c.outbox.flush(&mut c.conn, &mut self.sock, self.pacing, segments) {
                 Ok((Flushed::Paced(at), _)) => Some(at),
+                Ok((Flushed::More, _)) => Some(Instant::now()),
                 // A full socket: retry on the next pass (the WRITABLE event wakes the loop).
                 Ok((Flushed::Blocked, _)) => {
                     c.dirty = true;

@@ -253,7 +253,13 @@ pub enum Flushed {
     Paced(Instant),
     /// The socket buffer is full: wait for it to drain.
     Blocked,
+    /// `FLUSH_BATCHES` went out and quiche has more: read input, then flush again.
+    More,
 }
+
+/// Batches one flush sends at most. Without a bound, a sender starved of CPU keeps filling an open
+/// congestion window and never reads the ACKs, stop requests or other connections' packets waiting.
+const FLUSH_BATCHES: usize = 16;
 
 impl Outbox {
     pub fn new(max_payload: usize, segments: usize) -> Outbox {
@@ -283,7 +289,7 @@ impl Outbox {
         max_segments: usize,
     ) -> io::Result<(Flushed, u64)> {
         let mut sent = 0u64;
-        loop {
+        for _ in 0..FLUSH_BATCHES {
             let now = Instant::now();
             if let Some(at) = self.release_at.filter(|_| pacing) {
                 if at > now + PACING_SLACK {
@@ -338,6 +344,7 @@ impl Outbox {
                 return Ok((Flushed::Idle, sent));
             }
         }
+        Ok((Flushed::More, sent))
     }
 
     fn accept_first(&mut self, n: usize, info: &quiche::SendInfo, pacing: bool) {

@@ -100,8 +100,10 @@ fn a_server_stopped_mid_run_gives_an_errored_result_not_a_hang() {
     let (stats, _) = stopper.join().unwrap();
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!(r.state, RunState::Errored, "{:?} {:?}", r.error, r.connections);
+    // The server's CONNECTION_CLOSE arrived (not an idle timeout), even though a full-rate transfer had
+    // filled the congestion window when the server stopped.
     let e = r.error.as_ref().expect("an error");
-    assert!(!e.message.is_empty());
+    assert!(e.message.contains("unfinished"), "{e:?}");
     assert!(r.totals.bytes_received > 0, "it measured before the server went away");
     assert!(r.connections.iter().all(|c| c.state == RunState::Errored), "{:?}", r.connections);
     assert_eq!(stats.accepted, 2);

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::config::{quiche_config, Role};
 use crate::error::{connection_error, Error, Result};
-use crate::metrics::{thread_cpu_ns, Counters, Interval, LatencySummary, Latencies, PathGauges};
+use crate::metrics::{thread_cpu_ns, Counters, Interval, Latencies, LatencySummary, PathGauges};
 use crate::protocol::{encode_request, error_code, stream_id, HEADER_LEN, UNTIL_STOPPED};
 use crate::scenario::{Kind, Scenario, StreamType};
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
@@ -186,7 +186,8 @@ pub fn run(
         match report {
             Report::Tick(w, tick) => {
                 reported[w] = tick.index as i64;
-                let slot = pending.entry(tick.index).or_insert_with(|| Interval { index: tick.index, ..Default::default() });
+                let slot =
+                    pending.entry(tick.index).or_insert_with(|| Interval { index: tick.index, ..Default::default() });
                 slot.start_ns = tick.start_ns;
                 slot.end_ns = slot.end_ns.max(tick.end_ns);
                 slot.delta.add(&tick.delta);
@@ -580,12 +581,7 @@ impl Worker {
     }
 
     fn gauges(&self) -> PathGauges {
-        PathGauges::of(
-            self.slots
-                .iter()
-                .filter_map(|s| s.conn.as_ref())
-                .filter_map(|c| c.path_stats().next()),
-        )
+        PathGauges::of(self.slots.iter().filter_map(|s| s.conn.as_ref()).filter_map(|c| c.path_stats().next()))
     }
 
     fn connect(&mut self, i: usize) {
@@ -785,7 +781,10 @@ impl Worker {
         let (upload, expect) = (s.request_size.unwrap_or(0), s.response_size.unwrap_or(0));
         let slot = &mut self.slots[i];
         while slot.flows.len() < s.inflight as usize {
-            let credit = slot.conn.as_ref().map_or(0, |c| if uni { c.peer_streams_left_uni() } else { c.peer_streams_left_bidi() });
+            let credit =
+                slot.conn
+                    .as_ref()
+                    .map_or(0, |c| if uni { c.peer_streams_left_uni() } else { c.peer_streams_left_bidi() });
             if credit == 0 || !self.plan.may_start_another(now) {
                 break;
             }
@@ -874,7 +873,8 @@ impl Worker {
                                 self.last_completion = Some(Instant::now());
                                 if f.timed {
                                     let now = Instant::now();
-                                    self.latencies.record((now - f.started).as_nanos() as u64, plan.ns_since_start(now));
+                                    self.latencies
+                                        .record((now - f.started).as_nanos() as u64, plan.ns_since_start(now));
                                     self.completed += 1;
                                 }
                             } else {
@@ -1026,7 +1026,10 @@ fn finish(slot: &mut Slot, cancelled: bool) {
         slot.result.state = RunState::Errored;
         slot.result.error.get_or_insert(ErrorInfo {
             code: "PEER",
-            message: format!("the server closed the connection with {} streams unfinished", slot.flows.len() + slot.queued.len()),
+            message: format!(
+                "the server closed the connection with {} streams unfinished",
+                slot.flows.len() + slot.queued.len()
+            ),
         });
     } else if slot.result.error.is_some() {
         slot.result.state = RunState::Errored;

@@ -123,7 +123,15 @@ impl PathGauges {
         };
         self.rtt_ns = w(self.rtt_ns, o.rtt_ns);
         self.rttvar_ns = w(self.rttvar_ns, o.rttvar_ns);
-        let min_nonzero = |a: u64, b: u64| if a == 0 { b } else if b == 0 { a } else { a.min(b) };
+        let min_nonzero = |a: u64, b: u64| {
+            if a == 0 {
+                b
+            } else if b == 0 {
+                a
+            } else {
+                a.min(b)
+            }
+        };
         self.min_rtt_ns = min_nonzero(self.min_rtt_ns, o.min_rtt_ns);
         self.pmtu = min_nonzero(self.pmtu, o.pmtu);
         self.cwnd += o.cwnd;

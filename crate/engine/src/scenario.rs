@@ -156,11 +156,9 @@ impl Scenario {
             return Err(Error::invalid("a transfer scenario stops on bytes or duration, not on a count"));
         }
         if !transfer && self.bytes.is_some() {
-            return Err(Error::invalid(format!(
-                "a {:?} scenario stops on a count or a duration, not on bytes",
-                self.kind
-            )
-            .to_lowercase()));
+            return Err(Error::invalid(
+                format!("a {:?} scenario stops on a count or a duration, not on bytes", self.kind).to_lowercase(),
+            ));
         }
         match self.kind {
             Kind::Requests | Kind::Latency => {

@@ -166,8 +166,7 @@ impl Server {
             rss_bytes: rss_bytes(),
             baseline_rss_bytes: baseline,
             peak_connections: peak,
-            rss_per_connection_bytes: (peak > 0)
-                .then(|| s.rss_at_peak.load(Relaxed).saturating_sub(baseline) / peak),
+            rss_per_connection_bytes: (peak > 0).then(|| s.rss_at_peak.load(Relaxed).saturating_sub(baseline) / peak),
         }
     }
 
@@ -453,7 +452,19 @@ impl Worker {
             }
         }
         let outbox = Outbox::new(self.payload_size.max(1200), segments);
-        self.conns.insert(cid, Conn { conn, outbox, streams: HashMap::new(), next_uni: 0, wake_at: None, timer: None, dirty: true, refused });
+        self.conns.insert(
+            cid,
+            Conn {
+                conn,
+                outbox,
+                streams: HashMap::new(),
+                next_uni: 0,
+                wake_at: None,
+                timer: None,
+                dirty: true,
+                refused,
+            },
+        );
         Some(())
     }
 

@@ -135,7 +135,11 @@ impl Socket {
         };
         self.state.try_send(UdpSockRef::from(&self.io), &transmit).or_else(|e| {
             // Too large for the path (e.g. an MTU probe): the datagram is lost, as on the wire.
-            if e.raw_os_error() == Some(libc::EMSGSIZE) { Ok(()) } else { Err(e) }
+            if e.raw_os_error() == Some(libc::EMSGSIZE) {
+                Ok(())
+            } else {
+                Err(e)
+            }
         })?;
         self.use_.send_calls += 1;
         self.use_.datagrams_sent += segments as u64;

@@ -60,7 +60,8 @@ fn no_response_byte_before_the_upload_is_drained_and_finished() {
     // The rest and FIN: exactly the requested bytes come back, with FIN.
     c.send_all(0, &upload[350_000..], true);
     assert_eq!(read_to_end(&mut c, 0, Duration::from_secs(5)), Ok(want as usize));
-    let st = wait_for_stats(&server, Duration::from_secs(1), |st| st.bytes_received == 400_000 && st.bytes_sent == want);
+    let st =
+        wait_for_stats(&server, Duration::from_secs(1), |st| st.bytes_received == 400_000 && st.bytes_sent == want);
     assert_eq!((st.bytes_received, st.bytes_sent, st.streams), (400_000, want, 1), "{st:?}");
 }
 

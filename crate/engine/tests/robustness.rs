@@ -129,7 +129,8 @@ impl Relay {
         let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
         let addr = front.local_addr().unwrap();
         let up = {
-            let (front, back, cut, stop, client) = (front.clone(), back.clone(), cut.clone(), stop.clone(), client.clone());
+            let (front, back, cut, stop, client) =
+                (front.clone(), back.clone(), cut.clone(), stop.clone(), client.clone());
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 65_536];
                 while !stop.load(Relaxed) {

@@ -232,12 +232,9 @@ fn duration_requests_complete_what_they_start() {
 
 #[test]
 fn a_multi_threaded_server_and_client_keep_exact_accounting() {
-    let server = stoq_engine::Server::start(stoq_engine::ServerOptions {
-        listen: loopback(),
-        threads: 2,
-        ..Default::default()
-    })
-    .unwrap();
+    let server =
+        stoq_engine::Server::start(stoq_engine::ServerOptions { listen: loopback(), threads: 2, ..Default::default() })
+            .unwrap();
     let s = scenario(r#"{"kind":"bidir","bytes":1048576,"connections":4,"streams":2,"settings":{"threads":2}}"#);
     let r = run_bounded(&s, server.local_addr(), &Cancel::default(), BOUND);
     check_completed(&r, 4);
@@ -357,6 +354,10 @@ fn transport_settings_do_not_change_the_accounting() {
             assert_eq!((r.totals.bytes_sent, r.totals.bytes_received), (up, down), "{json}");
         }
         let st = wait_for_stats(&server, Duration::from_secs(2), |st| st.bytes_received == 2 * (MIB + 5));
-        assert_eq!((st.bytes_sent, st.bytes_received, st.streams), (2 * (MIB + 5), 2 * (MIB + 5), 8), "{settings}: {st:?}");
+        assert_eq!(
+            (st.bytes_sent, st.bytes_received, st.streams),
+            (2 * (MIB + 5), 2 * (MIB + 5), 8),
+            "{settings}: {st:?}"
+        );
     }
 }

@@ -121,8 +121,8 @@ fn connections_beyond_the_limit_are_refused() {
 
 #[test]
 fn a_refused_connection_is_an_errored_connection_of_the_run() {
-    let server = Server::start(ServerOptions { listen: loopback(), max_connections: 2, ..ServerOptions::default() })
-        .unwrap();
+    let server =
+        Server::start(ServerOptions { listen: loopback(), max_connections: 2, ..ServerOptions::default() }).unwrap();
     let s = scenario(r#"{"kind":"download","bytes":300000,"connections":3,"streams":1}"#);
     let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(10));
     assert_eq!(r.state, RunState::Errored, "{:?}", r.connections);
@@ -137,8 +137,8 @@ fn a_refused_connection_is_an_errored_connection_of_the_run() {
 
 #[test]
 fn stopping_with_a_refused_connection_still_draining_leaves_nothing_open() {
-    let server = Server::start(ServerOptions { listen: loopback(), max_connections: 1, ..ServerOptions::default() })
-        .unwrap();
+    let server =
+        Server::start(ServerOptions { listen: loopback(), max_connections: 1, ..ServerOptions::default() }).unwrap();
     let _first = RawClient::connect(server.local_addr());
     let mut second = RawClient::start(server.local_addr(), &mut raw_config(2_000));
     let refused = second.drive_until(Duration::from_secs(3), |c| c.conn.peer_error().is_some());

@@ -517,7 +517,9 @@ impl Worker {
             let all_done = self.slots.iter().all(|s| s.finished);
             let now = Instant::now();
             if now >= next_tick || all_done {
-                let until = if all_done { now } else { next_tick };
+                // The last interval ends with the transfer, not with the closing period after it.
+                let tick_start = next_tick - self.plan.interval;
+                let until = if all_done { self.last_completion.unwrap_or(now).max(tick_start) } else { next_tick };
                 end = until.min(now);
                 let cumulative = self.counters(cpu_start);
                 let tick = Tick {
@@ -721,7 +723,11 @@ impl Worker {
                 return;
             }
         };
-        let closed = conn.is_closed() || (slot.closing && !slot.outbox.pending());
+        // A handshake's connection is done once its close has left. A transfer's waits out quiche's closing
+        // period (3 PTO, RFC 9000 §10.2) still reading, so datagrams already under way are counted, not
+        // left unread in a closed socket.
+        let closed = conn.is_closed()
+            || (slot.closing && !slot.outbox.pending() && (kind == Kind::Handshakes || plan.cancel.is_cancelled()));
         if closed && kind == Kind::Handshakes && conn.is_established() && !plan.cancel.is_cancelled() {
             self.next_handshake(i, Instant::now());
         } else if closed {

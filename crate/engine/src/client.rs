@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Sender};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 use serde::Serialize;
 
@@ -465,9 +465,7 @@ impl Worker {
     fn run(mut self) -> WorkerResult {
         let poll = Poll::new().expect("epoll is available");
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            poll.registry()
-                .register(&mut slot.sock.io, Token(i), Interest::READABLE | Interest::WRITABLE)
-                .expect("a fresh socket registers");
+            slot.sock.register(poll.registry(), Token(i)).expect("a fresh socket registers");
         }
         let mut poll = poll;
         let mut events = Events::with_capacity(1024);
@@ -545,9 +543,18 @@ impl Worker {
                 .expect("next_tick is always set");
             // Capped so that a cancel is seen promptly even when no packet or timer is due.
             let timeout = wake.saturating_duration_since(Instant::now()).min(CANCEL_CHECK);
+            for (i, s) in self.slots.iter_mut().enumerate().filter(|(_, s)| !s.finished) {
+                let _ = s.sock.watch_writable(poll.registry(), Token(i));
+            }
             let _ = poll.poll(&mut events, Some(timeout));
             readable.clear();
-            readable.extend(events.iter().map(|e| e.token().0));
+            for e in events.iter() {
+                // Buffer space: the blocked flush is retried. Only a readable socket is read.
+                self.slots[e.token().0].dirty = true;
+                if e.is_readable() || e.is_error() {
+                    readable.push(e.token().0);
+                }
+            }
         }
         let totals = self.counters(cpu_start);
         let drops = DropTable::read();

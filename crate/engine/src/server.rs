@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -254,7 +254,7 @@ impl Worker {
             Ok(p) => p,
             Err(_) => return self.sock.finish(&DropTable::read()),
         };
-        if poll.registry().register(&mut self.sock.io, SOCKET, Interest::READABLE | Interest::WRITABLE).is_err() {
+        if self.sock.register(poll.registry(), SOCKET).is_err() {
             return self.sock.finish(&DropTable::read());
         }
         let mut events = Events::with_capacity(64);
@@ -270,8 +270,12 @@ impl Worker {
                 false => self.next_wake().map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now())),
             };
             let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
-            backlog = self.receive(&mut rx, &mut meta, &mut scratch, segments);
+            // Only a readable socket is read: a wake-up for a timer or for buffer space costs no recvmmsg.
+            if backlog || events.iter().any(|e| e.is_readable() || e.is_error()) {
+                backlog = self.receive(&mut rx, &mut meta, &mut scratch, segments);
+            }
             self.pass(&mut scratch, segments);
+            let _ = self.sock.watch_writable(poll.registry(), SOCKET);
         }
         self.close_all(segments);
         // Refused connections were never counted as open.

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
+use mio::{Interest, Registry, Token};
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 use serde::Serialize;
 use socket2::{Domain, Protocol, Type};
@@ -83,6 +84,10 @@ pub struct Socket {
     wildcard: bool,
     max_segments: usize,
     pub use_: FastPath,
+    /// The last send found the buffer full.
+    blocked: bool,
+    /// Registered for WRITABLE as well as READABLE.
+    watching_writable: bool,
 }
 
 impl Socket {
@@ -115,7 +120,32 @@ impl Socket {
             buffers_forced: forced,
             ..FastPath::default()
         };
-        Ok(Socket { io, state, local, wildcard: addr.ip().is_unspecified(), max_segments, use_ })
+        Ok(Socket {
+            io,
+            state,
+            local,
+            wildcard: addr.ip().is_unspecified(),
+            max_segments,
+            use_,
+            blocked: false,
+            watching_writable: false,
+        })
+    }
+
+    /// Registers for READABLE events; `watch_writable` adds WRITABLE while a send waits for buffer space.
+    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        registry.register(&mut self.io, token, Interest::READABLE)
+    }
+
+    /// Watches for WRITABLE only while the last send was refused: edge-triggered WRITABLE would otherwise
+    /// wake the loop after every send, one spurious wake-up per round trip.
+    pub fn watch_writable(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        if self.blocked != self.watching_writable {
+            let interest = if self.blocked { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            registry.reregister(&mut self.io, token, interest)?;
+            self.watching_writable = self.blocked;
+        }
+        Ok(())
     }
 
     /// Most packets of `payload` bytes one send may carry.
@@ -133,14 +163,16 @@ impl Socket {
             segment_size: (segments > 1).then_some(segment),
             src_ip: self.wildcard.then(|| from.ip()),
         };
-        self.state.try_send(UdpSockRef::from(&self.io), &transmit).or_else(|e| {
+        let sent = self.state.try_send(UdpSockRef::from(&self.io), &transmit).or_else(|e| {
             // Too large for the path (e.g. an MTU probe): the datagram is lost, as on the wire.
             if e.raw_os_error() == Some(libc::EMSGSIZE) {
                 Ok(())
             } else {
                 Err(e)
             }
-        })?;
+        });
+        self.blocked = matches!(&sent, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        sent?;
         self.use_.send_calls += 1;
         self.use_.datagrams_sent += segments as u64;
         if segments > 1 {

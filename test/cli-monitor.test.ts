@@ -195,7 +195,7 @@ describe('stoq-bench monitor', () => {
     const alertsFile = join(dir, 'alerts.jsonl');
     const common = ['--target', address, '--interval', '100ms', '--history', join(dir, 'history-2.db'), '--alerts', alertsFile];
     const rtt = startMonitor([...common, '--probe-count', '10', '--burst-every', '0', '--duration', '1s', '--slo', 'p50-rtt<=1us']);
-    expect(await rtt.done).toBe(0);
+    expect(await rtt.done).toBe(1); // it ended Critical
     expect(rtt.events.map((e) => e.event)).toEqual(['started', 'stopped']); // the alerts went to the file
     const first = readFileSync(alertsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(first).toHaveLength(1);
@@ -203,7 +203,7 @@ describe('stoq-bench monitor', () => {
     expect(first[0].reason).toMatch(/^SLO p50-rtt<=1us breached with confidence: RTT p50 [\d.]+ us, 95% interval \[[\d.]+ us, [\d.]+ [um]s\] \(n=\d+\)$/);
 
     const bursts = startMonitor([...common, '--probe-count', '5', '--burst-every', '200ms', '--burst-duration', '100ms', '--duration', '2500ms', '--slo', 'goodput>=1000Tbps', '--slo', 'p99-rtt<=10s']);
-    expect(await bursts.done).toBe(0);
+    expect(await bursts.done).toBe(1);
     const alerts = readFileSync(alertsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).slice(1);
     expect(alerts.map((a) => a.to)).toEqual(['Healthy', 'Degraded', 'Critical']);
     expect(alerts[1].reason).toMatch(/^SLO goodput>=1000Tbps missed by the last burst \([\d.]+ [GMk]?bit\/s; 1 of 1 in the window\)$/);
@@ -225,7 +225,7 @@ describe('stoq-bench monitor', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--baseline "fast" was measured on testbed tb-1, this one is \w+ .*--allow-testbed-mismatch/);
     const m = startMonitor(['--target', address, '--interval', '100ms', '--probe-count', '10', '--burst-every', '0', '--duration', '1s', '--history', history, '--baseline', 'fast', '--allow-testbed-mismatch']);
-    expect(await m.done).toBe(0);
+    expect(await m.done).toBe(1); // it ended Degraded
     const started = m.events[0];
     expect(started.baseline.name).toBe('fast');
     expect(started.baseline.p50Us).toBeGreaterThan(0.5);

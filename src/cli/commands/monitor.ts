@@ -41,7 +41,7 @@ export const monitorCommand: Command = {
     'probe-count': whole('probe-count', 'round trips per probe (64 B each way, one connection)', 1, 100_000, { default: '20' }),
     'probe-warmup': whole('probe-warmup', 'round trips at the start of each probe left out of the window (the first after the handshake is slow)', 0, 100_000, { default: '1' }),
     'probe-timeout': time('probe-timeout', 'an unanswered probe fails after this (TIME; idle timeout)', { default: '1s' }),
-    duration: time('duration', 'stop after this long (TIME); default: until SIGINT/SIGTERM'),
+    duration: time('duration', 'stop after this long (TIME); default: until SIGINT/SIGTERM. Exits 1 if the health is then not Healthy'),
     slo: { type: 'string', array: true, describe: 'an SLO, repeatable: p99-rtt<=2ms, p50-rtt<=500us, goodput>=1Gbps' },
     baseline: { type: 'string', describe: 'a named baseline in the history store to compare with (RTT p50/p99 or goodput)' },
     'allow-testbed-mismatch': { type: 'boolean', default: false, describe: 'compare with a baseline measured on another testbed' },
@@ -177,7 +177,8 @@ export const monitorCommand: Command = {
       });
       if (io.isTTY && width > 0) io.stderr(`\r${' '.repeat(width)}\r`);
       emit({ event: 'stopped', time: new Date().toISOString(), target, ...result });
-      return EXIT.ok;
+      // Ending Degraded or Critical is a failed check, so a bounded monitor can gate a CI job.
+      return result.state === null || result.state === 'Healthy' ? EXIT.ok : EXIT.failedCheck;
     } finally {
       await closeMetrics?.();
       history.close();

@@ -3,65 +3,27 @@
 // INVALID_FILE error that names the file, the line and what was wrong.
 import { readFileSync } from 'node:fs';
 import { StoqError } from './errors.js';
+import type { EndRecord, IntervalRecord, LatencyRecord, RunRecord } from './record.js';
+import type { ScenarioKind } from './scenario.js';
 
-export type ScenarioKind = 'download' | 'upload' | 'bidir' | 'requests' | 'latency' | 'handshakes';
+/**
+ * A record as read from a file: the engine's `RunRecord` with the fields every reader relies on required
+ * and the rest optional, so records trimmed by hand or made by other tools still load.
+ */
+export type StoredInterval = Pick<IntervalRecord, 'index' | 'startS' | 'endS' | 'bytesSent' | 'bytesReceived' | 'goodputBps'> &
+  Partial<IntervalRecord>;
+export type StoredLatency = Omit<LatencyRecord, 'method'> & Partial<Pick<LatencyRecord, 'method'>>;
+export type StoredEnd = Pick<EndRecord, 'state' | 'error' | 'durationS' | 'bytesSent' | 'bytesReceived' | 'goodputBps'> &
+  Partial<Omit<EndRecord, 'latency'>> & { latency?: StoredLatency };
 
-export interface IntervalRecord {
-  index: number;
-  startS: number;
-  endS: number;
-  bytesSent: number;
-  bytesReceived: number;
-  goodputBps: number;
-  packetsSent?: number;
-  packetsReceived?: number;
-  rttUs?: number;
-  minRttUs?: number;
-  rttvarUs?: number;
-  cwnd?: number;
-  lost?: number;
-  retrans?: number;
-  deliveryRateBps?: number;
-  completed?: number;
-}
-
-export interface LatencyEnd {
-  unit: 'us';
-  n: number;
-  minUs: number;
-  meanUs: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  p999Us: number;
-  maxUs: number;
-}
-
-export interface RunRecord {
-  schemaVersion: 1;
+export interface StoredRecord
+  extends Pick<RunRecord, 'schemaVersion' | 'session' | 'startedAt' | 'target' | 'embeddedServer'>,
+    Partial<Pick<RunRecord, 'connections'>> {
   tool: { name: string; version: string };
-  session: { id: string; run: number; runs: number };
-  startedAt: string;
-  target: string;
-  embeddedServer: boolean;
   scenario: { id: string; kind: ScenarioKind; [setting: string]: unknown };
   environment: { fingerprint: string; hostname?: string; [key: string]: unknown };
-  intervals: IntervalRecord[];
-  end: {
-    state: 'completed' | 'cancelled' | 'errored';
-    error?: { code: string; message: string };
-    durationS: number;
-    bytesSent: number;
-    bytesReceived: number;
-    goodputBps: number;
-    packetsSent?: number;
-    packetsReceived?: number;
-    lost?: number;
-    retrans?: number;
-    requestsPerSecond?: number;
-    handshakesPerSecond?: number;
-    latency?: LatencyEnd;
-  };
+  intervals: StoredInterval[];
+  end: StoredEnd;
   samples?: { latencyUs?: number[] };
 }
 
@@ -77,7 +39,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Checks the shape of one record (the fields this package relies on) and returns it typed. */
-export function validateRecord(value: unknown, where = 'record'): RunRecord {
+export function validateRecord(value: unknown, where = 'record'): StoredRecord {
   if (!isObject(value)) throw bad(where, 'a run record must be a JSON object');
   if (value.schemaVersion !== 1) {
     throw bad(where, value.schemaVersion === undefined
@@ -119,7 +81,7 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
       throw bad(where, 'samples.latencyUs must be an array of finite numbers');
     }
   }
-  return value as unknown as RunRecord;
+  return value as unknown as StoredRecord;
 }
 
 function finite(v: unknown): v is number {
@@ -127,7 +89,7 @@ function finite(v: unknown): v is number {
 }
 
 /** Parses text holding one record, an array of records, or JSON lines (one record per line). */
-export function parseRecords(text: string, source = 'input'): RunRecord[] {
+export function parseRecords(text: string, source = 'input'): StoredRecord[] {
   const trimmed = text.trim();
   if (trimmed === '') throw bad(source, 'the file is empty (expected a run record, an array of records or JSON lines)');
   let whole: unknown;
@@ -146,7 +108,7 @@ export function parseRecords(text: string, source = 'input'): RunRecord[] {
   }
   // JSON lines
   const lines = text.split(/\r?\n/);
-  const out: RunRecord[] = [];
+  const out: StoredRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     let value: unknown;
@@ -162,7 +124,7 @@ export function parseRecords(text: string, source = 'input'): RunRecord[] {
 }
 
 /** Reads run records from a file (one record, an array, or JSON lines). */
-export function readRecordFile(path: string): RunRecord[] {
+export function readRecordFile(path: string): StoredRecord[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -174,6 +136,6 @@ export function readRecordFile(path: string): RunRecord[] {
 }
 
 /** Reads and concatenates the records of several files. */
-export function readRecordFiles(paths: readonly string[]): RunRecord[] {
+export function readRecordFiles(paths: readonly string[]): StoredRecord[] {
   return paths.flatMap((p) => readRecordFile(p));
 }

@@ -9,7 +9,7 @@ import { fromNative } from '../errors.js';
 import type { Slo } from '../grading/index.js';
 import type { HistoryStore } from '../history/index.js';
 import type { RunRecord } from '../record.js';
-import type { RunRecord as StoredRecord } from '../records.js';
+import type { StoredRecord } from '../records.js';
 import { runScenario } from '../run.js';
 import { normalizeScenario, type Scenario } from '../scenario.js';
 import { quantileSorted } from '../stats/index.js';

@@ -1,7 +1,7 @@
 // The run and session model: a session (one invocation on one testbed) holds runs (the unit of
 // replication) that hold intervals. Each run is reduced to one number per metric after omitting its
 // warm-up; its steadiness is checked (drift, autocorrelation) and flagged, never silently dropped.
-import type { RunRecord } from '../records.js';
+import type { StoredRecord } from '../records.js';
 import { batchMeansInterval, blockBootstrapMean, type Interval } from './bootstrap.js';
 import { quantileSorted } from './quantile.js';
 import { autocorrelation, effectiveSampleSize, theilSen } from './series.js';
@@ -52,7 +52,7 @@ export interface RunSummary {
   scenarioId: string;
   scenarioKind: string;
   fingerprint: string;
-  state: RunRecord['end']['state'];
+  state: StoredRecord['end']['state'];
   error?: { code: string; message: string };
   metrics: Partial<Record<MetricId, number>>;
   /** Sorted raw latency samples (us) when the record carried them. */
@@ -107,7 +107,7 @@ export function mserTruncation(series: ArrayLike<number>): number {
 }
 
 /** Reduces one run record to its run-level summary. */
-export function summarizeRun(record: RunRecord, options: RunModelOptions = {}): RunSummary {
+export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}): RunSummary {
   const level = options.level ?? 0.95;
   const kind = record.scenario.kind;
   const intervals = [...record.intervals].sort((a, b) => a.startS - b.startS);

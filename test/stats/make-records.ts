@@ -1,13 +1,13 @@
 // Synthetic run records for tests: AR(1) interval goodput around a level, a slow-start ramp, optional
 // latency samples; seeded so every test is reproducible.
-import type { RunRecord } from '../../src/records.js';
+import type { StoredRecord } from '../../src/records.js';
 import { createRng, type Rng } from '../../src/stats/rng.js';
 
 export interface FakeRun {
   session?: string;
   run?: number;
   runs?: number;
-  kind?: RunRecord['scenario']['kind'];
+  kind?: StoredRecord['scenario']['kind'];
   scenarioId?: string;
   fingerprint?: string;
   levelBps?: number;
@@ -21,17 +21,17 @@ export interface FakeRun {
   drift?: number;
   latencyUs?: number;
   latencySamples?: number;
-  state?: RunRecord['end']['state'];
+  state?: StoredRecord['end']['state'];
   startedAt?: string;
 }
 
-export function fakeRecord(rng: Rng, f: FakeRun = {}): RunRecord {
+export function fakeRecord(rng: Rng, f: FakeRun = {}): StoredRecord {
   const level = f.levelBps ?? 9e9;
   const n = f.intervals ?? 20;
   const warm = f.warmup ?? 2;
   const phi = f.phi ?? 0.5;
   const noise = f.noise ?? 0.02;
-  const intervals: RunRecord['intervals'] = [];
+  const intervals: StoredRecord['intervals'] = [];
   let e = 0;
   for (let i = 0; i < n; i++) {
     e = phi * e + Math.sqrt(1 - phi * phi) * rng.normal();
@@ -45,7 +45,7 @@ export function fakeRecord(rng: Rng, f: FakeRun = {}): RunRecord {
     });
   }
   const total = intervals.reduce((s, iv) => s + iv.goodputBps, 0);
-  const rec: RunRecord = {
+  const rec: StoredRecord = {
     schemaVersion: 1,
     tool: { name: 'stoq-bench', version: '0.1.0' },
     session: { id: f.session ?? 's1', run: f.run ?? 0, runs: f.runs ?? 1 },
@@ -69,7 +69,7 @@ export function fakeRecord(rng: Rng, f: FakeRun = {}): RunRecord {
 }
 
 /** A session of `runs` records with a per-session offset (between-session noise). */
-export function fakeSession(rng: Rng, id: string, runs: number, f: FakeRun = {}, sessionNoise = 0): RunRecord[] {
+export function fakeSession(rng: Rng, id: string, runs: number, f: FakeRun = {}, sessionNoise = 0): StoredRecord[] {
   const offset = 1 + sessionNoise * rng.normal();
   return Array.from({ length: runs }, (_, i) =>
     fakeRecord(rng, { ...f, session: id, run: i, runs, levelBps: (f.levelBps ?? 9e9) * offset }),

@@ -3,7 +3,7 @@ import { extractClaims, type Claim } from '../../claims/extract.js';
 import { StoqError } from '../../errors.js';
 import { formatValue } from '../../grading/format.js';
 import { isBaselineFile, parseBaselineFile } from '../../history/baseline.js';
-import { parseRecords, type RunRecord } from '../../records.js';
+import { parseRecords, type StoredRecord } from '../../records.js';
 import { EXIT, type Command } from '../command.js';
 import { EXPECTATIONS, validateRuns, type ExpectationResult } from './validate.js';
 
@@ -17,7 +17,7 @@ export interface CheckedClaim extends Claim {
 }
 
 /** Run records from record files (JSON or JSON lines) or baseline files. */
-function readEvidence(paths: readonly string[]): RunRecord[] {
+function readEvidence(paths: readonly string[]): StoredRecord[] {
   return paths.flatMap((path) => {
     let text: string;
     try {
@@ -40,7 +40,7 @@ function readEvidence(paths: readonly string[]): RunRecord[] {
  * Checks each claim against the records: contradicted when the measurement's interval excludes it on the
  * unfavourable side, unbacked when nothing measured that metric, backed otherwise.
  */
-export function checkClaims(claims: readonly Claim[], records: readonly RunRecord[], level: number): CheckedClaim[] {
+export function checkClaims(claims: readonly Claim[], records: readonly StoredRecord[], level: number): CheckedClaim[] {
   return claims.map((claim) => {
     const spec = EXPECTATIONS.find((e) => e.metric === claim.metric)!;
     const [result] = validateRuns(records, [{ spec, limit: claim.value }], { level, source: 'claims' }).expectations;

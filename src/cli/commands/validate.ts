@@ -7,7 +7,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
 import { sideSummary } from '../../grading/compare.js';
 import { formatValue, table } from '../../grading/format.js';
-import { readRecordFile, type RunRecord } from '../../records.js';
+import { readRecordFile, type StoredRecord } from '../../records.js';
 import { runScenario } from '../../run.js';
 import { normalizeScenario, type ScenarioKind } from '../../scenario.js';
 import { quantileInterval } from '../../stats/quantile.js';
@@ -93,7 +93,7 @@ function fmt(metric: MetricId, v: number): string {
 
 /** Checks expectations against run records: one value per run and metric, interval across runs. */
 export function validateRuns(
-  records: readonly RunRecord[],
+  records: readonly StoredRecord[],
   wanted: ReadonlyArray<{ spec: ExpectationSpec; limit: number }>,
   options: { level: number; source: string; warmupS?: number },
 ): Validation {
@@ -292,7 +292,7 @@ export const validateCommand: Command = {
     const json = argv.json as boolean;
     const warmupS = argv.warmup !== undefined ? (argv.warmup as number) / 1e9 : undefined;
     const files = argv.records as string[] | undefined;
-    let records: RunRecord[];
+    let records: StoredRecord[];
     let source: string;
     if (files) {
       records = files.flatMap((f) => readRecordFile(f));
@@ -323,8 +323,8 @@ export const validateCommand: Command = {
             signal: io.signal,
             session: { id: session, run, runs },
           });
-          records.push(record as unknown as RunRecord);
-          if (!json) io.stdout(`${progressLine(record as unknown as RunRecord, run, runs)}\n`);
+          records.push(record as unknown as StoredRecord);
+          if (!json) io.stdout(`${progressLine(record as unknown as StoredRecord, run, runs)}\n`);
         }
       }
       if (out) {
@@ -341,7 +341,7 @@ export const validateCommand: Command = {
   },
 };
 
-function progressLine(r: RunRecord, run: number, runs: number): string {
+function progressLine(r: StoredRecord, run: number, runs: number): string {
   const e = r.end;
   const parts = [`${r.scenario.kind} run ${run + 1}/${runs}: ${e.state}`];
   if (TRANSFER.includes(r.scenario.kind as ScenarioKind)) parts.push(`goodput ${formatRate(e.goodputBps)}`);

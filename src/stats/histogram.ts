@@ -5,6 +5,7 @@
 // Correctness rests only on the cell function being monotone (v < w implies cell(v) <= cell(w)); every
 // assumption taken from approximate planning is checked, and `undefined` sends the caller to a direct path.
 import { multiSelect, selectInPlace } from './quantile.js';
+import { sortedSample } from './select.js';
 
 const CELLS = 4096;
 const SAMPLE = 8192;
@@ -57,17 +58,7 @@ export interface HistogramCore {
 export function histogramCore(x: Float64Array, o: HistogramCoreOptions): HistogramCore | undefined {
   const n = x.length;
   // the range: the sample's 0.05% and 99.95% points (values beyond go to two edge cells)
-  const sample = new Float64Array(SAMPLE);
-  let state = o.seed >>> 0 || 1;
-  for (let i = 0; i < SAMPLE; i++) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    sample[i] = x[state % n];
-  }
-  sample.sort();
+  const sample = sortedSample(x, o.seed, undefined, SAMPLE);
   const lo = sample[4];
   const hi = sample[SAMPLE - 5];
   if (!(hi > lo) || !Number.isFinite(hi - lo)) return undefined;

@@ -10,11 +10,11 @@ export const BRACKET_MIN_N = 65536;
 const SAMPLE = 16384;
 
 /** A sorted random sample (xorshift32, seeded) of x, or of |x - centre|. */
-export function sortedSample(x: Float64Array, seed: number, centre?: number): Float64Array {
+export function sortedSample(x: Float64Array, seed: number, centre?: number, size = SAMPLE): Float64Array {
   const n = x.length;
-  const sample = new Float64Array(SAMPLE);
+  const sample = new Float64Array(size);
   let state = seed >>> 0 || 1;
-  for (let i = 0; i < SAMPLE; i++) {
+  for (let i = 0; i < size; i++) {
     state ^= state << 13;
     state >>>= 0;
     state ^= state >>> 17;

@@ -111,6 +111,12 @@ export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}
   const level = options.level ?? 0.95;
   const kind = record.scenario.kind;
   const intervals = [...record.intervals].sort((a, b) => a.startS - b.startS);
+  // A last interval under half the usual length is the run's tail (the close after the transfer ended):
+  // its bytes are in the totals, but it is no sample of the steady state.
+  const lengths = Float64Array.from(intervals, (iv) => iv.endS - iv.startS).sort();
+  if (intervals.length > 1 && intervals[intervals.length - 1].endS - intervals[intervals.length - 1].startS < quantileSorted(lengths, 0.5) / 2) {
+    intervals.pop();
+  }
   const completions = !THROUGHPUT_KINDS.has(kind) && intervals.length > 0 && intervals.every((iv) => typeof iv.completed === 'number');
   const seriesOf = (ivs: typeof intervals) =>
     ivs.map((iv) => (completions ? (iv.completed as number) / Math.max(iv.endS - iv.startS, 1e-9) : iv.goodputBps));

@@ -39,6 +39,19 @@ describe('run model', () => {
     expect(summarizeRun(rec, { maxDrift: 10 }).steadiness.status).toBe('steady');
   });
 
+  it("the run's short empty tail (the close after a timed transfer) is no steady-state sample", () => {
+    const rec = fakeRecord(createRng(8), { intervals: 10, noise: 0.005 });
+    const last = rec.intervals.at(-1)!;
+    const tail = { ...last, index: last.index + 1, startS: last.endS, endS: last.endS + 0.03, bytesSent: 0, bytesReceived: 0, goodputBps: 0 };
+    const withTail = summarizeRun({ ...rec, intervals: [...rec.intervals, tail] });
+    const without = summarizeRun(rec);
+    expect(withTail.steadiness.status).toBe('steady');
+    expect(withTail.metrics.goodput).toBe(without.metrics.goodput);
+    // a full-length interval of nothing is a real sample: it is kept, and the run is flagged
+    const stalled = summarizeRun({ ...rec, intervals: [...rec.intervals, { ...tail, endS: last.endS + 1 }, { ...tail, index: last.index + 2, startS: last.endS + 1, endS: last.endS + 2 }] });
+    expect(stalled.metrics.goodput!).toBeLessThan(without.metrics.goodput!);
+  });
+
   it('a too-short run is unchecked, not unsteady', () => {
     const s = summarizeRun(fakeRecord(createRng(7), { intervals: 3, warmup: 1 }));
     expect(s.steadiness.status).toBe('unchecked');

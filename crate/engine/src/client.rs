@@ -351,7 +351,7 @@ struct Flow {
 struct Slot {
     index: u32,
     sock: Socket,
-    conn: Option<quiche::Connection>,
+    conn: Option<crate::Connection>,
     outbox: Outbox,
     wake_at: Option<Instant>,
     connect_at: Instant,
@@ -600,7 +600,13 @@ impl Worker {
         random_bytes(&mut scid);
         let scid = quiche::ConnectionId::from_ref(&scid);
         slot.connect_at = Instant::now();
-        match quiche::connect(Some(&plan.server_name), &scid, slot.sock.local, plan.target, &mut self.config) {
+        match quiche::connect_with_buffer_factory(
+            Some(&plan.server_name),
+            &scid,
+            slot.sock.local,
+            plan.target,
+            &mut self.config,
+        ) {
             Ok(mut conn) => {
                 if let Some(dir) = &plan.qlog_dir {
                     if let Some(w) = qlog_writer(dir, "client", conn.trace_id()) {

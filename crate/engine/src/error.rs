@@ -78,7 +78,7 @@ impl From<quiche::Error> for Error {
 }
 
 /// The error a finished connection reports, if it did not end cleanly.
-pub fn connection_error(conn: &quiche::Connection) -> Option<Error> {
+pub fn connection_error(conn: &crate::Connection) -> Option<Error> {
     if conn.is_timed_out() {
         return Some(Error::Timeout("the peer did not answer within the idle timeout".into()));
     }

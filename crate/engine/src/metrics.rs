@@ -27,7 +27,7 @@ pub struct Counters {
 
 impl Counters {
     /// quiche's packet counts for one connection.
-    pub fn of_connection(conn: &quiche::Connection) -> Counters {
+    pub fn of_connection(conn: &crate::Connection) -> Counters {
         let st = conn.stats();
         Counters {
             packets_sent: st.sent as u64,

@@ -201,7 +201,7 @@ struct Stream {
 }
 
 struct Conn {
-    conn: quiche::Connection,
+    conn: crate::Connection,
     outbox: Outbox,
     streams: HashMap<u64, Stream>,
     next_uni: u64,
@@ -435,7 +435,7 @@ impl Worker {
 
     fn accept(&mut self, cid: Cid, from: SocketAddr, to: SocketAddr, segments: usize) -> Option<()> {
         let scid = quiche::ConnectionId::from_ref(&cid);
-        let mut conn = quiche::accept(&scid, None, to, from, &mut self.config).ok()?;
+        let mut conn = quiche::accept_with_buf_factory(&scid, None, to, from, &mut self.config).ok()?;
         // Refusal waits for the handshake: closing now, before the Initial is even processed, would drop
         // the connection without a word (quiche closes silently when nothing was received yet), every
         // retransmitted Initial would be refused again, and the client would only see a timeout.

@@ -319,7 +319,7 @@ impl Outbox {
     /// release time go at once (a stopping server's CONNECTION_CLOSE must not wait behind them).
     pub fn flush(
         &mut self,
-        conn: &mut quiche::Connection,
+        conn: &mut crate::Connection,
         sock: &mut Socket,
         pacing: bool,
         max_segments: usize,

@@ -471,7 +471,6 @@ impl Worker {
         let mut events = Events::with_capacity(1024);
         let mut rx = vec![0u8; RECV_BATCH * RECV_SLOT_BYTES];
         let mut meta = vec![RecvMeta::default(); RECV_BATCH];
-        let mut scratch = vec![0u8; 256 * 1024];
         let cpu_start = thread_cpu_ns();
         let mut last = Counters::default();
         let mut tick_index = 0u32;
@@ -507,7 +506,7 @@ impl Worker {
                     || s.wake_at.is_some_and(|t| t <= now + crate::socket::PACING_SLACK);
                 if due && !s.finished {
                     self.slots[i].dirty = false;
-                    self.step(i, now, &mut scratch);
+                    self.step(i, now);
                     let s = &mut self.slots[i];
                     s.timer = s.conn.as_ref().and_then(|c| c.timeout_instant());
                 }
@@ -679,7 +678,7 @@ impl Worker {
     }
 
     /// Advances one slot: timers, streams, new requests, sending, and the end of the connection.
-    fn step(&mut self, i: usize, now: Instant, scratch: &mut [u8]) {
+    fn step(&mut self, i: usize, now: Instant) {
         let plan = self.plan.clone();
         let kind = plan.scenario.kind;
         if self.slots[i].finished {
@@ -701,7 +700,7 @@ impl Worker {
         if kind == Kind::Handshakes {
             self.step_handshake(i, now);
         } else if self.slots[i].conn.as_ref().is_some_and(|c| c.is_established()) && !self.slots[i].closing {
-            self.read(i, scratch);
+            self.read(i);
             if matches!(kind, Kind::Requests | Kind::Latency) {
                 self.issue_requests(i, now);
             } else {
@@ -850,7 +849,7 @@ impl Worker {
     }
 
     /// Reads replies; a reply that ends (FIN, or our STOP_SENDING) completes its flow.
-    fn read(&mut self, i: usize, scratch: &mut [u8]) {
+    fn read(&mut self, i: usize) {
         let plan = self.plan.clone();
         let slot = &mut self.slots[i];
         let Some(conn) = slot.conn.as_mut() else { return };
@@ -874,7 +873,8 @@ impl Worker {
                 continue;
             };
             loop {
-                match conn.stream_recv(id, scratch) {
+                // Reply payload is only counted: discarded inside quiche, never copied out.
+                match conn.stream_discard(id, usize::MAX) {
                     Ok((n, fin)) => {
                         received += n as u64;
                         let Some(f) = slot.flows.get_mut(&request) else { break };

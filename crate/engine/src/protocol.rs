@@ -50,6 +50,17 @@ impl RequestReader {
         payload
     }
 
+    /// Header bytes still to come: read them; what follows is payload, only counted (`skip`).
+    pub fn header_left(&self) -> usize {
+        HEADER_LEN - self.header_len
+    }
+
+    /// Counts `n` payload bytes that were discarded unread.
+    pub fn skip(&mut self, n: usize) {
+        debug_assert_eq!(self.header_left(), 0);
+        self.uploaded += n as u64;
+    }
+
     /// The requested response size, once all 8 header bytes have arrived.
     pub fn response_size(&self) -> Option<u64> {
         (self.header_len == HEADER_LEN).then(|| u64::from_be_bytes(self.header))
@@ -96,6 +107,19 @@ mod tests {
         assert_eq!(r.response_size(), Some(4096));
         assert_eq!(r.feed(&bytes[50..]), 58);
         assert_eq!(r.uploaded, 100);
+    }
+
+    #[test]
+    fn header_left_then_skipped_payload_is_counted() {
+        let mut r = RequestReader::default();
+        assert_eq!(r.header_left(), HEADER_LEN);
+        r.feed(&encode_request(9)[..5]);
+        assert_eq!(r.header_left(), 3);
+        r.feed(&encode_request(9)[5..]);
+        assert_eq!(r.header_left(), 0);
+        r.skip(1000);
+        r.skip(24);
+        assert_eq!((r.uploaded, r.response_size()), (1024, Some(9)));
     }
 
     #[test]

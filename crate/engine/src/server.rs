@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{quiche_config, Identity, Role};
 use crate::error::{connection_error, Error, Result};
 use crate::metrics::rss_bytes;
-use crate::protocol::{error_code, stream_id, RequestReader};
+use crate::protocol::{error_code, stream_id, RequestReader, HEADER_LEN};
 use crate::scenario::Settings;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
 use crate::{qlog_writer, random_bytes, send_chunk};
@@ -496,7 +496,13 @@ impl Worker {
 fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u64 {
     let mut payload = 0u64;
     loop {
-        let (n, fin) = match c.conn.stream_recv(id, scratch) {
+        // The header is read; the upload after it is only counted, discarded inside quiche without a copy.
+        let header_left = c.streams.get(&id).map_or(HEADER_LEN, |s| s.reader.header_left());
+        let read = match header_left {
+            0 => c.conn.stream_discard(id, usize::MAX),
+            _ => c.conn.stream_recv(id, &mut scratch[..header_left]),
+        };
+        let (n, fin) = match read {
             Ok(r) => r,
             Err(quiche::Error::Done) => return payload,
             // Reset by the client: nothing to answer.
@@ -517,7 +523,13 @@ fn read_request(c: &mut Conn, id: u64, scratch: &mut [u8], shared: &Shared) -> u
             };
             Stream { reader: RequestReader::default(), reply_id, remaining: 0, responding: false }
         });
-        payload += s.reader.feed(&scratch[..n]) as u64;
+        payload += match header_left {
+            0 => {
+                s.reader.skip(n);
+                n as u64
+            }
+            _ => s.reader.feed(&scratch[..n]) as u64,
+        };
         if fin {
             // The upload is drained, FIN included: only now may the response start (draft §2.2).
             match s.reader.response_size() {

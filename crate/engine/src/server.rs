@@ -295,23 +295,19 @@ impl Worker {
         let give_up = Instant::now() + SHUTDOWN_LINGER;
         loop {
             let now = Instant::now();
-            let mut next = give_up;
             let mut waiting = false;
             for c in self.conns.values_mut() {
                 if c.conn.timeout_instant().is_some_and(|t| t <= now) {
                     c.conn.on_timeout();
                 }
                 let _ = c.outbox.flush(&mut c.conn, &mut self.sock, false, segments);
-                if !(c.conn.is_draining() || c.conn.is_closed()) || c.outbox.pending() {
-                    waiting = true;
-                    next = next.min(c.conn.timeout_instant().unwrap_or(give_up));
-                }
+                waiting |= !(c.conn.is_draining() || c.conn.is_closed()) || c.outbox.pending();
             }
             if !waiting || now >= give_up {
                 return;
             }
-            // A full socket buffer is retried every millisecond.
-            std::thread::sleep(next.saturating_duration_since(Instant::now()).min(Duration::from_millis(1)));
+            // Timers are checked, and a full socket buffer retried, every millisecond.
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 

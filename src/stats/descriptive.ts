@@ -136,7 +136,8 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
   if (sample && br) plan = planFast(sample, br, n, q1Ranks, q3Ranks, mid, zFactor, k);
   const shift = core ? core.shift : plan ? plan.shift : x[0];
 
-  // ---- the pass (already made by the histogram path when it applies)
+  // ---- the pass (already made by the histogram path when it applies). Its moment and batch sums repeat
+  // histogram.ts's pass 1 on purpose: each stays one fused loop over x, with this one's bracket work inside.
   const batchSums = core ? core.batchSums : new Float64Array(batches);
   let batch = 0;
   let batchAcc = 0;

@@ -514,9 +514,9 @@ impl Worker {
             let all_done = self.slots.iter().all(|s| s.finished);
             let now = Instant::now();
             if now >= next_tick || all_done {
-                // The last interval ends with the transfer, not with the closing period after it.
-                let tick_start = next_tick - self.plan.interval;
-                let until = if all_done { self.last_completion.unwrap_or(now).max(tick_start) } else { next_tick };
+                // The last interval runs to the end of the closing period: its CPU time and late packets
+                // belong to it. The run's duration still ends with the transfer (`last_completion`).
+                let until = if all_done { now } else { next_tick };
                 end = until.min(now);
                 let cumulative = self.counters(cpu_start);
                 let tick = Tick {

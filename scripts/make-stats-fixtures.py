@@ -2,8 +2,8 @@
 """Generates test/fixtures/stats/*.json: reference values from scipy and numpy (an implementation
 independent of ours) for the statistics in src/stats. The fixtures are committed, so CI needs no Python.
 
-    python3 -m venv /tmp/stats-venv && /tmp/stats-venv/bin/pip install numpy scipy
-    /tmp/stats-venv/bin/python scripts/make-stats-fixtures.py
+    python3 -m venv .cache/stats-venv && .cache/stats-venv/bin/pip install numpy scipy
+    .cache/stats-venv/bin/python scripts/make-stats-fixtures.py
 """
 import json
 import math
@@ -127,17 +127,25 @@ def two_sample_fixtures():
 
 
 def special_fixtures():
-    zs = [-8.5, -5, -3.2, -1.96, -0.5, 0, 0.3, 1.2, 2.5, 4, 7.5, 12]
+    """Distribution functions on a grid that reaches the far tails (normal down to 1e-300, Student t with
+    fractional and very large df, binomial with a million trials as in the percentile intervals of a large
+    sample): the grid decides which implementation of each function is kept."""
+    zs = sorted({-8.5, -5, -3.2, -1.96, -0.5, 0, 0.3, 1.2, 2.5, 4, 7.5, 12} | {float(v) for v in np.arange(-37.5, 37.6, 0.25)})
     ps = [1e-12, 1e-6, 0.001, 0.025, 0.05, 0.3, 0.5, 0.7, 0.95, 0.975, 0.999, 1 - 1e-9]
-    dfs = [1, 2.5, 4, 9, 17.3, 30, 120, 1000]
-    ts = [-6, -2.1, -0.4, 0.0, 0.7, 1.9, 3.3, 9]
+    tails = [float(v) for v in np.logspace(-300, -1, 31)]
+    normal_ps = sorted(set(ps) | set(tails) | {1 - v for v in tails if v < 0.5 and 1 - v < 1})
+    dfs = [0.7, 1, 2.5, 4, 9, 17.3, 30, 120, 1000, 1e5]
+    ts = sorted({-6, -2.1, -0.4, 0.0, 0.7, 1.9, 3.3, 9} | {float(s * v) for s in (-1, 1) for v in np.logspace(-3, 3, 13)})
+    t_ps = sorted(set(ps) | {float(v) for v in np.logspace(-12, -1, 12)} | {float(1 - v) for v in np.logspace(-12, -1, 12)})
     binom = []
-    for n, p in [(10, 0.5), (368, 0.99), (1000, 0.9), (100000, 0.999), (7, 0.25)]:
-        ks = sorted(set(int(v) for v in np.linspace(0, n, 9)) | {int(n * p)})
+    for n, p in [(10, 0.5), (368, 0.99), (1000, 0.9), (100000, 0.999), (7, 0.25), (5000, 0.5), (200000, 0.75), (1000000, 0.5), (1000000, 0.99), (1000000, 0.999)]:
+        sd = np.sqrt(n * p * (1 - p))
+        bulk = np.linspace(n * p - 6 * sd - 2, n * p + 6 * sd + 2, 25)
+        ks = sorted({int(v) for v in np.linspace(0, n, 9)} | {int(n * p)} | {int(v) for v in bulk if 0 <= v <= n})
         binom.append({"n": n, "p": p, "k": ks, "cdf": fl(stats.binom.cdf(ks, n, p))})
     return {
-        "normal": {"z": zs, "sf": fl(stats.norm.sf(zs)), "cdf": fl(stats.norm.cdf(zs)), "p": ps, "ppf": fl(stats.norm.ppf(ps))},
-        "t": [{"df": df, "t": ts, "sf": fl(stats.t.sf(ts, df)), "p": ps[2:-1], "ppf": fl(stats.t.ppf(ps[2:-1], df))} for df in dfs],
+        "normal": {"z": zs, "sf": fl(stats.norm.sf(zs)), "cdf": fl(stats.norm.cdf(zs)), "p": normal_ps, "ppf": fl(stats.norm.ppf(normal_ps))},
+        "t": [{"df": df, "t": ts, "sf": fl(stats.t.sf(ts, df)), "p": t_ps, "ppf": fl(stats.t.ppf(t_ps, df))} for df in dfs],
         "binomial": binom,
     }
 

@@ -2,8 +2,10 @@
 // and simulation is reproducible from its seed.
 
 export interface Rng {
-  /** Uniform in [0, 1). */
+  /** Uniform in [0, 1), 53 random bits. */
   next(): number;
+  /** Uniform integer in [0, 2^32): one step of the generator (the cheapest draw, for hot sampling loops). */
+  uint32(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
   /** Standard normal (Box-Muller). */
@@ -19,13 +21,14 @@ export function createRng(seed: number): Rng {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = split();
-  let b = split();
-  let c = split();
-  let d = split();
+  // the state is kept as int32 (the same bits), which V8 holds unboxed
+  let a = split() | 0;
+  let b = split() | 0;
+  let c = split() | 0;
+  let d = split() | 0;
   const u32 = () => {
-    const result = Math.imul(rotl(Math.imul(b, 5) >>> 0, 7), 9) >>> 0;
-    const t = (b << 9) >>> 0;
+    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
     c ^= a;
     d ^= b;
     b ^= c;
@@ -38,6 +41,7 @@ export function createRng(seed: number): Rng {
   const next = () => (u32() * 2 ** 21 + (u32() >>> 11)) / 2 ** 53;
   return {
     next,
+    uint32: u32,
     int: (n) => Math.floor(next() * n),
     normal: () => {
       if (spare !== undefined) {
@@ -55,6 +59,7 @@ export function createRng(seed: number): Rng {
   };
 }
 
+/** 32-bit rotation left, as int32. */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }

@@ -37,23 +37,36 @@ export function quantileRanks(n: number, p: number, type: QuantileType = 7): num
   return [lo, lo + 1];
 }
 
+/** The 0-based middle rank(s) of a sample of n (what its median reads): one for odd n, two for even n. */
+export function middleRanks(n: number): number[] {
+  return n % 2 === 1 ? [(n - 1) / 2] : [n / 2 - 1, n / 2];
+}
+
+/**
+ * Quantile p of a sample of n from its order statistics `at(rank)` (0-based): only the one or two ranks
+ * `quantileRanks(n, p, type)` are read. NaN for an empty sample or p outside [0, 1].
+ */
+export function quantileAt(n: number, at: (rank: number) => number, p: number, type: QuantileType = 7): number {
+  if (n === 0 || !(p >= 0 && p <= 1)) return NaN;
+  const h = virtualIndex(n, p, type);
+  if (h <= 0) return at(0);
+  if (h >= n - 1) return at(n - 1);
+  const lo = Math.floor(h);
+  return lerp(at(lo), at(lo + 1), h - lo);
+}
+
+/** a + t (b - a) as numpy's _lerp: exact at both ends, no overshoot. */
+export function lerp(a: number, b: number, t: number): number {
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
 /**
  * Quantile p of an ascending-sorted sample (or of any array whose order statistics at
  * `quantileRanks(n, p, type)` are in place, e.g. after `multiSelect`).
  */
 export function quantileSorted(sorted: ArrayLike<number>, p: number, type: QuantileType = 7): number {
-  const n = sorted.length;
-  if (n === 0 || !(p >= 0 && p <= 1)) return NaN;
-  let h = virtualIndex(n, p, type);
-  if (h <= 0) return sorted[0];
-  if (h >= n - 1) return sorted[n - 1];
-  const lo = Math.floor(h);
-  h -= lo;
-  const a = sorted[lo];
-  const b = sorted[lo + 1];
-  // numpy's _lerp: exact at both ends, no overshoot.
-  const diff = b - a;
-  return h >= 0.5 ? b - diff * (1 - h) : a + diff * h;
+  return quantileAt(sorted.length, (r) => sorted[r], p, type);
 }
 
 /**
@@ -71,13 +84,6 @@ export function multiSelect(a: Float64Array, ranks: readonly number[]): void {
     rec(k + 1, right, mid + 1, hi);
   };
   rec(0, a.length - 1, 0, sorted.length);
-}
-
-/** Returns a sorted copy as a Float64Array (NaN rejected by the caller). */
-export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  const out = Float64Array.from(values as ArrayLike<number>);
-  out.sort();
-  return out;
 }
 
 /** k-th smallest (0-based) of `a`, in place (Floyd-Rivest-style quickselect with median-of-three). */
@@ -113,18 +119,6 @@ function swap(a: Float64Array, i: number, j: number): void {
   a[j] = t;
 }
 
-/** Median of an unsorted array (copied; the input is left alone). */
-export function median(values: ArrayLike<number>): number {
-  const a = Float64Array.from(values as ArrayLike<number>);
-  const n = a.length;
-  if (n === 0) return NaN;
-  const hi = selectInPlace(a, n >> 1);
-  if (n % 2 === 1) return hi;
-  let lo = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (a[i] > lo) lo = a[i];
-  return lo + (hi - lo) / 2;
-}
-
 export interface QuantileInterval {
   lower: number;
   upper: number;
@@ -152,11 +146,16 @@ export function minSampleForQuantile(p: number, level: number): number {
  * holding at most (1 - level)/2. Returns undefined when the sample is too small to bound it.
  */
 export function quantileInterval(sorted: ArrayLike<number>, p: number, level: number): QuantileInterval | undefined {
-  const r = quantileIntervalRanks(sorted.length, p, level);
+  return quantileIntervalAt(sorted.length, (r) => sorted[r], p, level);
+}
+
+/** The distribution-free interval for quantile p from the order statistics `at(rank)` of a sample of n. */
+export function quantileIntervalAt(n: number, at: (rank: number) => number, p: number, level: number): QuantileInterval | undefined {
+  const r = quantileIntervalRanks(n, p, level);
   if (!r) return undefined;
   return {
-    lower: sorted[r.ranks[0] - 1],
-    upper: sorted[r.ranks[1] - 1],
+    lower: at(r.ranks[0] - 1),
+    upper: at(r.ranks[1] - 1),
     level,
     coverage: r.coverage,
     ranks: r.ranks,

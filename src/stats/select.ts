@@ -1,32 +1,29 @@
 // Exact order statistics of a large sample without sorting it: a seeded random sample brackets each wanted
 // rank (as in Floyd & Rivest's SELECT), one pass over the data counts what falls below each bracket and
 // collects what falls inside, and only the collected values are searched. A rank that its bracket missed
-// (rare) falls back to quickselect. Results equal those of a full sort. The pieces are exported so a caller
-// can fold the pass into one it makes anyway.
-import { multiSelect } from './quantile.js';
+// (rare) falls back to quickselect. Results equal those of a full sort. The large-sample path takes this
+// where a histogram does not suit the data (histogram.ts); the MAD and counts then take passes of their own.
+import type { OrderStatisticsPlan, RankedValues } from './order-statistics.js';
+import { lerp, middleRanks, multiSelect } from './quantile.js';
+import { createRng } from './rng.js';
 
 /** Below this size, a copy is simply sorted or quickselected. */
 export const BRACKET_MIN_N = 65536;
 const SAMPLE = 16384;
 
-/** A sorted random sample (xorshift32, seeded) of x, or of |x - centre|. */
+/** A sorted random sample (seeded, with replacement) of x, or of |x - centre|. */
 export function sortedSample(x: Float64Array, seed: number, centre?: number, size = SAMPLE): Float64Array {
-  const n = x.length;
+  const rng = createRng(seed);
+  const scale = x.length / 2 ** 32;
   const sample = new Float64Array(size);
-  let state = seed >>> 0 || 1;
   for (let i = 0; i < size; i++) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    const v = x[state % n];
+    const v = x[Math.floor(rng.uint32() * scale)];
     sample[i] = centre === undefined ? v : Math.abs(v - centre);
   }
   return sample.sort();
 }
 
-export interface Brackets {
+interface Brackets {
   n: number;
   count: number;
   lowers: Float64Array;
@@ -55,7 +52,7 @@ export function lowerBound(sorted: ArrayLike<number>, v: number, strict = false)
 }
 
 /** Brackets about 4 binomial sd wide on each side of every wanted rank, overlaps merged. */
-export function planBrackets(sample: Float64Array, n: number, ranks: readonly number[]): Brackets {
+function planBrackets(sample: Float64Array, n: number, ranks: readonly number[]): Brackets {
   const s = sample.length;
   const wanted = [...new Set(ranks)].filter((r) => r >= 0 && r < n).sort((a, b) => a - b);
   const list: Array<{ a: number; b: number; ranks: number[] }> = [];
@@ -96,7 +93,7 @@ export function planBrackets(sample: Float64Array, n: number, ranks: readonly nu
 }
 
 /** Files one value: counted below its bracket, or collected inside it. */
-export function bracketAdd(br: Brackets, v: number): void {
+function bracketAdd(br: Brackets, v: number): void {
   const B = br.count;
   let j: number;
   if (B <= 8) {
@@ -123,7 +120,7 @@ export function bracketAdd(br: Brackets, v: number): void {
 }
 
 /** Reads the wanted ranks from the brackets; `all` materialises the values for ranks a bracket missed. */
-export function resolveBrackets(br: Brackets, all: () => Float64Array): Map<number, number> {
+function resolveBrackets(br: Brackets, all: () => Float64Array): Map<number, number> {
   const out = new Map<number, number>();
   let before = 0;
   const missed: number[] = [];
@@ -149,9 +146,16 @@ export function resolveBrackets(br: Brackets, all: () => Float64Array): Map<numb
 
 /**
  * The order statistic at each 0-based rank of `x` (x is not modified), or with `centre`, of the absolute
- * deviations |x - centre| without materialising them.
+ * deviations |x - centre| without materialising them. The brackets are planned from `sample` (sorted; by
+ * default a seeded random sample of the values); a misleading one costs time, never exactness.
  */
-export function selectRanks(x: Float64Array, ranks: readonly number[], seed = 0x5eed, centre?: number): Map<number, number> {
+export function selectRanks(
+  x: Float64Array,
+  ranks: readonly number[],
+  seed = 0x5eed,
+  centre?: number,
+  sample?: Float64Array,
+): Map<number, number> {
   const n = x.length;
   const values = () => {
     if (centre === undefined) return x.slice();
@@ -167,15 +171,50 @@ export function selectRanks(x: Float64Array, ranks: readonly number[], seed = 0x
     for (const r of ranks) if (r >= 0 && r < n) out.set(r, w[r]);
     return out;
   }
-  const br = planBrackets(sortedSample(x, seed, centre), n, ranks);
+  const br = planBrackets(sample ?? sortedSample(x, seed, centre), n, ranks);
   if (centre === undefined) for (let i = 0; i < n; i++) bracketAdd(br, x[i]);
   else for (let i = 0; i < n; i++) bracketAdd(br, Math.abs(x[i] - centre));
   return resolveBrackets(br, values);
 }
 
-/** An array-like view of selected order statistics (reads only the ranks that were selected). */
-export function orderStatistics(n: number, values: Map<number, number>): ArrayLike<number> {
-  const view: { length: number; [i: number]: number } = { length: n };
-  for (const [r, v] of values) view[r] = v;
-  return view;
+/** The order statistics of a large finite sample (n >= BRACKET_MIN_N) for the planned `ranks`, in one pass. */
+export function bracketValues(x: Float64Array, ranks: readonly number[], plan: OrderStatisticsPlan): RankedValues {
+  const seed = plan.seed ?? 1;
+  const order = selectRanks(x, ranks, seed);
+  const notes = new Set<string>();
+  const count = (v: number, below: boolean) => {
+    notes.add('; counts by a further pass');
+    let m = 0;
+    for (let i = 0; i < x.length; i++) if (below ? x[i] < v : x[i] > v) m++;
+    return m;
+  };
+  return {
+    n: x.length,
+    get method() {
+      return `one pass; order statistics selected within brackets from a seeded random sample${[...notes].join('')}`;
+    },
+    at(rank) {
+      let v = order.get(rank);
+      if (v === undefined) {
+        notes.add('; an unplanned rank by a further selection');
+        v = selectRanks(x, [rank], seed).get(rank) as number;
+        order.set(rank, v);
+      }
+      return v;
+    },
+    countBelow: (v) => (v === Infinity ? x.length : v === -Infinity ? 0 : count(v, true)),
+    countAbove: (v) => (v === -Infinity ? x.length : v === Infinity ? 0 : count(v, false)),
+    mad(centre) {
+      notes.add('; MAD by a second selection');
+      return madBySelection(x, centre, seed + 1);
+    },
+  };
+}
+
+/** Median absolute deviation about `centre`, by selecting the middle ranks of |x - centre|. */
+export function madBySelection(x: Float64Array, centre: number, seed: number): number {
+  const mid = middleRanks(x.length);
+  const got = selectRanks(x, mid, seed, centre);
+  const a = got.get(mid[0]) as number;
+  return mid.length === 1 ? a : lerp(a, got.get(mid[1]) as number, 0.5);
 }

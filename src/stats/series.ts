@@ -1,8 +1,9 @@
 // Serial dependence and drift of a series: lag-1 autocorrelation with the effective sample size it implies,
 // Theil-Sen slope with Sen's (1968) interval, batch means. These decide whether a run was steady and how
 // many independent points its intervals are worth.
+import { fromSorted, median, medianInPlace } from './order-statistics.js';
+import { createRng } from './rng.js';
 import { normalQuantile } from './special.js';
-import { selectInPlace } from './quantile.js';
 
 /** Neumaier-compensated mean. */
 export function mean(values: ArrayLike<number>): number {
@@ -89,12 +90,8 @@ export function theilSen(y: ArrayLike<number>, x?: ArrayLike<number>, level = 0.
   }
   const sorted = all.subarray(0, count).sort();
   const nt = sorted.length;
-  const med = (arr: Float64Array) => {
-    const k = arr.length;
-    return k === 0 ? NaN : k % 2 ? arr[(k - 1) / 2] : (arr[k / 2 - 1] + arr[k / 2]) / 2;
-  };
-  const slope = med(sorted);
-  const intercept = med(Float64Array.from(y as ArrayLike<number>).sort()) - slope * med(Float64Array.from(xs as ArrayLike<number>).sort());
+  const slope = nt > 0 ? fromSorted(sorted).median() : NaN;
+  const intercept = median(y) - slope * median(xs);
   const z = normalQuantile((1 - level) / 2);
   const reps = (v: ArrayLike<number>) => {
     const counts = new Map<number, number>();
@@ -153,10 +150,14 @@ export function roundHalfEven(v: number): number {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** One-sample Hodges-Lehmann centre: the median of the Walsh averages (x_i + x_j)/2, i <= j. */
+/**
+ * One-sample Hodges-Lehmann centre: the median of the Walsh averages (x_i + x_j)/2, i <= j. Exact up to
+ * `exactLimit` values (default 2000); beyond, the median of `sampledPairs` (default 50,000) Walsh averages
+ * of random pairs drawn with the seeded generator (approximate).
+ */
 export function hodgesLehmannCentre(
   values: ArrayLike<number>,
-  options: { exactLimit?: number; sampledPairs?: number; random?: () => number; seed?: number } = {},
+  options: { exactLimit?: number; sampledPairs?: number; seed?: number } = {},
 ): { value: number; method: string } {
   const n = values.length;
   if (n === 0) return { value: NaN, method: 'empty' };
@@ -169,35 +170,9 @@ export function hodgesLehmannCentre(
   }
   const pairs = options.sampledPairs ?? 50_000;
   const w = new Float64Array(pairs);
-  if (options.random) {
-    const random = options.random;
-    for (let k = 0; k < pairs; k++) w[k] = (values[Math.floor(random() * n)] + values[Math.floor(random() * n)]) / 2;
-  } else {
-    // xorshift32 inline (seeded): the sampling must not cost more than the selection
-    let state = (options.seed ?? 1) >>> 0 || 1;
-    for (let k = 0; k < pairs; k++) {
-      state ^= state << 13;
-      state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      state >>>= 0;
-      const i = state % n;
-      state ^= state << 13;
-      state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      state >>>= 0;
-      w[k] = (values[i] + values[state % n]) / 2;
-    }
-  }
+  // one 32-bit draw per index: the sampling must not cost more than the selection
+  const rng = createRng(options.seed ?? 1);
+  const scale = n / 2 ** 32;
+  for (let k = 0; k < pairs; k++) w[k] = (values[Math.floor(rng.uint32() * scale)] + values[Math.floor(rng.uint32() * scale)]) / 2;
   return { value: medianInPlace(w), method: `median of ${pairs} seeded random Walsh averages (n > ${exactLimit}; approximate)` };
-}
-
-function medianInPlace(w: Float64Array): number {
-  const m = w.length;
-  const hi = selectInPlace(w, m >> 1);
-  if (m % 2 === 1) return hi;
-  let lo = -Infinity;
-  for (let i = 0; i < m >> 1; i++) if (w[i] > lo) lo = w[i];
-  return (lo + hi) / 2;
 }

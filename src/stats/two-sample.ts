@@ -2,6 +2,7 @@
 // approximation otherwise; conventions as scipy.stats.mannwhitneyu), the Hodges-Lehmann shift with its exact
 // (Lehmann/Bauer) interval, Welch's t, and Benjamini-Hochberg adjustment.
 import { normalQuantile, normalSf, studentTQuantile, studentTSf } from './special.js';
+import { fromSorted } from './order-statistics.js';
 import { mean, variance } from './series.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -44,14 +45,6 @@ export function mannWhitneyExactSf(u: number, m: number, n: number): number {
   const pmf = mannWhitneyExactPmf(m, n);
   let s = 0;
   for (let k = pmf.length - 1; k >= Math.max(0, Math.ceil(u)); k--) s += pmf[k];
-  return Math.min(1, s);
-}
-
-/** P(U <= u) under the exact null. */
-export function mannWhitneyExactCdf(u: number, m: number, n: number): number {
-  const pmf = mannWhitneyExactPmf(m, n);
-  let s = 0;
-  for (let k = 0; k <= Math.min(pmf.length - 1, Math.floor(u)); k++) s += pmf[k];
   return Math.min(1, s);
 }
 
@@ -165,7 +158,7 @@ export function hodgesLehmannShift(
   let k = 0;
   for (let j = 0; j < n; j++) for (let i = 0; i < m; i++) d[k++] = y[j] - x[i];
   d.sort();
-  const estimate = mn % 2 ? d[(mn - 1) / 2] : (d[mn / 2 - 1] + d[mn / 2]) / 2;
+  const estimate = mn > 0 ? fromSorted(d).median() : NaN;
   const tail = (1 - level) / 2;
   const { ties } = rankSum(x, y);
   if (ties.length === 0 && mn <= (options.exactLimit ?? 2500)) {

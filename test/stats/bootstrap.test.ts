@@ -2,9 +2,7 @@
 // bounds are compared to a small share of the interval's width; and the interval is reproducible by seed.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bcaTwoSample, batchMeansInterval, blockBootstrapMean } from '../../src/stats/bootstrap.js';
-import { median } from '../../src/stats/quantile.js';
-import { createRng } from '../../src/stats/rng.js';
+import { bcaTwoSample, batchMeansInterval, blockBootstrapMean, createRng, median } from '../../src/stats/index.js';
 
 const ref = JSON.parse(readFileSync(new URL('../fixtures/stats/scipy-reference.json', import.meta.url), 'utf8'));
 const stats: Record<string, (a: readonly number[], b: readonly number[]) => number> = {

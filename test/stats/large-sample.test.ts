@@ -1,15 +1,12 @@
 // The large-sample path (bracket selection in two passes, no sort) must equal the figures of a full sort.
 import { describe, expect, it } from 'vitest';
-import { madSorted, summarize } from '../../src/stats/descriptive.js';
-import { quantileInterval, quantileSorted } from '../../src/stats/quantile.js';
-import { createRng } from '../../src/stats/rng.js';
+import { autocorrelation, createRng, drift, fromSorted, quantileInterval, quantileSorted, summarize } from '../../src/stats/index.js';
 import { selectRanks } from '../../src/stats/select.js';
-import { autocorrelation, drift } from '../../src/stats/series.js';
 
 function reference(x: Float64Array) {
   const sorted = x.slice().sort();
   const med = quantileSorted(sorted, 0.5);
-  return { sorted, med, mad: madSorted(sorted, med) };
+  return { sorted, med, mad: fromSorted(sorted).mad(med) };
 }
 
 const rng = createRng(77);
@@ -93,5 +90,21 @@ describe('large samples: selection equals sorting', () => {
     const ranks = [0, 69_989, 69_990, 69_995, 69_999];
     const got = selectRanks(x, ranks, 3);
     for (const r of ranks) expect(got.get(r)).toBe(sorted[r]);
+  });
+});
+
+describe('brackets planned from a misleading sample', () => {
+  it('still give every rank exactly: the ranks a bracket missed are selected directly', () => {
+    const x = Float64Array.from({ length: 80_000 }, () => 40 * Math.exp(0.5 * rng.normal()));
+    const sorted = x.slice().sort();
+    // a planning sample from a distribution shifted and narrowed: most brackets miss their ranks
+    const misleading = Float64Array.from({ length: 4096 }, () => 60 * Math.exp(0.1 * rng.normal())).sort();
+    const ranks = [0, 1000, 20_000, 40_000, 60_000, 79_000, 79_999];
+    const got = selectRanks(x, ranks, 1, undefined, misleading);
+    for (const r of ranks) expect(got.get(r), `rank ${r}`).toBe(sorted[r]);
+    const centre = sorted[40_000];
+    const deviations = Float64Array.from(x, (v) => Math.abs(v - centre)).sort();
+    const dev = selectRanks(x, ranks, 1, centre, misleading);
+    for (const r of ranks) expect(dev.get(r), `deviation rank ${r}`).toBe(deviations[r]);
   });
 });

@@ -1,9 +1,7 @@
 // Invariants, checked on generated samples (fast-check, seeded).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../../src/stats/descriptive.js';
-import { quantileSorted, type QuantileType } from '../../src/stats/quantile.js';
-import { benjaminiHochberg, hodgesLehmannShift, mannWhitney } from '../../src/stats/two-sample.js';
+import { benjaminiHochberg, hodgesLehmannShift, mannWhitney, quantileSorted, summarize, type QuantileType } from '../../src/stats/index.js';
 
 const grid = fc.integer({ min: -5000, max: 5000 }).map((v) => v / 100);
 const sample = fc.array(grid, { minLength: 1, maxLength: 60 });

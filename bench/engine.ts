@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScenario, type ScenarioInput } from '../src/index.js';
+import { median } from '../src/stats/index.js';
 import { formatRate } from '../src/units.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,11 +31,6 @@ const OUT = outIndex >= 0 ? args[outIndex + 1] : `${root}bench/results/engine-la
 
 type Side = () => Promise<number>;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 function iqr(xs: number[]): [number, number] {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.round((s.length - 1) * p)];

@@ -15,6 +15,7 @@ import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import type { RunRecord } from '../src/index.js';
+import { median } from '../src/stats/index.js';
 import { formatBytes, formatRate } from '../src/units.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -31,11 +32,6 @@ const ROUNDS = opt('rounds', 3);
 const SECONDS = opt('seconds', 2);
 const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : `${root}bench/results/scaling-latest.json`;
 const COUNTS = [1, 10, 100, 1000];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const hardware = `${cpus()[0]?.model.trim()} x${cpus().length}, Linux ${release()}`;
 console.log(`connection scaling on ${hardware}; ${ROUNDS} interleaved rounds of ${SECONDS} s downloads; median [min, max]`);

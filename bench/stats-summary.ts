@@ -13,9 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { summarize } from '../src/stats/descriptive.js';
-import { quantileSorted } from '../src/stats/quantile.js';
-import { createRng } from '../src/stats/rng.js';
+import { createRng, sortedOrderStatistics, summarize } from '../src/stats/index.js';
 
 const N = 1_000_000;
 const rounds = Number(process.argv[2] ?? 15);
@@ -38,8 +36,8 @@ async function ask(cmd: string): Promise<any> {
 }
 
 function stats(xs: number[]) {
-  const s = Float64Array.from(xs).sort();
-  return { median: quantileSorted(s, 0.5), q1: quantileSorted(s, 0.25), q3: quantileSorted(s, 0.75) };
+  const o = sortedOrderStatistics(xs);
+  return { median: o.median(), q1: o.quantile(0.25), q3: o.quantile(0.75) };
 }
 
 const info = await ask('info');

@@ -43,7 +43,7 @@ export function bcaTwoSample<T>(
 }
 
 /** The BCa interval from bootstrap replicates and jackknife values. */
-export function bcaFromReplicates(theta: number, replicates: Float64Array, jackknife: number[], level: number, method: string): Interval {
+function bcaFromReplicates(theta: number, replicates: Float64Array, jackknife: number[], level: number, method: string): Interval {
   const finite = replicates.filter(Number.isFinite).sort();
   const B = finite.length;
   let below = 0;

@@ -5,7 +5,7 @@
 // Correctness rests only on the cell function being monotone (v < w implies cell(v) <= cell(w)); what the
 // plan guessed is checked when read, and a query the gathered cells cannot answer takes a pass of its own.
 import type { OrderBounds, OrderStatisticsPlan, RankedValues } from './order-statistics.js';
-import { lerp, middleRanks, multiSelect, quantileRanks, selectInPlace } from './quantile.js';
+import { medianOfMiddle, middleRanks, multiSelect, quantileRanks, selectInPlace } from './quantile.js';
 import { madBySelection, selectRanks, sortedSample } from './select.js';
 
 const CELLS = 4096;
@@ -213,7 +213,6 @@ export function histogramValues(x: Float64Array, ranks: readonly number[], plan:
   if (gathered > MAX_GATHERED * n) return undefined;
 
   const buf = gatherCells(x, cells, marks, start, gathered);
-  const slice = (c: number) => buf.subarray(start[c], start[c] + counts[c]);
   // the planned order statistics, each selected inside its cell
   const order = new Map<number, number>();
   const byCell = new Map<number, number[]>();
@@ -222,7 +221,7 @@ export function histogramValues(x: Float64Array, ranks: readonly number[], plan:
     byCell.set(c, [...(byCell.get(c) ?? []), r]);
   }
   for (const [c, rs] of byCell) {
-    const s = slice(c);
+    const s = buf.subarray(start[c], start[c] + counts[c]);
     multiSelect(s, rs.map((r) => r - cum[c]));
     for (const r of rs) order.set(r, s[r - cum[c]]);
   }
@@ -280,34 +279,32 @@ class HistogramValues implements RankedValues {
 
   /** Exact from the cell counts when v's cell was gathered or is empty, else by a pass of its own. */
   countBelow(v: number): number {
-    const { cells, counts, marks, cum, x } = this.g;
+    const { cells, counts, marks, cum } = this.g;
     if (v === -Infinity) return 0;
     if (v === Infinity) return this.n;
     const c = cells.of(v);
-    if (!marks[c] && counts[c] > 0) {
-      this.notes.add('; counts by a further pass');
-      let m = 0;
-      for (let i = 0; i < x.length; i++) if (x[i] < v) m++;
-      return m;
-    }
+    if (!marks[c] && counts[c] > 0) return this.countByPass(v, true);
     let m = cum[c];
     if (marks[c]) for (const w of this.cellValues(c)) if (w < v) m++;
     return m;
   }
 
   countAbove(v: number): number {
-    const { cells, counts, marks, cum, x } = this.g;
+    const { cells, counts, marks, cum } = this.g;
     if (v === Infinity) return 0;
     if (v === -Infinity) return this.n;
     const c = cells.of(v);
-    if (!marks[c] && counts[c] > 0) {
-      this.notes.add('; counts by a further pass');
-      let m = 0;
-      for (let i = 0; i < x.length; i++) if (x[i] > v) m++;
-      return m;
-    }
+    if (!marks[c] && counts[c] > 0) return this.countByPass(v, false);
     let m = this.n - cum[c + 1];
     if (marks[c]) for (const w of this.cellValues(c)) if (w > v) m++;
+    return m;
+  }
+
+  private countByPass(v: number, below: boolean): number {
+    this.notes.add('; counts by a further pass');
+    const x = this.g.x;
+    let m = 0;
+    for (let i = 0; i < x.length; i++) if (below ? x[i] < v : x[i] > v) m++;
     return m;
   }
 
@@ -350,6 +347,6 @@ class HistogramValues implements RankedValues {
         if (!(c > in0 && c < in1)) return undefined;
       } else if (!(c < out0 || c > out1)) return undefined;
     }
-    return got.length === 1 ? m0 : lerp(got[0], got[1], 0.5);
+    return medianOfMiddle(m0, m1);
   }
 }

@@ -14,20 +14,16 @@ export {
 } from './order-statistics.js';
 export {
   quantileSorted,
-  quantileRanks,
   quantileInterval,
-  quantileIntervalRanks,
   minSampleForQuantile,
   quantileConvention,
   selectInPlace,
-  multiSelect,
   type QuantileType,
   type QuantileInterval,
 } from './quantile.js';
-export { moments, type Moments } from './moments.js';
 export { normalSf, normalCdf, normalQuantile, studentTSf, studentTQuantile, binomialCdf } from './special.js';
-export { mannWhitney, hodgesLehmannShift, minRunsForLevel, welch, benjaminiHochberg, type MannWhitney, type ShiftInterval, type Welch } from './two-sample.js';
+export { mannWhitney, hodgesLehmannShift, minRunsForLevel, welch, benjaminiHochberg, type MannWhitney, type MannWhitneyMethod, type ShiftInterval, type Welch } from './two-sample.js';
 export { bcaTwoSample, blockBootstrapMean, batchMeansInterval, type Interval } from './bootstrap.js';
-export { mean, variance, autocorrelation, effectiveSampleSize, theilSen, drift, batchMeans, hodgesLehmannCentre, type TheilSen } from './series.js';
+export { mean, variance, autocorrelation, effectiveSampleSize, theilSen, drift, hodgesLehmannCentre, type TheilSen } from './series.js';
 export { summarizeRun, groupBySession, METRICS, METRIC_IDS, type MetricId, type MetricInfo, type RunSummary, type RunModelOptions, type Steadiness } from './run-model.js';
 export { createRng, type Rng } from './rng.js';

@@ -8,7 +8,7 @@
 import { StoqError } from '../errors.js';
 import { histogramValues } from './histogram.js';
 import {
-  lerp,
+  medianOfMiddle,
   middleRanks,
   quantileAt,
   quantileIntervalAt,
@@ -123,7 +123,7 @@ export function medianInPlace(a: Float64Array): number {
   // the lower middle value is the largest of the lower half, which selection left below rank n/2
   let lo = -Infinity;
   for (let i = 0; i < n >> 1; i++) if (a[i] > lo) lo = a[i];
-  return lerp(lo, hi, 0.5);
+  return medianOfMiddle(lo, hi);
 }
 
 /** The 0-based ranks a plan reads in a sample of n. */
@@ -233,13 +233,13 @@ class SortedValues implements RankedValues {
       if (i === k) {
         if (n % 2 === 1) return d;
         lower = d;
-      } else if (i === k + 1) return lerp(lower, d, 0.5);
+      } else if (i === k + 1) return medianOfMiddle(lower, d);
     }
   }
 }
 
 /** Rejects a value that is not a finite number (NaN, an infinity) with a clear error naming its index. */
-export function checkFinite(x: Float64Array): void {
+function checkFinite(x: Float64Array): void {
   if (x.length === 0) throw new StoqError('INVALID_ARGUMENT', 'sample: no values');
   // v * 0 is 0 for every finite v and NaN otherwise: one branch-free pass, then a search only on failure
   let poison = 0;

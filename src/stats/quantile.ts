@@ -42,6 +42,11 @@ export function middleRanks(n: number): number[] {
   return n % 2 === 1 ? [(n - 1) / 2] : [n / 2 - 1, n / 2];
 }
 
+/** The median from the value(s) at `middleRanks(n)`: the one, or between the two as the type-7 p50. */
+export function medianOfMiddle(lower: number, upper: number = lower): number {
+  return lerp(lower, upper, 0.5);
+}
+
 /**
  * Quantile p of a sample of n from its order statistics `at(rank)` (0-based): only the one or two ranks
  * `quantileRanks(n, p, type)` are read. NaN for an empty sample or p outside [0, 1].

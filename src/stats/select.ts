@@ -4,7 +4,7 @@
 // (rare) falls back to quickselect. Results equal those of a full sort. The large-sample path takes this
 // where a histogram does not suit the data (histogram.ts); the MAD and counts then take passes of their own.
 import type { OrderStatisticsPlan, RankedValues } from './order-statistics.js';
-import { lerp, middleRanks, multiSelect } from './quantile.js';
+import { medianOfMiddle, middleRanks, multiSelect } from './quantile.js';
 import { createRng } from './rng.js';
 
 /** Below this size, a copy is simply sorted or quickselected. */
@@ -215,6 +215,5 @@ export function bracketValues(x: Float64Array, ranks: readonly number[], plan: O
 export function madBySelection(x: Float64Array, centre: number, seed: number): number {
   const mid = middleRanks(x.length);
   const got = selectRanks(x, mid, seed, centre);
-  const a = got.get(mid[0]) as number;
-  return mid.length === 1 ? a : lerp(a, got.get(mid[1]) as number, 0.5);
+  return medianOfMiddle(got.get(mid[0]) as number, got.get(mid[mid.length - 1]) as number);
 }

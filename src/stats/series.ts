@@ -145,7 +145,7 @@ export function batchMeans(values: ArrayLike<number>, k: number): { means: Float
 }
 
 /** Round half to even, as numpy.round. */
-export function roundHalfEven(v: number): number {
+function roundHalfEven(v: number): number {
   const r = Math.round(v);
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

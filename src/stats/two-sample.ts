@@ -14,7 +14,7 @@ const exactCache = new Map<string, Float64Array>();
  * Null probabilities of U for sample sizes m, n (no ties): P(U = u), u = 0..mn. Built by the recurrence
  * c(m, n, u) = c(m - 1, n, u - n) + c(m, n - 1, u) in probabilities (additions only, so no cancellation).
  */
-export function mannWhitneyExactPmf(m: number, n: number): Float64Array {
+function mannWhitneyExactPmf(m: number, n: number): Float64Array {
   const [a, b] = m <= n ? [m, n] : [n, m];
   const key = `${a},${b}`;
   const hit = exactCache.get(key);
@@ -41,7 +41,7 @@ export function mannWhitneyExactPmf(m: number, n: number): Float64Array {
 }
 
 /** P(U >= u) under the exact null. */
-export function mannWhitneyExactSf(u: number, m: number, n: number): number {
+function mannWhitneyExactSf(u: number, m: number, n: number): number {
   const pmf = mannWhitneyExactPmf(m, n);
   let s = 0;
   for (let k = pmf.length - 1; k >= Math.max(0, Math.ceil(u)); k--) s += pmf[k];

@@ -6,7 +6,7 @@
 // plan guessed is checked when read, and a query the gathered cells cannot answer takes a pass of its own.
 import type { OrderBounds, OrderStatisticsPlan, RankedValues } from './order-statistics.js';
 import { medianOfMiddle, middleRanks, multiSelect, quantileRanks, selectInPlace } from './quantile.js';
-import { madBySelection, selectRanks, sortedSample } from './select.js';
+import { countByPass, madBySelection, selectRanks, sortedSample } from './select.js';
 
 const CELLS = 4096;
 const SAMPLE = 8192;
@@ -302,10 +302,7 @@ class HistogramValues implements RankedValues {
 
   private countByPass(v: number, below: boolean): number {
     this.notes.add('; counts by a further pass');
-    const x = this.g.x;
-    let m = 0;
-    for (let i = 0; i < x.length; i++) if (below ? x[i] < v : x[i] > v) m++;
-    return m;
+    return countByPass(this.g.x, v, below);
   }
 
   /**

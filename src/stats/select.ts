@@ -184,9 +184,7 @@ export function bracketValues(x: Float64Array, ranks: readonly number[], plan: O
   const notes = new Set<string>();
   const count = (v: number, below: boolean) => {
     notes.add('; counts by a further pass');
-    let m = 0;
-    for (let i = 0; i < x.length; i++) if (below ? x[i] < v : x[i] > v) m++;
-    return m;
+    return countByPass(x, v, below);
   };
   return {
     n: x.length,
@@ -209,6 +207,14 @@ export function bracketValues(x: Float64Array, ranks: readonly number[], plan: O
       return madBySelection(x, centre, seed + 1);
     },
   };
+}
+
+/** How many values of x lie strictly below (or above) v, in one pass. */
+export function countByPass(x: Float64Array, v: number, below: boolean): number {
+  let m = 0;
+  if (below) for (let i = 0; i < x.length; i++) m += x[i] < v ? 1 : 0;
+  else for (let i = 0; i < x.length; i++) m += x[i] > v ? 1 : 0;
+  return m;
 }
 
 /** Median absolute deviation about `centre`, by selecting the middle ranks of |x - centre|. */

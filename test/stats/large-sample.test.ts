@@ -1,4 +1,5 @@
-// The large-sample path (bracket selection in two passes, no sort) must equal the figures of a full sort.
+// The large-sample paths (a histogram pass and a gathering pass, or bracket selection; never a sort) must
+// equal the figures of a full sort.
 import { describe, expect, it } from 'vitest';
 import { autocorrelation, createRng, drift, fromSorted, quantileInterval, quantileSorted, summarize } from '../../src/stats/index.js';
 import { selectRanks } from '../../src/stats/select.js';

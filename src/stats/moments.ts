@@ -1,6 +1,7 @@
 // The moment statistics of a sample in one pass: extremes, mean, variance, the lag-1 autocorrelation and
 // contiguous batch means, from sums about a central shift in two levels (blocks of 1024), so rounding error
-// grows with 1024 + n / 1024 rather than n.
+// grows with 1024 + n / 1024 rather than n. Batch sums add the values in order, as series.batchMeans does,
+// so a drift fitted on them is the same to the last bit.
 import { StoqError } from '../errors.js';
 import { median } from './order-statistics.js';
 
@@ -30,46 +31,42 @@ export function moments(x: Float64Array, batches = 0): Moments {
   const probes = Math.min(n, 33);
   const shift = median(Float64Array.from({ length: probes }, (_, k) => x[probes === 1 ? 0 : Math.floor((k * (n - 1)) / (probes - 1))]));
   const batchSums = new Float64Array(batches);
+  const batchEnd = (b: number) => (b + 1 < batches ? Math.floor(((b + 1) * n) / batches) : n);
   let batch = 0;
+  let nextBatch = batches > 0 ? batchEnd(0) : n;
   let batchAcc = 0;
-  let nextBoundary = batches > 0 ? Math.floor(n / batches) : Infinity;
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
   let ss = 0;
   let lagged = 0;
-  let blockSum = 0;
-  let blockSs = 0;
-  let blockLag = 0;
   let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-    const d = v - shift;
-    blockSum += d;
-    blockSs += d * d;
-    blockLag += prev * d;
-    prev = d;
-    if ((i & 1023) === 1023) {
-      sum += blockSum;
-      ss += blockSs;
-      lagged += blockLag;
-      blockSum = 0;
-      blockSs = 0;
-      blockLag = 0;
+  // segments end at every block boundary (a multiple of 1024) and every batch boundary
+  for (let i = 0; i < n; ) {
+    const end = Math.min((i | 1023) + 1, nextBatch);
+    let blockSum = 0;
+    let blockSs = 0;
+    let blockLag = 0;
+    for (; i < end; i++) {
+      const v = x[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+      const d = v - shift;
+      blockSum += d;
+      blockSs += d * d;
+      blockLag += prev * d;
+      prev = d;
+      batchAcc += v;
     }
-    if (i === nextBoundary) {
+    sum += blockSum;
+    ss += blockSs;
+    lagged += blockLag;
+    if (i === nextBatch && batch < batches) {
       batchSums[batch++] = batchAcc;
       batchAcc = 0;
-      nextBoundary = Math.floor(((batch + 1) * n) / batches);
+      nextBatch = batch < batches ? batchEnd(batch) : n;
     }
-    batchAcc += v;
   }
-  sum += blockSum;
-  ss += blockSs;
-  lagged += blockLag;
-  if (batches > 0) batchSums[batch] = batchAcc;
   // a NaN fails both comparisons but poisons the sums; an infinity reaches min or max
   if (!Number.isFinite(min) || !Number.isFinite(max) || Number.isNaN(ss)) throw new StoqError('INVALID_ARGUMENT', 'sample: values must be finite numbers');
 

@@ -2,11 +2,11 @@
 // normal, Student t and binomial. Each is the more accurate of @stdlib and our own code against scipy on the
 // grid of test/fixtures/stats/scipy-reference.json (down to 1e-300 in the normal tails, fractional and
 // 1e5 df, a million binomial trials), checked in test/stats/scipy-reference.test.ts. Largest relative error
-// on that grid:
-//   normal sf/cdf   @stdlib gammainc, Q(1/2, z^2/2)   1.8e-13 (our Lanczos/continued fraction 2.1e-13;
-//                                                     @stdlib's erfc-based normal cdf 2.1e-13)
+// on that grid, kept first ("ours": the Lanczos gamma and Lentz continued fractions these replaced):
+//   normal sf/cdf   @stdlib gammainc, Q(1/2, z^2/2)   1.8e-13 (ours 2.1e-13; @stdlib's erfc-based
+//                                                     normal cdf 2.1e-13)
 //   normal quantile ours, polished on that CDF         2.2e-16 (@stdlib's erfcinv 7.0e-14; its normal
-//                                                     quantile package returns -Infinity below 1e-17)
+//                                                     quantile package returns -Infinity below p = 5e-17)
 //   Student t sf    @stdlib t cdf                      1.6e-14 (ours 8.1e-11 at df 1e5)
 //   Student t ppf   @stdlib t quantile                 1.1e-15 (ours 3.2e-5 at p 1e-12, df 0.7)
 //   binomial cdf    @stdlib binomial cdf               1.5e-11 (ours 3.0e-9 at n 1e6)

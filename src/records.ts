@@ -61,6 +61,8 @@ export function validateRecord(value: unknown, where = 'record'): StoredRecord {
     if (!isObject(iv) || !finite(iv.startS) || !finite(iv.endS) || !finite(iv.goodputBps)) {
       throw bad(where, `intervals[${i}] needs numeric startS, endS and goodputBps`);
     }
+    nonNegative(where, `intervals[${i}]`, iv, INTERVAL_COUNTS);
+    if (iv.endS < iv.startS) throw bad(where, `intervals[${i}] ends (endS ${iv.endS}) before it starts (startS ${iv.startS}): impossible`);
   });
   const end = value.end;
   if (!isObject(end) || !STATES.includes(end.state as string)) throw bad(where, `end.state must be one of ${STATES.join('|')}`);
@@ -70,18 +72,52 @@ export function validateRecord(value: unknown, where = 'record'): StoredRecord {
   for (const key of ['requestsPerSecond', 'handshakesPerSecond'] as const) {
     if (end[key] !== undefined && !finite(end[key])) throw bad(where, `end.${key} must be a finite number`);
   }
+  nonNegative(where, 'end', end, END_COUNTS);
   if (end.latency !== undefined) {
     const l = end.latency;
-    if (!isObject(l) || !finite(l.p50Us) || !finite(l.p99Us)) throw bad(where, 'end.latency needs numeric p50Us and p99Us');
+    // a percentile the run's sample cannot determine may be recorded as null
+    const percentile = (v: unknown) => v === null || finite(v);
+    if (!isObject(l) || !percentile(l.p50Us) || !percentile(l.p99Us)) throw bad(where, 'end.latency needs numeric (or null) p50Us and p99Us');
+    nonNegative(where, 'end.latency', l, LATENCY_FIELDS);
+    if (l.n !== undefined && !(Number.isInteger(l.n) && (l.n as number) >= 0)) throw bad(where, `end.latency.n ${l.n} is impossible (a count of samples)`);
+  }
+  if (value.connections !== undefined) {
+    if (!Array.isArray(value.connections)) throw bad(where, 'connections must be an array');
+    value.connections.forEach((c, i) => {
+      if (!isObject(c)) throw bad(where, `connections[${i}] must be an object`);
+      nonNegative(where, `connections[${i}]`, c, CONNECTION_COUNTS);
+    });
   }
   if (value.samples !== undefined) {
     const s = value.samples;
     if (!isObject(s)) throw bad(where, 'samples must be an object');
-    if (s.latencyUs !== undefined && (!Array.isArray(s.latencyUs) || !s.latencyUs.every(finite))) {
-      throw bad(where, 'samples.latencyUs must be an array of finite numbers');
+    if (s.latencyUs !== undefined) {
+      if (!Array.isArray(s.latencyUs)) throw bad(where, 'samples.latencyUs must be an array of finite numbers');
+      const i = s.latencyUs.findIndex((v) => !finite(v) || v < 0);
+      if (i >= 0) throw bad(where, `samples.latencyUs[${i}] is ${JSON.stringify(s.latencyUs[i])}: impossible (a latency is a finite number >= 0)`);
     }
   }
   return value as unknown as StoredRecord;
+}
+
+/** Fields that count, measure time or rate: never negative, never infinite or NaN. */
+const INTERVAL_COUNTS = ['startS', 'endS', 'goodputBps', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'completed', 'connections', 'rttUs', 'minRttUs', 'rttvarUs', 'cwnd', 'lost', 'retrans', 'deliveryRateBps', 'pmtu', 'cpuS'];
+const END_COUNTS = ['durationS', 'goodputBps', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'udpBytesSent', 'udpBytesReceived', 'lost', 'retrans', 'completed', 'requestsPerSecond', 'handshakesPerSecond', 'cpuS', 'snapshotsDropped'];
+const LATENCY_FIELDS = ['minUs', 'meanUs', 'p50Us', 'p90Us', 'p99Us', 'p999Us', 'maxUs'];
+const CONNECTION_COUNTS = ['bytesSent', 'bytesReceived', 'streamsCompleted', 'streamsFailed', 'handshakeUs', 'packetsSent', 'packetsReceived', 'lost', 'retrans', 'rttUs', 'minRttUs', 'cwnd', 'pmtu'];
+
+/**
+ * Refuses values that cannot happen: a negative or non-finite count, duration, rate or latency. Absent and
+ * null fields are left to the shape checks (null marks a figure with nothing behind it).
+ */
+function nonNegative(where: string, path: string, object: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of keys) {
+    const v = object[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw bad(where, `${path}.${key} is ${typeof v === 'number' ? String(v) : JSON.stringify(v)}: impossible (must be a finite number >= 0)`);
+    }
+  }
 }
 
 function finite(v: unknown): v is number {

@@ -1,4 +1,5 @@
 import type { Options } from 'yargs';
+import { StoqError } from '../errors.js';
 
 /** Where a command writes; passed in so tests can capture output and the CLI stays testable. */
 export interface Io {
@@ -8,12 +9,51 @@ export interface Io {
   isTTY: boolean;
   /** Colour allowed (a TTY and NO_COLOR unset). */
   color: boolean;
-  /** Aborted on SIGINT/SIGTERM when running as the real CLI. */
+  /** Aborted on SIGINT/SIGTERM when running as the real CLI (the reason is a `SignalCancel`). */
   signal: AbortSignal;
 }
 
-/** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, failedCheck: 1, usage: 2, runtime: 3 } as const;
+/**
+ * Exit codes of every command, documented once here and in the README:
+ * - 0 ok: every check passed (or there was nothing to check);
+ * - 1 failed check: a regression, a FAIL, a contradicted claim, a hard-coded figure, a monitor ending unhealthy;
+ * - 2 usage: a bad flag, value, unit or file; nothing was measured or written;
+ * - 3 runtime: a run whose connections errored, an engine or store failure;
+ * - 4 not judged: a verdict command could not judge (Invalid, Inconclusive, Unbacked); `--allow-invalid`,
+ *   `--allow-inconclusive` and `--allow-unbacked` let such a result pass;
+ * - 130 / 143: cancelled by SIGINT / SIGTERM (128 + the signal number, the shell convention), after what was
+ *   measured was written.
+ * A failed check outranks "not judged": a command that finds both exits 1.
+ */
+export const EXIT = { ok: 0, failedCheck: 1, usage: 2, runtime: 3, notJudged: 4, sigint: 130, sigterm: 143 } as const;
+
+/** The table above as rows, for `--help` epilogues and the README. */
+export const EXIT_CODES: ReadonlyArray<[number, string]> = [
+  [EXIT.ok, 'every check passed'],
+  [EXIT.failedCheck, 'a failed check: a regression, a FAIL, a contradicted claim, a hard-coded figure'],
+  [EXIT.usage, 'usage error: a bad flag, value, unit or file; nothing measured or written'],
+  [EXIT.runtime, 'runtime failure: connections that errored, an engine or store failure'],
+  [EXIT.notJudged, 'could not judge: Invalid, Inconclusive or Unbacked (--allow-invalid, --allow-inconclusive, --allow-unbacked relax it)'],
+  [EXIT.sigint, 'cancelled by SIGINT, after writing what was measured'],
+  [EXIT.sigterm, 'cancelled by SIGTERM, after writing what was measured'],
+];
+
+export const EXIT_HELP = `Exit codes:\n${EXIT_CODES.map(([code, text]) => `  ${String(code).padEnd(4)} ${text}`).join('\n')}`;
+
+/** Why a run was cancelled: the signal the CLI received. */
+export class SignalCancel extends StoqError {
+  readonly signal: 'SIGINT' | 'SIGTERM';
+
+  constructor(signal: 'SIGINT' | 'SIGTERM') {
+    super('CANCELLED', `stopped by ${signal}`);
+    this.signal = signal;
+  }
+}
+
+/** The exit code of a command cancelled through `signal`: 130 for SIGINT (also for any other abort), 143 for SIGTERM. */
+export function cancelledExit(signal: AbortSignal): number {
+  return signal.reason instanceof SignalCancel && signal.reason.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+}
 
 /**
  * One CLI command: its flags as one data table, its cross-flag rules in one `check`, and a handler that
@@ -27,6 +67,8 @@ export interface Command {
   usage?: string;
   positionals?: Record<string, { describe: string; type: 'string'; array?: boolean }>;
   options: Record<string, Options>;
+  /** Text shown after the flags in `--help` (the rules a command applies). */
+  epilogue?: string;
   /** Cross-flag rules: return an error message, or undefined when the flags fit together. */
   check?(argv: Record<string, unknown>): string | undefined;
   run(argv: Record<string, unknown>, io: Io): Promise<number>;

@@ -1,7 +1,7 @@
 import yargs from 'yargs';
-import { StoqError, fromNative } from '../errors.js';
+import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
-import { EXIT, type Command, type Io } from './command.js';
+import { EXIT, EXIT_HELP, SignalCancel, type Command, type Io } from './command.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
 
@@ -15,7 +15,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
-    .epilogue(FORMATS)
+    .epilogue(`${FORMATS}\n\n${EXIT_HELP}`)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .showHelpOnFail(false)
@@ -37,7 +37,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
             if (problem) throw new Error(problem);
             return true;
           })
-          .epilogue(FORMATS);
+          .epilogue([command.epilogue, FORMATS, EXIT_HELP].filter(Boolean).join('\n\n'));
       },
       handler: async (args) => {
         try {
@@ -76,9 +76,8 @@ class UsageError extends Error {}
 /** The real process's streams and signals. */
 export function processIo(): Io {
   const controller = new AbortController();
-  const stop = () => controller.abort(new StoqError('CANCELLED', 'stopped by signal'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => controller.abort(new SignalCancel('SIGINT')));
+  process.once('SIGTERM', () => controller.abort(new SignalCancel('SIGTERM')));
   const isTTY = Boolean(process.stdout.isTTY);
   return {
     stdout: (text) => process.stdout.write(text),

@@ -4,7 +4,7 @@
 // quantiles for latency metrics, a threshold from measured noise, severity on the conservative bound.
 import { bcaTwoSample, type Interval } from '../stats/bootstrap.js';
 import { quantileInterval, quantileSorted, selectInPlace } from '../stats/quantile.js';
-import { METRICS, METRIC_IDS, groupBySession, type MetricId, type RunSummary } from '../stats/run-model.js';
+import { DEFAULT_LEVEL, formatLevel, METRICS, METRIC_IDS, groupBySession, type MetricId, type RunSummary } from '../stats/run-model.js';
 import { mean, variance } from '../stats/series.js';
 import { normalQuantile, studentTQuantile } from '../stats/special.js';
 import { benjaminiHochberg, hodgesLehmannShift, mannWhitney, minRunsForLevel, welch } from '../stats/two-sample.js';
@@ -23,7 +23,7 @@ export interface Noise {
 }
 
 export interface CompareOptions {
-  /** Two-sided confidence level of every interval (default 0.90: one-sided 95% bounds). */
+  /** Two-sided confidence level of every interval (default 0.95: one-sided 97.5% bounds). */
   level?: number;
   /** tau = max(floor, k x between-session noise). Default k = 2. */
   k?: number;
@@ -74,6 +74,8 @@ export interface MetricComparison {
   severity: Severity | null;
   reason: string;
   runsToSettle?: number;
+  /** The candidate's median is 0 where the baseline's is not: a collapse, Critical whatever the gates say. */
+  collapse?: boolean;
 }
 
 export interface Comparison {
@@ -154,7 +156,7 @@ function severityOf(lowerWorse: number, tau: number, bands: { moderate: number; 
 
 /** Compares candidate runs against baseline runs, metric by metric. */
 export function compareRuns(baseline: readonly RunSummary[], candidate: readonly RunSummary[], options: CompareOptions = {}): Comparison {
-  const level = options.level ?? 0.9;
+  const level = options.level ?? DEFAULT_LEVEL;
   const k = options.k ?? 2;
   const power = options.power ?? 0.8;
   const moderate = Math.max(options.bands?.moderate ?? 1, 1);
@@ -186,11 +188,43 @@ export function compareRuns(baseline: readonly RunSummary[], candidate: readonly
   const wanted = options.metrics ?? METRIC_IDS;
   const metrics: MetricComparison[] = [];
   const pvalues: number[] = [];
+  // metrics judged before any statistics: a percentile the runs cannot determine, runs that measured 0
+  const settled: MetricComparison[] = [];
+  const name = (r: RunSummary) => `${r.sessionId}#${r.run}`;
   for (const metric of wanted) {
     const info = METRICS[metric];
-    const bRuns = b.filter((r) => r.metrics[metric] !== undefined && (r.metrics[metric] as number) > 0);
-    const cRuns = c.filter((r) => r.metrics[metric] !== undefined && (r.metrics[metric] as number) > 0);
+    const bUndetermined = b.filter((r) => r.undetermined[metric] !== undefined);
+    const cUndetermined = c.filter((r) => r.undetermined[metric] !== undefined);
+    if (bUndetermined.length > 0 || cUndetermined.length > 0) {
+      const sides = [['baseline', bUndetermined], ['candidate', cUndetermined]] as const;
+      const reason = sides
+        .filter(([, list]) => list.length > 0)
+        .map(([side, list]) => `${info.label} not determined by ${list.length} ${side} run(s) (${list.map(name).join(', ')}): ${[...new Set(list.map((r) => r.undetermined[metric]))].join('; ')}`)
+        .join('; ');
+      settled.push(settledMetric(metric, b, c, level, 'Invalid', null, reason));
+      continue;
+    }
+    const bRuns = b.filter((r) => r.metrics[metric] !== undefined);
+    const cRuns = c.filter((r) => r.metrics[metric] !== undefined);
     if (bRuns.length === 0 || cRuns.length === 0) continue;
+    // a run that moved nothing is never dropped: a zero baseline is no baseline; a candidate whose median is
+    // 0 has collapsed (the largest regression there is); fewer zero runs make the comparison Invalid
+    const bZero = bRuns.filter((r) => (r.metrics[metric] as number) <= 0);
+    const cZero = cRuns.filter((r) => (r.metrics[metric] as number) <= 0);
+    if (info.better === 'higher' && (bZero.length > 0 || cZero.length > 0)) {
+      if (bZero.length > 0) {
+        settled.push(settledMetric(metric, bRuns, cRuns, level, 'Invalid', null, `${bZero.length} of ${bRuns.length} baseline run(s) measured 0 ${info.label} (${bZero.map(name).join(', ')}): a baseline that moved nothing is no baseline`));
+      } else if (2 * cZero.length >= cRuns.length) {
+        settled.push(
+          settledMetric(metric, bRuns, cRuns, level, 'Regression', 'Critical', `${cZero.length} of ${cRuns.length} candidate run(s) measured 0 ${info.label} (${cZero.map(name).join(', ')}): the candidate's median is 0, a collapse`),
+        );
+      } else {
+        settled.push(
+          settledMetric(metric, bRuns, cRuns, level, 'Invalid', null, `${cZero.length} of ${cRuns.length} candidate run(s) measured 0 ${info.label} (${cZero.map(name).join(', ')}): a run that moved nothing is a failure, not a sample`),
+        );
+      }
+      continue;
+    }
     const bv = bRuns.map((r) => r.metrics[metric] as number);
     const cv = cRuns.map((r) => r.metrics[metric] as number);
     const x = bv.map((v) => worseLog(metric, v));
@@ -287,8 +321,11 @@ export function compareRuns(baseline: readonly RunSummary[], candidate: readonly
     decide(cmp, { gatesOk, reasons, alpha, bands });
   });
 
+  metrics.push(...settled);
+  metrics.sort((x, y) => wanted.indexOf(x.metric) - wanted.indexOf(y.metric));
   let verdict: Verdict = 'Equivalent';
-  if (!gatesOk) verdict = 'Invalid';
+  if (metrics.some((mc) => mc.collapse)) verdict = 'Regression';
+  else if (!gatesOk) verdict = 'Invalid';
   else if (metrics.length === 0) {
     verdict = 'Invalid';
     reasons.push('no metric present on both sides');
@@ -301,6 +338,36 @@ export function compareRuns(baseline: readonly RunSummary[], candidate: readonly
     tier = { name: (t.tier as Tier | null)?.name ?? null, basis: t.basis, lowerBps: goodput.candidate.lower };
   }
   return { level, verdict, gates: { ok: gatesOk && metrics.length > 0, reasons }, metrics, tier, runs: { baseline: baseline.length, candidate: candidate.length } };
+}
+
+/** A metric judged without the statistics (undetermined, or runs that measured 0): its sides, no ratio. */
+function settledMetric(metric: MetricId, b: readonly RunSummary[], c: readonly RunSummary[], level: number, verdict: Verdict, severity: Severity | null, reason: string): MetricComparison {
+  const info = METRICS[metric];
+  const side = (runs: readonly RunSummary[]) => {
+    const values = runs.map((r) => r.metrics[metric]).filter((v): v is number => v !== undefined);
+    if (values.length === 0) return { n: 0, sessions: 0, centre: NaN, lower: NaN, upper: NaN, method: 'no determined value' };
+    const s = sideSummary(values, groupBySession(runs).size, level);
+    return values.some((v) => v <= 0) && !Number.isFinite(s.lower) ? { ...s, method: 'median; no interval (a run measured 0)' } : s;
+  };
+  const none = NaN;
+  return {
+    metric,
+    label: info.label,
+    unit: info.unit,
+    better: info.better,
+    baseline: side(b),
+    candidate: side(c),
+    ratio: { estimate: none, lower: none, upper: none, level, coverage: none, method: 'not computed' },
+    worse: { estimate: none, lower: none, upper: none },
+    test: { name: 'Mann-Whitney U', u: none, p: none, pAdjusted: none, method: 'not computed' },
+    welch: { t: none, df: none, p: none, lower: none, upper: none, note: 'not computed' },
+    threshold: { tau: Math.log1p(info.floor), floor: Math.log1p(info.floor), k: 0, noise: null, noiseSource: 'not used' },
+    mde: { worse: none, power: none, underpowered: false, runsNeeded: null, method: 'not computed' },
+    verdict,
+    severity,
+    reason,
+    ...(severity === 'Critical' ? { collapse: true } : {}),
+  };
 }
 
 function pct(logValue: number): string {
@@ -326,7 +393,7 @@ function decide(
   }
   if (!Number.isFinite(lower) || !Number.isFinite(upper)) {
     cmp.verdict = 'Invalid';
-    cmp.reason = `too few runs for a ${Math.round(cmp.ratio.level * 100)}% interval`;
+    cmp.reason = `too few runs for a ${formatLevel(cmp.ratio.level)} interval`;
     return;
   }
   const significant = cmp.test.pAdjusted <= ctx.alpha;

@@ -66,7 +66,7 @@ export function formatSummary(s: Summary, metric?: MetricId): string {
 
 /** One line per run: state, warm-up, steadiness and the run-level metrics. */
 export function formatRuns(runs: readonly RunSummary[]): string {
-  const metrics = (Object.keys(METRICS) as MetricId[]).filter((m) => runs.some((r) => r.metrics[m] !== undefined));
+  const metrics = (Object.keys(METRICS) as MetricId[]).filter((m) => runs.some((r) => r.metrics[m] !== undefined || r.undetermined[m] !== undefined));
   const rows = runs.map((r) => [
     r.sessionId,
     String(r.run),
@@ -74,11 +74,14 @@ export function formatRuns(runs: readonly RunSummary[]): string {
     `${r.warmup.omittedIntervals} (${r.warmup.omittedS.toFixed(1)} s)`,
     r.steadiness.status + (r.steadiness.drift ? ` drift ${pct(r.steadiness.drift.relative)}` : ''),
     r.steadiness.lag1 === null ? 'n/a' : r.steadiness.lag1.toFixed(2),
-    ...metrics.map((m) => formatValue(m, r.metrics[m])),
+    ...metrics.map((m) => (r.metrics[m] === undefined ? '-' : formatValue(m, r.metrics[m]))),
   ]);
   const notes = runs
     .filter((r) => r.steadiness.status !== 'steady' || r.state !== 'completed')
     .map((r) => `  ${r.sessionId}#${r.run}: ${r.steadiness.status}${r.steadiness.reasons.length ? `: ${r.steadiness.reasons.join('; ')}` : ''}`);
+  for (const r of runs) {
+    for (const [m, why] of Object.entries(r.undetermined)) notes.push(`  ${r.sessionId}#${r.run}: ${METRICS[m as MetricId].label} not determined: ${why}`);
+  }
   return (
     table(['session', 'run', 'state', 'warm-up omitted', 'steadiness', 'lag1', ...metrics.map((m) => METRICS[m].label)], rows) +
     (notes.length ? `flagged (kept, never dropped):\n${notes.join('\n')}\n` : '')

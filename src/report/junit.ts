@@ -89,7 +89,7 @@ function validationSuite(input: Extract<ReportInput, { kind: 'validation' }>): S
     cases: v.expectations.map((e) => {
       const details = `measured ${e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a'}, ${pctLevel(v.level)} interval ${fmtInterval(e.metric, e.measured?.lower, e.measured?.upper)}${e.measured ? ` (${e.measured.method})` : ''}; bound ${fmtMetric(e.metric, e.bound)}: ${e.reason}`;
       const kase: Case = { classname: 'stoq-bench.validate', name: e.text, time: 0, out: details };
-      if (e.verdict === 'FAIL') kase.failure = { type: 'ExpectationNotMet', message: `${e.text}: ${e.reason}`, body: details };
+      if (e.verdict !== 'PASS') kase.failure = { type: e.verdict === 'FAIL' ? 'ExpectationNotMet' : 'ExpectationNotJudged', message: `${e.text}: ${e.reason}`, body: details };
       return kase;
     }),
   };

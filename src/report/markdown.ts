@@ -7,7 +7,7 @@ import { formatValue } from '../grading/format.js';
 import type { StoredRecord } from '../records.js';
 import { groupBySession, METRICS, METRIC_IDS, summarizeRun, type MetricId, type RunSummary } from '../stats/run-model.js';
 import { formatBytes, formatRate } from '../units.js';
-import type { Validation } from '../cli/commands/validate.js';
+import type { Validation } from '../grading/validate.js';
 
 /** `stoq-bench compare --json` output (non-finite numbers became null). */
 export interface ComparisonReport {

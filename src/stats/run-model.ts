@@ -3,8 +3,17 @@
 // warm-up; its steadiness is checked (drift, autocorrelation) and flagged, never silently dropped.
 import type { StoredRecord } from '../records.js';
 import { batchMeansInterval, blockBootstrapMean, type Interval } from './bootstrap.js';
-import { quantileSorted } from './quantile.js';
+import { minSampleForQuantile, quantileInterval, quantileSorted } from './quantile.js';
 import { autocorrelation, effectiveSampleSize, theilSen } from './series.js';
+
+/**
+ * The one confidence convention of every verdict and report: two-sided 95% intervals (each bound one-sided
+ * 97.5%). `claims`, `validate`, `compare`, `report` and `stats` default to it and print it.
+ */
+export const DEFAULT_LEVEL = 0.95;
+
+/** A level as people read it: `95%`. */
+export const formatLevel = (level: number): string => `${+(level * 100).toFixed(2)}%`;
 
 export type MetricId = 'goodput' | 'latencyP50' | 'latencyP99' | 'requestRate' | 'handshakeRate';
 
@@ -55,8 +64,18 @@ export interface RunSummary {
   state: StoredRecord['end']['state'];
   error?: { code: string; message: string };
   metrics: Partial<Record<MetricId, number>>;
+  /**
+   * Metrics the run measured but cannot determine, with the reason: a percentile whose sample is too small
+   * to bound it at the summary's level (p99 at 95% needs n >= 368 in the run). Such a metric is absent
+   * from `metrics`: it is never graded, passed or printed as if measured.
+   */
+  undetermined: Partial<Record<MetricId, string>>;
   /** Sorted raw latency samples (us) when the record carried them. */
   latencySamples?: Float64Array;
+  /** Latency samples the run holds (raw, or the count of its histogram), 0 when none. */
+  latencyCount: number;
+  /** Application packets per second both ways over the steady intervals, with its within-run interval. */
+  packetRate?: { value: number; interval: Interval | null };
   warmup: { omittedIntervals: number; omittedS: number; method: string };
   steadiness: {
     status: Steadiness;
@@ -106,9 +125,16 @@ export function mserTruncation(series: ArrayLike<number>): number {
   return best;
 }
 
+/** Why a run cannot determine quantile `p` from `n` samples at `level`, or undefined when it can. */
+export function quantileUndetermined(n: number, p: number, level: number): string | undefined {
+  const need = minSampleForQuantile(p, level);
+  if (n >= need) return undefined;
+  return `${n} latency sample(s) in the run cannot bound p${+(p * 100).toFixed(4)} at ${formatLevel(level)} (needs n >= ${need})`;
+}
+
 /** Reduces one run record to its run-level summary. */
 export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}): RunSummary {
-  const level = options.level ?? 0.95;
+  const level = options.level ?? DEFAULT_LEVEL;
   const kind = record.scenario.kind;
   const intervals = [...record.intervals].sort((a, b) => a.startS - b.startS);
   // A last interval under half the usual length is the run's tail (the close after the transfer ended):
@@ -144,14 +170,24 @@ export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}
     }
   }
   let latencySamples: Float64Array | undefined;
+  const undetermined: RunSummary['undetermined'] = {};
   const raw = record.samples?.latencyUs;
+  const latency = record.end.latency;
+  let latencyCount = 0;
+  const percentiles = [['latencyP50', 0.5, latency?.p50Us], ['latencyP99', 0.99, latency?.p99Us]] as const;
   if (raw && raw.length > 0) {
     latencySamples = Float64Array.from(raw).sort();
-    metrics.latencyP50 = quantileSorted(latencySamples, 0.5);
-    metrics.latencyP99 = quantileSorted(latencySamples, 0.99);
-  } else if (record.end.latency) {
-    metrics.latencyP50 = record.end.latency.p50Us;
-    metrics.latencyP99 = record.end.latency.p99Us;
+    latencyCount = latencySamples.length;
+  } else if (latency) {
+    latencyCount = latency.n ?? 0;
+  }
+  if (latencySamples || latency) {
+    for (const [metric, p, recorded] of percentiles) {
+      const why = quantileUndetermined(latencyCount, p, level);
+      if (why) undetermined[metric] = why;
+      else if (latencySamples) metrics[metric] = quantileSorted(latencySamples, p);
+      else if (typeof recorded === 'number') metrics[metric] = recorded;
+    }
   }
   if (record.end.requestsPerSecond !== undefined) metrics.requestRate = record.end.requestsPerSecond;
   if (record.end.handshakesPerSecond !== undefined) metrics.handshakeRate = record.end.handshakesPerSecond;
@@ -193,6 +229,14 @@ export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}
     series.length >= 4
       ? { blockBootstrap: blockBootstrapMean(series, { level, seed: options.seed ?? 1 }), batchMeans: batchMeansInterval(series, { level }) }
       : null;
+  let packetRate: RunSummary['packetRate'];
+  if (steadyIvs.length > 0 && durationS > 0 && steadyIvs.every((iv) => typeof iv.packetsSent === 'number' && typeof iv.packetsReceived === 'number')) {
+    const perS = steadyIvs.map((iv) => ((iv.packetsSent as number) + (iv.packetsReceived as number)) / Math.max(iv.endS - iv.startS, 1e-9));
+    packetRate = {
+      value: steadyIvs.reduce((s, iv) => s + (iv.packetsSent as number) + (iv.packetsReceived as number), 0) / durationS,
+      interval: perS.length >= 4 ? blockBootstrapMean(perS, { level, seed: options.seed ?? 1 }) : null,
+    };
+  }
   return {
     sessionId: record.session.id,
     run: record.session.run,
@@ -203,7 +247,10 @@ export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}
     state: record.end.state,
     error: record.end.error,
     metrics,
+    undetermined,
     latencySamples,
+    latencyCount,
+    ...(packetRate ? { packetRate } : {}),
     warmup: { omittedIntervals: omit, omittedS, method },
     steadiness: { status, reasons, series: completions ? 'completions' : 'goodput', intervals: series.length, durationS, lag1, effectiveN, drift },
     withinRun,
@@ -219,4 +266,60 @@ export function groupBySession(runs: readonly RunSummary[]): Map<string, RunSumm
     out.set(r.sessionId, list);
   }
   return out;
+}
+
+/** An interval from one run alone, with how it was made. */
+export interface WithinRunInterval {
+  centre: number;
+  /** null where the run cannot bound that side at the level. */
+  lower: number | null;
+  upper: number | null;
+  level: number;
+  method: string;
+}
+
+/**
+ * The within-run interval of quantile `p` of a run's latency samples: the distribution-free order-statistic
+ * interval when the sample determines it; else the one-sided bound the sample extremes give where they cover
+ * (the minimum is a lower bound of any quantile p with coverage 1 - (1-p)^n, the maximum an upper bound with
+ * coverage 1 - p^n; the maximum is a certain lower bound of the largest value).
+ */
+export function latencyQuantileInterval(sorted: Float64Array, p: number, level: number): WithinRunInterval | undefined {
+  const n = sorted.length;
+  if (n === 0) return undefined;
+  const centre = quantileSorted(sorted, p);
+  const ci = quantileInterval(sorted, p, level);
+  if (ci) {
+    return { centre, lower: ci.lower, upper: ci.upper, level, method: `${ci.method} over its ${n} samples (coverage ${ci.coverage.toFixed(3)})` };
+  }
+  const tail = (1 - level) / 2;
+  const lower = p === 1 ? sorted[n - 1] : (1 - p) ** n <= tail ? sorted[0] : null;
+  const upper = p < 1 && p ** n <= tail ? sorted[n - 1] : null;
+  const sides = [lower !== null ? (p === 1 ? 'the largest sample bounds it from below' : 'the smallest sample bounds it from below') : '', upper !== null ? 'the largest from above' : '']
+    .filter(Boolean)
+    .join(', ');
+  return {
+    centre,
+    lower,
+    upper,
+    level,
+    method: `order statistics over its ${n} samples: too few for a two-sided interval (needs n >= ${minSampleForQuantile(p, level)})${sides ? `; ${sides}` : ''}`,
+  };
+}
+
+/**
+ * A run-level metric's interval from this one run: the moving-block bootstrap over its steady intervals for
+ * goodput and completion rates, order statistics over its samples for latency percentiles; undefined when the
+ * run cannot give one (fewer than 4 steady intervals, no samples).
+ */
+export function withinRunInterval(run: RunSummary, metric: MetricId, level: number): WithinRunInterval | undefined {
+  const value = run.metrics[metric];
+  const q = METRICS[metric].quantile;
+  if (q !== undefined) return run.latencySamples ? latencyQuantileInterval(run.latencySamples, q, level) : undefined;
+  if (value === undefined || !run.withinRun) return undefined;
+  const series = run.steadiness.series;
+  const fits = metric === 'goodput' ? series === 'goodput' : series === 'completions';
+  if (!fits) return undefined;
+  const bb = run.withinRun.blockBootstrap;
+  return { centre: bb.estimate, lower: bb.lower, upper: bb.upper, level: bb.level, method: `within-run ${bb.method} over ${run.steadiness.intervals} steady intervals` };
 }

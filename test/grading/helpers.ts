@@ -11,6 +11,8 @@ export function run(metrics: Partial<Record<MetricId, number>>, over: Partial<Ru
     fingerprint: 'tb',
     state: 'completed',
     metrics,
+    undetermined: {},
+    latencyCount: over.latencySamples?.length ?? 0,
     warmup: { omittedIntervals: 1, omittedS: 1, method: 'test' },
     steadiness: { status: 'steady', reasons: [], series: 'goodput', intervals: 10, durationS: 10, lag1: 0, effectiveN: 10, drift: null },
     withinRun: null,

@@ -1,6 +1,7 @@
 // `stoq-bench compare --baseline A --candidate B`: grades candidate runs against a baseline, per metric.
-// Exit 1 when a metric is a Regression at or above --fail-on (default Moderate) or breaches an SLO with
-// confidence; 0 otherwise; 2 on usage errors.
+// Exit 1 when a metric is a Regression at or above --fail-on (default Moderate), breaches an SLO with
+// confidence or collapsed to 0; 4 when the comparison could not judge (Invalid, Inconclusive) unless
+// --allow-invalid / --allow-inconclusive; 0 otherwise; 2 on usage errors.
 import { existsSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
 import { compareRuns, failsGate, SEVERITIES, type Severity } from '../../grading/compare.js';
@@ -9,9 +10,10 @@ import { parseSlo } from '../../grading/slo.js';
 import { selectBaseline } from '../../history/baseline.js';
 import { resolveSide } from '../../history/inputs.js';
 import { defaultStorePath, HistoryStore } from '../../history/store.js';
-import { METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
+import { DEFAULT_LEVEL, METRIC_IDS, METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
 import { time } from '../options.js';
 import { EXIT, type Command } from '../command.js';
+import type { Comparison } from '../../grading/compare.js';
 
 function parseFloors(specs: readonly string[]): Partial<Record<MetricId, number>> {
   const out: Partial<Record<MetricId, number>> = {};
@@ -29,6 +31,22 @@ function jsonable(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
 }
 
+/** Could the comparison judge, and may a result that could not pass (--allow-invalid, --allow-inconclusive)? */
+function notJudged(c: Comparison, argv: Record<string, unknown>): boolean {
+  return (c.verdict === 'Invalid' && !argv.allowInvalid) || (c.verdict === 'Inconclusive' && !argv.allowInconclusive);
+}
+
+function exitCode(c: Comparison, failed: boolean, argv: Record<string, unknown>): number {
+  if (failed) return EXIT.failedCheck;
+  return notJudged(c, argv) ? EXIT.notJudged : EXIT.ok;
+}
+
+function gateLine(c: Comparison, failed: boolean, failOn: string, argv: Record<string, unknown>): string {
+  if (failed) return `FAILED (a Regression at or above ${failOn}, an SLO breached, or a collapse to 0)`;
+  if (notJudged(c, argv)) return `NOT JUDGED (${c.verdict}: exit 4; --allow-${c.verdict.toLowerCase()} lets it pass)`;
+  return `passed (fail-on ${failOn})`;
+}
+
 export const compareCommand: Command = {
   name: 'compare',
   describe: 'Grade candidate runs against a baseline (a baseline name, or run-record / baseline files)',
@@ -36,7 +54,10 @@ export const compareCommand: Command = {
     baseline: { type: 'string', array: true, describe: 'a baseline name in the store, or run-record / baseline files (default: recent stable history)' },
     candidate: { type: 'string', array: true, demandOption: true, describe: 'run-record files (JSON, or JSON lines with one record per line)' },
     store: { type: 'string', describe: 'history store (default $STOQ_BENCH_STORE or ~/.local/share/stoq-bench/history.db)' },
-    level: { type: 'number', default: 0.9, describe: 'two-sided confidence level, printed beside every interval' },
+    level: { type: 'number', default: DEFAULT_LEVEL, describe: 'two-sided confidence level, printed beside every interval' },
+    metric: { type: 'string', array: true, choices: METRIC_IDS, describe: 'compare only these metrics (default: every metric both sides measured)' },
+    'allow-invalid': { type: 'boolean', default: false, describe: 'exit 0 on an Invalid comparison (gates failed, nothing to compare against)' },
+    'allow-inconclusive': { type: 'boolean', default: false, describe: 'exit 0 on an Inconclusive comparison' },
     'fail-on': { type: 'string', default: 'Moderate', choices: [...SEVERITIES], describe: 'exit 1 when a Regression reaches this severity (an SLO breached with confidence is Critical and always fails)' },
     json: { type: 'boolean', default: false, describe: 'print the comparison as JSON' },
     k: { type: 'number', default: 2, describe: 'threshold = max(floor, k x between-session noise)' },
@@ -93,12 +114,12 @@ export const compareCommand: Command = {
         history = sel.history;
       }
       if (baselineRecords.length === 0) {
-        if (argv.json) io.stdout(`${JSON.stringify({ verdict: 'Invalid', baseline: { source: 'none', description } }, null, 2)}\n`);
+        if (argv.json) io.stdout(`${JSON.stringify({ verdict: 'Invalid', level, baseline: { source: 'none', description } }, null, 2)}\n`);
         else io.stdout(`${description}\nverdict: Invalid (nothing to compare against; record runs or save a baseline first)\n`);
         if (argv.record) openStore(true)!.addRecords(candidate.records);
-        return EXIT.ok;
+        return argv.allowInvalid ? EXIT.ok : EXIT.notJudged;
       }
-      const summarise = (records: typeof baselineRecords) => records.map((r) => summarizeRun(r, { warmupS, seed: argv.seed as number }));
+      const summarise = (records: typeof baselineRecords) => records.map((r) => summarizeRun(r, { warmupS, seed: argv.seed as number, level }));
       const comparison = compareRuns(summarise(baselineRecords), summarise(candidate.records), {
         level,
         k: argv.k as number,
@@ -109,6 +130,7 @@ export const compareCommand: Command = {
         seed: argv.seed as number,
         allowTestbedMismatch: argv.allowTestbedMismatch as boolean,
         allowUnsteady: argv.allowUnsteady as boolean,
+        metrics: argv.metric as MetricId[] | undefined,
       });
       const failOn = argv.failOn as Severity;
       const failed = failsGate(comparison, failOn);
@@ -117,10 +139,10 @@ export const compareCommand: Command = {
       } else {
         io.stdout(formatComparison(comparison, description));
         if (history) io.stdout(`${history}\n`);
-        io.stdout(failed ? `gate: FAILED (a Regression at or above ${failOn}, or an SLO breached)\n` : `gate: passed (fail-on ${failOn})\n`);
+        io.stdout(`gate: ${gateLine(comparison, failed, failOn, argv)}\n`);
       }
       if (argv.record) openStore(true)!.addRecords(candidate.records);
-      return failed ? EXIT.failedCheck : EXIT.ok;
+      return exitCode(comparison, failed, argv);
     } finally {
       store?.close();
     }

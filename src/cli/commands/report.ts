@@ -7,8 +7,9 @@ import { readInputFile } from '../../history/inputs.js';
 import { renderHtml } from '../../report/html.js';
 import { renderJunit } from '../../report/junit.js';
 import { renderMarkdown, type ComparisonReport, type ReportInput } from '../../report/markdown.js';
+import { DEFAULT_LEVEL } from '../../stats/run-model.js';
 import { EXIT, type Command } from '../command.js';
-import type { Validation } from './validate.js';
+import type { Validation } from '../../grading/validate.js';
 
 export const REPORT_FORMATS = ['markdown', 'junit', 'html'] as const;
 type Format = (typeof REPORT_FORMATS)[number];
@@ -63,7 +64,7 @@ export const reportCommand: Command = {
     format: { choices: REPORT_FORMATS, default: 'markdown', describe: 'markdown (a CI step summary), junit (XML, one test case per metric and expectation) or html (one offline page with charts)' },
     out: { type: 'string', describe: 'write the report to FILE (atomically) instead of stdout' },
     title: { type: 'string', describe: 'report title' },
-    level: { type: 'number', default: 0.95, describe: 'two-sided confidence level of the across-run intervals of run records' },
+    level: { type: 'number', default: DEFAULT_LEVEL, describe: 'two-sided confidence level of the across-run intervals of run records' },
   },
   check(argv) {
     const level = argv.level as number;

@@ -1,7 +1,7 @@
 // `stoq-bench stats FILE..`: descriptive statistics of a JSON array of numbers, or of the runs in run-record
 // files (per-run reduction, then across runs, one number per run and metric).
 import { summarize, type Summary } from '../../stats/descriptive.js';
-import { METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
+import { DEFAULT_LEVEL, formatLevel, METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
 import { readInputFile } from '../../history/inputs.js';
 import { formatRuns, formatSummary } from '../../grading/format.js';
 import { parseDuration } from '../../units.js';
@@ -21,7 +21,7 @@ export const statsCommand: Command = {
   positionals: { files: { describe: 'a JSON array of numbers, or run records (JSON or JSON lines)', type: 'string', array: true } },
   options: {
     json: { type: 'boolean', default: false, describe: 'print the statistics as JSON' },
-    level: { type: 'number', default: 0.95, describe: 'two-sided confidence level of every interval' },
+    level: { type: 'number', default: DEFAULT_LEVEL, describe: 'two-sided confidence level of every interval' },
     'quantile-type': { type: 'number', default: 7, choices: [4, 5, 6, 7, 8, 9], describe: 'Hyndman-Fan quantile type (7 = R and numpy default)' },
     warmup: { type: 'string', describe: 'TIME to omit at the start of each run (default: chosen by MSER)' },
     seed: { type: 'number', default: 1, describe: 'seed of resampling estimates' },
@@ -51,7 +51,14 @@ export const statsCommand: Command = {
       const across: Partial<Record<MetricId, Summary>> = {};
       const parts: string[] = [`${file}: ${runs.length} run(s)\n${formatRuns(runs)}`];
       for (const m of Object.keys(METRICS) as MetricId[]) {
-        const values = runs.filter((r) => r.state === 'completed' && r.metrics[m] !== undefined).map((r) => r.metrics[m] as number);
+        const completed = runs.filter((r) => r.state === 'completed');
+        const undetermined = completed.filter((r) => r.undetermined[m] !== undefined);
+        if (undetermined.length > 0) {
+          // never summarised from the runs that happen to determine it: say which runs cannot, and why
+          parts.push(`\n${METRICS[m].label}: not summarised across runs: ${undetermined.length} of ${completed.length} completed run(s) cannot determine it (${[...new Set(undetermined.map((r) => r.undetermined[m]))].join('; ')})`);
+          continue;
+        }
+        const values = completed.filter((r) => r.metrics[m] !== undefined).map((r) => r.metrics[m] as number);
         if (values.length === 0) continue;
         across[m] = summarize(values, { level, quantileType, seed, ordered: false });
         parts.push(`\n${METRICS[m].label} across ${values.length} completed run(s) (${METRICS[m].reduction}, one value per run):\n${formatSummary(across[m] as Summary, m)}`);
@@ -59,7 +66,7 @@ export const statsCommand: Command = {
       for (const r of runs.filter((x) => x.withinRun && x.metrics.goodput !== undefined)) {
         const bb = r.withinRun!.blockBootstrap;
         parts.push(
-          `run ${r.sessionId}#${r.run} steady level ${Math.round(level * 100)}% CI: [${(bb.lower / 1e9).toFixed(3)}, ${(bb.upper / 1e9).toFixed(3)}] Gbit/s (${bb.method})`,
+          `run ${r.sessionId}#${r.run} steady level ${formatLevel(level)} CI: [${(bb.lower / 1e9).toFixed(3)}, ${(bb.upper / 1e9).toFixed(3)}] Gbit/s (${bb.method})`,
         );
       }
       output.push({ file, kind: 'records', runs, across });

@@ -69,14 +69,23 @@ describe('stoq-bench stats', () => {
 });
 
 describe('stoq-bench compare', () => {
-  it('equivalent runs pass (exit 0) and print estimate, interval with its level, p, threshold, verdict', async () => {
+  it('equivalent runs pass (exit 0; 4 when a metric is Inconclusive) and print estimate, interval with its level, p, threshold, verdict', async () => {
     const r = await cli('compare', '--baseline', base, '--candidate', same, '--store', store);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/@90%/);
+    expect(r.out).toMatch(/@95%/);
     expect(r.out).toMatch(/goodput/);
     expect(r.out).toMatch(/threshold/);
     expect(r.out).toMatch(/verdict: (Equivalent|Inconclusive)/);
-    expect(r.out).toMatch(/gate: passed/);
+    // "could not judge" is never exit 0 by default
+    const inconclusive = /verdict: Inconclusive/.test(r.out);
+    expect(r.code).toBe(inconclusive ? 4 : 0);
+    expect(r.out).toMatch(inconclusive ? /gate: NOT JUDGED \(Inconclusive: exit 4; --allow-inconclusive lets it pass\)/ : /gate: passed/);
+    const allowed = await cli('compare', '--baseline', base, '--candidate', same, '--store', store, '--allow-inconclusive');
+    expect(allowed.code).toBe(0);
+    expect(allowed.out).toMatch(/gate: passed/);
+    // goodput alone is Equivalent: the same six runs within noise
+    const goodput = await cli('compare', '--baseline', base, '--candidate', same, '--store', store, '--metric', 'goodput');
+    expect(goodput.out).toMatch(/verdict: Equivalent/);
+    expect(goodput.code).toBe(0);
   });
 
   it('a 17% goodput drop is a Regression and exits 1; --json carries the same', async () => {
@@ -109,8 +118,10 @@ describe('stoq-bench compare', () => {
   it('without a baseline: history if any, else says so', async () => {
     const empty = join(dir, 'empty-history.db');
     const r = await cli('compare', '--candidate', same, '--store', empty);
-    expect(r.code).toBe(0);
+    // nothing to compare against is Invalid: not judged, exit 4 (0 with --allow-invalid)
+    expect(r.code).toBe(4);
     expect(r.out).toMatch(/no baseline/);
+    expect((await cli('compare', '--candidate', same, '--store', empty, '--allow-invalid')).code).toBe(0);
     expect(existsSync(empty)).toBe(false);
     // record three sessions of history, then compare against it
     const h = join(dir, 'h.db');
@@ -126,13 +137,13 @@ describe('stoq-bench compare', () => {
 });
 
 describe('unsteady and failed runs', () => {
-  it('are flagged by stats and make compare Invalid (exit 0: not a regression, but no verdict either)', async () => {
+  it('are flagged by stats and make compare Invalid (exit 4: not a regression, but no verdict either)', async () => {
     const drifting = writeJsonl('drifting.jsonl', fakeSession(rng, 'drift', 5, { noise: 0.005, drift: -0.4, intervals: 30 }));
     const s = await cli('stats', drifting);
     expect(s.out).toMatch(/flagged \(kept, never dropped\):/);
     expect(s.out).toMatch(/unsteady: drift -/);
     const c = await cli('compare', '--baseline', base, '--candidate', drifting, '--store', store);
-    expect(c.code).toBe(0);
+    expect(c.code).toBe(4);
     expect(c.out).toMatch(/gates failed: candidate: 5 unsteady run/);
     expect(c.out).toMatch(/verdict: Invalid/);
     const allowed = await cli('compare', '--baseline', base, '--candidate', drifting, '--allow-unsteady', '--store', store);

@@ -39,7 +39,7 @@ describe('stoq-bench validate --records', () => {
   it('passes when the lower bound clears the expectation; prints interval, level and PASS', async () => {
     const { code, stdout } = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^validate records .*steady\.jsonl \(6 runs\): 1 expectation\(s\), 90% two-sided intervals \(each bound one-sided 95%\)$/m);
+    expect(stdout).toMatch(/^validate records .*steady\.jsonl \(6 runs\): 1 expectation\(s\), 95% two-sided intervals \(each bound one-sided 97\.5%\)$/m);
     expect(normalise(stdout)).toMatch(/^goodput >= N Gbit\/s +N Gbit\/s +\[N Gbit\/s, N Gbit\/s\] +N% +N Gbit\/s +PASS$/m);
     expect(stdout).toMatch(/^PASS goodput >= 5\.00 Gbit\/s: the lower bound [\d.]+ Gbit\/s clears 5\.00 Gbit\/s/m);
     expect(stdout).toMatch(/across 6 runs: median, order-statistic interval \(coverage/);
@@ -59,7 +59,7 @@ describe('stoq-bench validate --records', () => {
     expect(e.bound).toBeLessThan(8e9);
     expect(e.verdict).toBe('FAIL');
     expect(e.reason).toMatch(/the point estimate does, but not with confidence/);
-    expect(e.measured.level).toBe(0.9);
+    expect(e.measured.level).toBe(0.95);
   });
 
   it('latency expectations check the upper bound; rates the lower bound; --level is printed', async () => {
@@ -106,7 +106,7 @@ describe('stoq-bench validate, measured over [::1]', () => {
   it('measures --runs runs and passes loose expectations; --out keeps the records', async () => {
     const out = join(dir, 'measured.jsonl');
     const { code, stdout } = await cli([
-      'validate', '--scenario', 'latency', '--count', '200', '--runs', '3', '--interval', '50ms',
+      'validate', '--scenario', 'latency', '--count', '400', '--runs', '3', '--interval', '50ms',
       '--expect-p99-rtt', '1s', '--expect-requests', '10/s', '--out', out,
     ]);
     expect(code).toBe(0);

@@ -129,8 +129,8 @@ function unitOf(subject: Subject): string {
 /** The measured interval in words: `6.61 Gbit/s [6.52 Gbit/s, 6.78 Gbit/s] (95%, across 5 runs: ...)`. */
 export function describeMeasured(m: Measured, show: (v: number) => string): string {
   const side = (v: number | null) => (v === null ? '-' : show(v));
-  const iv = m.lower === null && m.upper === null ? 'no interval' : `[${side(m.lower)}, ${side(m.upper)}] (${formatLevel(m.level)})`;
-  return `${show(m.centre)} ${iv}; ${m.method}`;
+  if (m.lower === null && m.upper === null) return `${show(m.centre)} (no interval: ${m.method})`;
+  return `${show(m.centre)} [${side(m.lower)}, ${side(m.upper)}] (${formatLevel(m.level)}, ${m.method})`;
 }
 
 interface Judged {
@@ -150,9 +150,9 @@ function judgeBand(m: Measured, a: number, b: number, factor: number, show: (v: 
   if (m.basis === 'point') {
     // one run without an interval: only a figure far beyond it is contradicted
     if (m.centre * factor < a || m.centre > b * factor) {
-      return { verdict: 'CONTRADICTED', reason: `the only run measured ${show(m.centre)}, more than ${factor}x away from the claim (a run with no interval contradicts only that far)`, settle: null };
+      return { verdict: 'CONTRADICTED', reason: `the claim lies more than ${factor}x beyond the only run (a run without an interval contradicts only that far)`, settle: null };
     }
-    return { verdict: 'INCONCLUSIVE', reason: 'one run without an interval cannot judge it (more runs, or a longer run with 4 or more steady intervals)', settle: null };
+    return { verdict: 'INCONCLUSIVE', reason: 'one run without an interval cannot judge it (record more runs, or longer ones with 4 or more steady intervals)', settle: null };
   }
   const boundary = Number.isFinite(a) && (upper === null || m.centre < a || !Number.isFinite(b) || Math.abs(m.centre - a) < Math.abs(m.centre - b)) ? a : b;
   const missing = lower === null || upper === null ? '; a side of the interval is not bounded by the samples' : '';
@@ -250,7 +250,7 @@ export function checkClaims(claims: readonly Claim[], records: readonly StoredRe
     const base = { ...claim, rule, measured: e.measured, evidence, runsToSettle: null };
     const hint = options.unbackedHint?.(claim);
     if (e.runs.total === 0) {
-      return { ...base, verdict: 'UNBACKED', reason: `no run measured ${e.label} (it needs a ${kinds.join(', ')} scenario)${hint ? `; ${hint}` : ''}` };
+      return { ...base, verdict: 'UNBACKED', reason: `no completed run measured ${e.label} (it needs a ${kinds.join(', ')} scenario)${hint ? `; ${hint}` : ''}` };
     }
     if (!e.measured) {
       const why = e.failed.length ? `every run failed: ${e.failed.join(', ')}` : `no completed run measured ${e.label}`;
@@ -275,7 +275,7 @@ export function checkClaims(claims: readonly Claim[], records: readonly StoredRe
     return {
       ...base,
       verdict,
-      reason: `${reason}: measured ${describeMeasured(e.measured, show)}${settle ? `; about ${settle} runs would settle it` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`,
+      reason: `measured ${describeMeasured(e.measured, show)}; ${reason}${settle ? `; about ${settle} runs would settle it` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`,
       runsToSettle: settle,
     };
   });

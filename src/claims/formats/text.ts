@@ -9,8 +9,8 @@ export function renderText(r: ClaimsReport, color = false): string {
   const paint = (v: string) => (color ? `\x1b[${COLOR[v] ?? 0}m${v}\x1b[0m` : v);
   const out: string[] = [`claims checked against ${r.evidence}; intervals at ${formatLevel(r.level)} (two-sided)`];
   for (const c of r.claims) {
-    out.push(`${c.source}:${c.line}  "${c.phrase}"  ${paint(c.verdict)}: ${c.reason}`);
-    out.push(`    ${c.metric}, rule: ${c.rule}`);
+    out.push(`${c.source}:${c.line}  "${c.text}"  ${paint(c.verdict)}: ${c.reason}`);
+    out.push(`    ${c.metric}, ${c.phrase === c.text ? '' : `read as "${c.phrase}", `}rule: ${c.rule}`);
   }
   for (const f of r.findings) {
     out.push(`${f.source}:${f.line}:${f.column}  ${f.text}  ${paint('HARD-CODED')}: ${f.kind === 'literal' ? `a performance figure bound to ${f.name}` : 'a performance figure in a string'}${f.where === 'code' ? '' : ` (${f.where})`}`);

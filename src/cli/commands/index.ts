@@ -3,6 +3,7 @@ import { baselineCommand } from './baseline.js';
 import { claimsCommand } from './claims.js';
 import { compareCommand } from './compare.js';
 import { envCommand } from './env.js';
+import { historyCommand } from './history.js';
 import { monitorCommand } from './monitor.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   statsCommand,
   compareCommand,
   baselineCommand,
+  historyCommand,
   reportCommand,
   claimsCommand,
   envCommand,

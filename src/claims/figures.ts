@@ -84,11 +84,12 @@ const WORD_PREFIX: Record<string, number> = { kilo: 1e3, mega: 1e6, giga: 1e9, t
 const COUNTED = String.raw`(handshakes?|(?:new\s+)?connections?|conns?|requests?|reqs?|queries|transactions|round[- ]?trips|packets|pkts|messages|msgs)`;
 const COUNT_ABBREV = String.raw`(RPS|QPS|TPS|CPS|HPS|PPS|Mpps|Kpps|kpps|pps|rps|qps|cps)\b`;
 
-function countedSubject(word: string): Subject | undefined {
-  const w = word.toLowerCase();
-  if (/^handshake|^(new\s+)?conn|^cps|^hps/.test(w)) return { kind: 'handshakeRate' };
-  if (/^req|^quer|^trans|^round|^rps|^qps|^tps|^msg|^message/.test(w)) return { kind: 'requestRate' };
-  if (/^packet|^pkts|pps$/.test(w)) return { kind: 'packetRate' };
+/** What a per-second count counts, from its unit as written ("handshakes per second", "RPS", "pps"). */
+function countedSubject(unit: string): Subject | undefined {
+  const w = unit.trim().toLowerCase();
+  if (/^(handshake|(new\s+)?conn|cps\b|hps\b)/.test(w)) return { kind: 'handshakeRate' };
+  if (/^(req|quer|trans|round|rps\b|qps\b|tps\b|msg|message)/.test(w)) return { kind: 'requestRate' };
+  if (/^(packet|pkts|pps\b)/.test(w)) return { kind: 'packetRate' };
   return undefined;
 }
 
@@ -113,7 +114,9 @@ function qualifierBefore(text: string, index: number): { form: Form; start: numb
 
 // ---- latency context
 
-const LATENCY_WORDS = /latenc|\brtts?\b|round[- ]?trips?|\bping|response\s+times?|\bp\d{2,4}(?:\.\d+)?\b|percentile|\bmedian\b|\btail\b|handshake/i;
+const LATENCY_WORDS = /latenc|\brtts?\b|round[- ]?trips?|\bping|response\s+times?|\bp\d{2,4}(?:\.\d+)?\b|percentile|\bmedian\b|\btail\b|handshakes?\s+(?:times?|takes?|lasts?|duration|completes?\s+in|in|within|under)\b/i;
+/** A time that is a handshake's, not a round trip's: "handshake latency", "handshakes complete in 1.3 ms". */
+const HANDSHAKE_TIME = /handshakes?\s+(?:latenc|times?|takes?|lasts?|duration|completes?\s+in|in\b|within|under)/i;
 
 interface Mention {
   index: number;
@@ -202,29 +205,30 @@ function rawFigures(line: string, context: string): Raw[] {
     return (BINARY[prefix.replace(/^k/, 'K')] ?? SI[prefix] ?? 1) * 8;
   };
   for (const m of line.matchAll(rangeAware(BYTE_RATE))) push(out, m, line, byteScale, { kind: 'goodput', direction: dir });
-  // per-second counts: 5,700 handshakes per second, 12k requests/s, 1M requests/s, 3 Mpps, 50k RPS
-  const countRe = new RegExp(
-    String.raw`(?<![\w.,])(${NUMBER})\s*(k|K|M|m|thousand|million|billion)?\+?\s*(?:${COUNTED}${PER_SECOND}|${COUNT_ABBREV})`,
-    'g',
-  );
-  for (const m of line.matchAll(countRe)) {
-    const what = m[3] ?? m[4];
-    let subject = countedSubject(what);
+  // per-second counts: 5,700 handshakes per second, 12k requests/s, 1M requests/s, 3 Mpps, 50k-100k RPS
+  const COUNT_UNIT = String.raw`(?:thousand|million|billion|k|K|M|m)?\+?\s*(?:${COUNTED}${PER_SECOND}|${COUNT_ABBREV})`;
+  for (const m of line.matchAll(rangeAware(COUNT_UNIT))) {
+    const unitAt = (m as RegExpMatchArray & { indices: { groups: Record<string, [number, number]> } }).indices.groups.high[1];
+    const unit = line.slice(unitAt, (m.index ?? 0) + m[0].length);
+    const subject = countedSubject(/^\s*[MKk]pps\b/.test(unit) ? 'pps' : unit.replace(/^\s*(?:thousand|million|billion|k|K|M|m)?\+?\s*/, ''));
     if (!subject) continue;
-    let factor = COUNT_SUFFIX[m[2] ?? ''];
-    if (/^Mpps$/.test(what)) factor *= 1e6;
-    if (/^[Kk]pps$/.test(what)) factor *= 1e3;
-    if (/^round/i.test(what)) subject = { kind: 'requestRate' };
-    out.push({ index: m.index ?? 0, end: (m.index ?? 0) + m[0].length, value: parseNumber(m[1]) * factor, subject, form: /\+/.test(m[0]) ? 'lower' : undefined });
+    const scale = (u: string) => {
+      if (/^\s*Mpps\b/.test(u)) return 1e6;
+      if (/^\s*[Kk]pps\b/.test(u)) return 1e3;
+      return COUNT_SUFFIX[/^\s*(thousand|million|billion|k|K|M|m)?/.exec(u)?.[1] ?? ''];
+    };
+    const before = out.length;
+    push(out, m, line, scale, subject);
+    if (out.length > before && /^\s*(?:thousand|million|billion|k|K|M|m)?\+/.test(unit)) out[out.length - 1].form = 'lower';
   }
   // concurrent connections: 100K concurrent connections, 10,000 simultaneous connections
-  const connRe = new RegExp(String.raw`(?<![\w.,])(${NUMBER})\s*(k|K|M|thousand|million)?\+?\s*(?:concurrent|simultaneous|parallel|open)\s+(?:QUIC\s+)?connections\b`, 'g');
+  const connRe = new RegExp(String.raw`(?<![\w.,])(${NUMBER})\s*(thousand|million|k|K|M)?\+?\s*(?:concurrent|simultaneous|parallel|open)\s+(?:QUIC\s+)?connections\b`, 'g');
   for (const m of line.matchAll(connRe)) {
     out.push({ index: m.index ?? 0, end: (m.index ?? 0) + m[0].length, value: parseNumber(m[1]) * COUNT_SUFFIX[m[2] ?? ''], subject: { kind: 'connections' }, form: 'lower' });
   }
   // latencies: a time in a line that speaks of latency
   if (LATENCY_WORDS.test(context)) {
-    const of = /handshake/i.test(context) && !/round[- ]?trip|\brtt|\bping/i.test(context) ? 'handshake' : 'round trip';
+    const of = HANDSHAKE_TIME.test(context) && !/round[- ]?trip|\brtt|\bping/i.test(context) ? 'handshake' : 'round trip';
     // in a table cell the percentile comes from the headers (the last one they name)
     const percentile = (at: number, end: number) => (context === line ? latencyPercentile(line, at, end) : latencyPercentile(context, context.length, context.length));
     for (const m of line.matchAll(rangeAware(TIME))) {

@@ -151,7 +151,9 @@ function percentileMentions(line: string): Mention[] {
  */
 function latencyPercentile(line: string, at: number, end: number): number | 'mean' {
   const mentions = percentileMentions(line);
-  const after = mentions.find((m) => m.index >= end && /^\s*(?:\(|at\s+(?:the\s+)?|in\s+(?:the\s+)?)?$/i.test(line.slice(end, m.index)));
+  const after = mentions.find(
+    (m) => m.index >= end && /^\s*(?:(?:latency|latencies|rtts?|round[- ]?trips?)\s+)?(?:\(|at\s+(?:the\s+)?|in\s+(?:the\s+)?)?$/i.test(line.slice(end, m.index)),
+  );
   const before = mentions.filter((m) => m.end <= at).pop();
   return (after ?? before)?.p ?? 0.5;
 }
@@ -183,7 +185,7 @@ interface Raw {
  */
 function rangeAware(unit: string): RegExp {
   return new RegExp(
-    String.raw`(?:\bbetween\s+(?<lowA>${NUMBER})\s*(?:${unit})?\s+and\s+|(?<lowB>${NUMBER})\s*(?:${unit})?\s*(?:-|–|—|\bto\b)\s*)?(?<![\w.,])(?<high>${NUMBER})(?<plus>\+)?\s*(?:${unit})`,
+    String.raw`(?:\b[Bb]etween\s+(?<lowA>${NUMBER})\s*(?:${unit})?\s+and\s+|(?<lowB>${NUMBER})\s*(?:${unit})?\s*(?:-|–|—|\bto\b)\s*)?(?<![\w.,])(?<high>${NUMBER})(?<plus>\+)?\s*(?:${unit})`,
     'gd',
   );
 }

@@ -250,7 +250,7 @@ export function checkClaims(claims: readonly Claim[], records: readonly StoredRe
     const base = { ...claim, rule, measured: e.measured, evidence, runsToSettle: null };
     const hint = options.unbackedHint?.(claim);
     if (e.runs.total === 0) {
-      return { ...base, verdict: 'UNBACKED', reason: `no completed run measured ${e.label} (it needs a ${kinds.join(', ')} scenario)${hint ? `; ${hint}` : ''}` };
+      return { ...base, verdict: 'UNBACKED', reason: `no completed run measured ${e.label} (a ${kinds.join(' or ')} scenario measures it)${hint ? `; ${hint}` : ''}` };
     }
     if (!e.measured) {
       const why = e.failed.length ? `every run failed: ${e.failed.join(', ')}` : `no completed run measured ${e.label}`;

@@ -71,7 +71,7 @@ describe('stoq-bench claims', () => {
   it('flags a figure nothing measured as unbacked (exit 4 unless --allow-unbacked), with what to run', async () => {
     const path = doc('It completes 5,700 handshakes per second.\n');
     const strict = await cli(['claims', path, '--records', downloads]);
-    expect(strict.stdout).toMatch(/UNBACKED: no completed run measured handshakes\/s \(it needs a handshakes scenario\); measure it with `stoq-bench run --scenario handshakes --runs 5`/);
+    expect(strict.stdout).toMatch(/UNBACKED: no completed run measured handshakes\/s \(a handshakes scenario measures it\); measure it with `stoq-bench run --scenario handshakes --runs 5`/);
     expect(strict.code).toBe(4);
     expect((await cli(['claims', path, '--records', downloads, '--allow-unbacked'])).code).toBe(0);
   });

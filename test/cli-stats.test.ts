@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/command.js';
 import { createRng } from '../src/stats/rng.js';
-import { fakeSession } from './stats/make-records.js';
+import { fakeRecord, fakeSession } from './stats/make-records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-cli-'));
 
@@ -178,5 +178,43 @@ describe('stoq-bench baseline', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not a stoq-bench history store/);
     expect(readFileSync(bad, 'utf8')).toBe('garbage'.repeat(100));
+  });
+});
+
+describe('compare: zero runs and gates that cannot judge (the cases of the issue)', () => {
+  const baseRuns = writeJsonl('five-base.jsonl', fakeSession(rng, 'five-base', 5, { noise: 0.01 }));
+  const withZeros = (n: number) =>
+    writeJsonl(`zeros-${n}.jsonl`, Array.from({ length: 5 }, (_, i) => fakeRecord(rng, { session: `zeros-${n}`, run: i, runs: 5, noise: 0.01, levelBps: i < n ? 0 : 9e9 })));
+
+  it('3 of 5 candidate runs moved 0 bytes: a Regression graded Critical naming them, exit 1', async () => {
+    const r = await cli('compare', '--baseline', baseRuns, '--candidate', withZeros(3), '--store', store, '--metric', 'goodput');
+    expect(r.out).toMatch(/goodput: Regression \(Critical\): 3 of 5 candidate run\(s\) measured 0 goodput \(zeros-3#0, zeros-3#1, zeros-3#2\): the candidate's median is 0, a collapse/);
+    expect(r.out).toMatch(/^verdict: Regression$/m);
+    expect(r.code).toBe(1);
+  });
+
+  it('all 5 at zero: the same, exit 1', async () => {
+    const r = await cli('compare', '--baseline', baseRuns, '--candidate', withZeros(5), '--store', store, '--json');
+    const j = JSON.parse(r.out);
+    expect(j.metrics.find((m: { metric: string }) => m.metric === 'goodput')).toMatchObject({ verdict: 'Regression', severity: 'Critical' });
+    expect(j.failed).toBe(true);
+    expect(r.code).toBe(1);
+  });
+
+  it('a 30% drop graded Invalid because one baseline run is unsteady: exit 4, never 0', async () => {
+    const base = fakeSession(rng, 'unsteady-base', 5, { noise: 0.005 });
+    base[0] = fakeRecord(rng, { session: 'unsteady-base', run: 0, runs: 5, noise: 0.005, drift: -0.4, intervals: 30 });
+    const b = writeJsonl('unsteady-base.jsonl', base);
+    const c = writeJsonl('drop30.jsonl', fakeSession(rng, 'drop30', 5, { noise: 0.005, levelBps: 6.3e9 }));
+    const r = await cli('compare', '--baseline', b, '--candidate', c, '--store', store);
+    expect(r.out).toMatch(/gates failed: baseline: 1 unsteady run/);
+    expect(r.out).toMatch(/^verdict: Invalid$/m);
+    expect(r.out).toMatch(/^gate: NOT JUDGED \(Invalid: exit 4; --allow-invalid lets it pass\)$/m);
+    expect(r.code).toBe(4);
+    expect((await cli('compare', '--baseline', b, '--candidate', c, '--store', store, '--allow-invalid')).code).toBe(0);
+    // graded once the unsteady run is allowed: never Invalid, and never a pass on a 30% drop
+    const graded = await cli('compare', '--baseline', b, '--candidate', c, '--store', store, '--allow-unsteady');
+    expect(graded.out).not.toMatch(/verdict: Invalid/);
+    expect(graded.code).not.toBe(0);
   });
 });

@@ -188,3 +188,66 @@ describe('stoq-bench validate: usage errors exit 2, nothing measured or written'
     expect(stderr).toMatch(/bad\.jsonl:2: not valid JSON/);
   });
 });
+
+describe('stoq-bench validate never passes what it cannot judge', () => {
+  it('the issue: --scenario latency --count 5 --runs 5 --expect-p99-rtt 50ms is INVALID (exit 4), never PASS', async () => {
+    const { code, stdout } = await cli(['validate', '--scenario', 'latency', '--count', '5', '--runs', '5', '--expect-p99-rtt', '50ms']);
+    expect(stdout).toMatch(/^INVALID p99 round trip <= 50\.00 ms: p99 round trip not determined: 5 run\(s\) \(run 0, run 1, run 2, run 3, run 4\): 5 latency sample\(s\) in the run cannot bound p99 at 95% \(needs n >= 368\); give each run --count 368 or more/m);
+    expect(stdout).toMatch(/^result: INVALID \(1 of 1 expectations could not be judged\)$/m);
+    expect(stdout).not.toMatch(/PASS/);
+    expect(code).toBe(4);
+  });
+
+  it('--allow-invalid lets a result that could not be judged exit 0; a FAIL still exits 1', async () => {
+    const few = writeJsonl('few.jsonl', fakeSession(rng, 'few', 3, { kind: 'latency', scenarioId: 'scn-lat', latencyUs: 60, latencySamples: 5 }));
+    expect((await cli(['validate', '--records', few, '--expect-p99-rtt', '50ms'])).code).toBe(4);
+    expect((await cli(['validate', '--records', few, '--expect-p99-rtt', '50ms', '--allow-invalid'])).code).toBe(0);
+    // the smallest of 5 samples already bounds p99 from below: 1 us is not met, whatever the rest
+    const fail = await cli(['validate', '--records', few, '--expect-p99-rtt', '1us', '--allow-invalid']);
+    expect(fail.stdout).toMatch(/^FAIL p99 round trip <= 1\.0 us: the lower bound [\d.]+ us already lies beyond 1\.0 us/m);
+    expect(fail.code).toBe(1);
+  });
+
+  it('runs that moved nothing fail, named; they are never dropped', async () => {
+    const zeros = writeJsonl('zeros.jsonl', [
+      ...fakeSession(rng, 'zero', 2, { noise: 0.01 }),
+      fakeRecord(rng, { session: 'zero', run: 2, runs: 5, levelBps: 0 }),
+      fakeRecord(rng, { session: 'zero', run: 3, runs: 5, levelBps: 0 }),
+    ]);
+    const { code, stdout } = await cli(['validate', '--records', zeros, '--expect-goodput', '1Gbps']);
+    expect(stdout).toMatch(/^FAIL goodput >= 1\.00 Gbit\/s: 2 of 4 run\(s\) measured 0 goodput: run 2, run 3/m);
+    expect(code).toBe(1);
+  });
+
+  it('one run without a within-run interval is INVALID, not a pass', async () => {
+    const short = writeJsonl('short.jsonl', [fakeRecord(rng, { session: 'short', intervals: 2, warmup: 0 })]);
+    const { code, stdout } = await cli(['validate', '--records', short, '--expect-goodput', '1Gbps']);
+    expect(stdout).toMatch(/^INVALID goodput >= 1\.00 Gbit\/s: cannot bound goodput at 95%: a single run without a within-run interval/m);
+    expect(code).toBe(4);
+  });
+
+  it('runs from another testbed than the majority are set aside and named', async () => {
+    const mixed = writeJsonl('mixed.jsonl', [...fakeSession(rng, 'major', 6, { noise: 0.01 }), ...fakeSession(rng, 'minor', 2, { noise: 0.01, fingerprint: 'tb-other', levelBps: 1e9 })]);
+    const { code, stdout } = await cli(['validate', '--records', mixed, '--expect-goodput', '5Gbps', '--json']);
+    const [e] = JSON.parse(stdout).expectations;
+    expect(e.runs.total).toBe(6);
+    expect(e.reason).toMatch(/set aside, not pooled: 2 run\(s\) from testbed tb-other/);
+    expect(code).toBe(0);
+  });
+
+  it('impossible values are refused when records are read, naming file and line (exit 2)', async () => {
+    const good = fakeRecord(rng, { session: 'neg' });
+    const negative = { ...good, session: { ...good.session, run: 1 }, end: { ...good.end, goodputBps: -7.33e9 } };
+    const file = writeJsonl('negative.jsonl', [good, negative]);
+    const r = await cli(['validate', '--records', file, '--expect-goodput', '1Gbps']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/negative\.jsonl:2: end\.goodputBps is -7330000000: impossible \(must be a finite number >= 0\)/);
+    const badLatency = writeJsonl('bad-latency.jsonl', [{ ...good, samples: { latencyUs: [50, -3] } }]);
+    expect((await cli(['stats', badLatency])).stderr).toMatch(/bad-latency\.jsonl:1: samples\.latencyUs\[1\] is -3: impossible/);
+    const backwards = writeJsonl('backwards.jsonl', [{ ...good, intervals: [{ ...good.intervals[0], startS: 2, endS: 1 }] }]);
+    expect((await cli(['stats', backwards])).stderr).toMatch(/backwards\.jsonl:1: intervals\[0\] ends \(endS 1\) before it starts \(startS 2\): impossible/);
+    const nonFinite = join(dir, 'non-finite.jsonl');
+    writeFileSync(nonFinite, JSON.stringify(good).replace(/"durationS":[\d.e+-]+/, '"durationS":-1') + '\n');
+    expect((await cli(['compare', '--baseline', nonFinite, '--candidate', steady])).stderr).toMatch(/non-finite\.jsonl:1: end\.durationS is -1: impossible/);
+  });
+});

@@ -213,3 +213,45 @@ describe('simulation', () => {
     expect(r.regressionRate).toBeGreaterThanOrEqual(0.8 - 3 * Math.sqrt(0.16 / 800));
   });
 });
+
+describe('runs that measured 0 and percentiles no run determines: never dropped, never graded as if measured', () => {
+  const base = () => goodputRuns(fixed([1.0, 1.01, 0.99, 1.005, 0.995]));
+  const names = (c: ReturnType<typeof compareRuns>) => c.metrics[0].reason;
+
+  it('a candidate whose median is 0 is a Regression graded Critical, naming the runs, and fails the gate', () => {
+    const cand = goodputRuns([0, 0, 0, G, G], { sessionId: 'c' });
+    const c = compareRuns(base(), cand);
+    expect(c.verdict).toBe('Regression');
+    expect(c.metrics[0]).toMatchObject({ verdict: 'Regression', severity: 'Critical', collapse: true });
+    expect(names(c)).toMatch(/^3 of 5 candidate run\(s\) measured 0 goodput \(c#0, c#1, c#2\): the candidate's median is 0, a collapse$/);
+    expect(failsGate(c, 'Critical')).toBe(true);
+    // every run at 0: the same, whatever else the gates say
+    const all = compareRuns(base(), goodputRuns([0, 0, 0, 0, 0], { sessionId: 'c', steadiness: { ...base()[0].steadiness, status: 'unsteady', reasons: ['x'] } }));
+    expect(all.verdict).toBe('Regression');
+    expect(all.metrics[0].severity).toBe('Critical');
+    expect(failsGate(all, 'Critical')).toBe(true);
+  });
+
+  it('fewer zero runs make it Invalid, naming them; a zero baseline is no baseline', () => {
+    const c = compareRuns(base(), goodputRuns([0, G, G, G, G], { sessionId: 'c' }));
+    expect(c.metrics[0].verdict).toBe('Invalid');
+    expect(names(c)).toMatch(/1 of 5 candidate run\(s\) measured 0 goodput \(c#0\): a run that moved nothing is a failure, not a sample/);
+    expect(c.verdict).toBe('Invalid');
+    const b = compareRuns(goodputRuns([0, G, G, G, G], { sessionId: 'b' }), base());
+    expect(names(b)).toMatch(/1 of 5 baseline run\(s\) measured 0 goodput \(b#0\): a baseline that moved nothing is no baseline/);
+  });
+
+  it('a percentile no run determines is Invalid with the reason, never a ratio', () => {
+    const undetermined = (i: number) => run({ latencyP50: 60 }, { run: i, undetermined: { latencyP99: '5 latency sample(s) in the run cannot bound p99 at 95% (needs n >= 368)' } });
+    const side = [0, 1, 2, 3, 4].map(undetermined);
+    const c = compareRuns(side, side.map((r) => ({ ...r, sessionId: 's2' })));
+    const p99 = c.metrics.find((m) => m.metric === 'latencyP99')!;
+    expect(p99.verdict).toBe('Invalid');
+    expect(p99.reason).toMatch(/^latency p99 not determined by 5 baseline run\(s\) \(s1#0, s1#1, s1#2, s1#3, s1#4\): 5 latency sample\(s\) in the run cannot bound p99 at 95% \(needs n >= 368\); latency p99 not determined by 5 candidate run/);
+    expect(Number.isNaN(p99.ratio.estimate)).toBe(true);
+    expect(c.verdict).toBe('Invalid');
+    // the metrics that are determined are still graded
+    expect(c.metrics.find((m) => m.metric === 'latencyP50')!.verdict).toBe('Equivalent');
+    expect(compareRuns(side, side, { metrics: ['latencyP50'] }).verdict).toBe('Equivalent');
+  });
+});

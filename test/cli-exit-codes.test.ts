@@ -1,13 +1,15 @@
 // The documented exit codes and flags of every command, end to end through main(argv, io):
 // 0 success, 1 a failed check, 2 usage error (a bad flag, value, unit or file: the message names it,
-// stdout stays empty and nothing is written), 3 runtime failure. `--help` and `--version` on every command.
+// stdout stays empty and nothing is written), 3 runtime failure, 4 could not judge, 130/143 cancelled by
+// SIGINT/SIGTERM after writing what was measured. `--help` and `--version` on every command.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT, EXIT_CODES, SignalCancel } from '../src/cli/command.js';
 import { commands } from '../src/cli/commands/index.js';
 import { VERSION } from '../src/version.js';
 import { createRng } from '../src/stats/rng.js';
@@ -43,7 +45,7 @@ describe('--help and --version on every command', () => {
   const names = commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
 
   it('the list covers every command of the design', () => {
-    expect(commands.map((c) => c.name)).toEqual(expect.arrayContaining(['baseline', 'compare', 'env', 'monitor', 'report', 'run', 'server', 'stats', 'validate']));
+    expect(commands.map((c) => c.name)).toEqual(expect.arrayContaining(['baseline', 'claims', 'compare', 'env', 'history', 'monitor', 'report', 'run', 'server', 'stats', 'validate']));
     expect(names).toContain('benchmark');
   });
 
@@ -57,6 +59,8 @@ describe('--help and --version on every command', () => {
     expect(stdout).toMatch(/--help/);
     expect(stdout).toMatch(/--version/);
     expect(stdout).toMatch(/Formats:/);
+    // one exit-code table, on every command
+    expect(stdout).toMatch(/Exit codes:\n {2}0 +every check passed\n {2}1 +a failed check[^\n]*\n {2}2 +usage error[^\n]*\n {2}3 +runtime failure[^\n]*\n {2}4 +could not judge[^\n]*\n {2}130 +cancelled by SIGINT[^\n]*\n {2}143 +cancelled by SIGTERM/);
   });
 
   it.each(names)('%s --version prints the version; exit 0', async (name) => {
@@ -137,6 +141,17 @@ const USAGE: Record<string, Array<[string[], RegExp]>> = {
     [['report', base, '--format', 'pdf'], /Argument: format, Given: "pdf"/],
     [['report', missing, '--out', join(dir, 'report.html'), '--format', 'html'], /no-such-file\.jsonl: cannot read/],
   ],
+  claims: [
+    [['claims'], /Not enough non-option arguments/],
+    [['claims', missing], /no-such-file\.jsonl: cannot read \(no such file\)/],
+    [['claims', base, '--format', 'pdf'], /Argument: format, Given: "pdf"/],
+    [['claims', base, '--tolerance', '2'], /--tolerance must be between 0 and 1/],
+  ],
+  history: [
+    [['history', 'frobnicate'], /unknown history action "frobnicate"/],
+    [['history', '--format', 'html'], /--format html draws a trend/],
+    [['history', '--store', join(dir, 'absent-store.db')], /no history store at .*absent-store\.db/],
+  ],
   env: [
     [['env', '--bogus'], /Unknown argument: bogus/],
     [['env', '--record', missing], /no-such-file\.jsonl: cannot read \(no such file\)/],
@@ -202,10 +217,78 @@ describe('exit 1: a failed check', () => {
     expect(r.stdout).toMatch(/FAIL/);
   });
 
+  it('a failed check outranks "could not judge": exit 1 when both', async () => {
+    const doc = join(dir, 'both.md');
+    writeFileSync(doc, 'Goodput: 400 Gbit/s, and 5,700 handshakes per second.\n');
+    const r = await cli(['claims', doc, '--records', base]);
+    expect(r.stdout).toMatch(/CONTRADICTED/);
+    expect(r.stdout).toMatch(/UNBACKED/);
+    expect(r.code).toBe(1);
+  });
+
   it('validate and compare pass: exit 0', async () => {
     expect((await cli(['validate', '--records', base, '--expect-goodput', '1Gbps'])).code).toBe(0);
-    expect((await cli(['compare', '--baseline', base, '--candidate', base, '--store', join(dir, 'c.db')])).code).toBe(0);
+    // goodput alone: the latency percentiles of six runs are Inconclusive against their own copy (exit 4)
+    expect((await cli(['compare', '--baseline', base, '--candidate', base, '--store', join(dir, 'c.db'), '--metric', 'goodput'])).code).toBe(0);
   });
+});
+
+describe('exit 4: could not judge', () => {
+  it('is the documented code, relaxed by the --allow flags', async () => {
+    expect(EXIT.notJudged).toBe(4);
+    expect(EXIT_CODES.map(([code]) => code)).toEqual([0, 1, 2, 3, 4, 130, 143]);
+    const one = writeJsonl('one-short.jsonl', [fakeRecord(rng, { session: 'one-short', intervals: 2, warmup: 0 })]);
+    expect((await cli(['validate', '--records', one, '--expect-goodput', '1Gbps'])).code).toBe(4);
+    expect((await cli(['validate', '--records', one, '--expect-goodput', '1Gbps', '--allow-invalid'])).code).toBe(0);
+    const doc = join(dir, 'unbacked.md');
+    writeFileSync(doc, 'It completes 5,700 handshakes per second.\n');
+    expect((await cli(['claims', doc, '--records', base])).code).toBe(4);
+    expect((await cli(['claims', doc, '--records', base, '--allow-unbacked'])).code).toBe(0);
+    expect((await cli(['compare', '--candidate', base, '--store', join(dir, 'nothing.db')])).code).toBe(4);
+  });
+});
+
+describe('130 and 143: a run cancelled by a signal exits non-zero after writing what it measured', () => {
+  it('in process: the abort reason names the signal', async () => {
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const controller = new AbortController();
+      const out = join(dir, `cancelled-${signal}.jsonl`);
+      const running = cli(['run', '--duration', '20s', '--interval', '100ms', '--json', '--out', out, '--no-history'], controller.signal);
+      setTimeout(() => controller.abort(new SignalCancel(signal)), 700);
+      const r = await running;
+      expect(r.code).toBe(code);
+      const [record] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(record.end.state).toBe('cancelled');
+      expect(record.end.bytesReceived).toBeGreaterThan(0);
+      expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('the real process: SIGINT exits 130 and SIGTERM 143, with the record written and recorded', async () => {
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const out = join(dir, `signalled-${signal}.jsonl`);
+      const store = join(dir, `signalled-${signal}.db`);
+      const child = spawn(process.execPath, [CLI, 'run', '--duration', '20s', '--interval', '100ms', '--out', out, '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // readiness by output: the first interval line
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no interval within 15 s')), 15_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          if (/Gbit\/s|Mbit\/s/.test(String(d))) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      child.kill(signal);
+      const [exit] = (await once(child, 'exit')) as [number | null];
+      expect(exit).toBe(code);
+      expect(JSON.parse(readFileSync(out, 'utf8').trim()).end.state).toBe('cancelled');
+      const { HistoryStore } = await import('../src/history/store.js');
+      const s = HistoryStore.open(store, { readonly: true });
+      expect(s.counts().runs).toBe(1);
+      s.close();
+    }
+  }, 60_000);
 });
 
 describe('exit 3: a runtime failure', () => {

@@ -33,7 +33,7 @@ export const EXIT_CODES: ReadonlyArray<[number, string]> = [
   [EXIT.failedCheck, 'a failed check: a regression, a FAIL, a contradicted claim, a hard-coded figure'],
   [EXIT.usage, 'usage error: a bad flag, value, unit or file; nothing measured or written'],
   [EXIT.runtime, 'runtime failure: connections that errored, an engine or store failure'],
-  [EXIT.notJudged, 'could not judge: Invalid, Inconclusive or Unbacked (--allow-invalid, --allow-inconclusive, --allow-unbacked relax it)'],
+  [EXIT.notJudged, 'could not judge: Invalid, Inconclusive or Unbacked (the --allow-... flags relax it)'],
   [EXIT.sigint, 'cancelled by SIGINT, after writing what was measured'],
   [EXIT.sigterm, 'cancelled by SIGTERM, after writing what was measured'],
 ];

@@ -140,8 +140,7 @@ export function parseRecords(text: string, source = 'input'): StoredRecord[] {
       if (whole.length === 0) throw bad(source, 'the array holds no run records');
       return whole.map((r, i) => validateRecord(r, `${source} [${i}]`));
     }
-    // a record alone on one line is line 1, as it would be in JSON lines
-    return [validateRecord(whole, trimmed.includes('\n') ? source : `${source}:1`)];
+    return [validateRecord(whole, source)];
   }
   // JSON lines
   const lines = text.split(/\r?\n/);

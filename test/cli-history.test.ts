@@ -1,6 +1,6 @@
 // The history store made visible, and filled without being asked: `run` records every run (unless
 // --no-history), `history` lists sessions and draws a metric's trend with its change points.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,13 +30,16 @@ describe('run records every run into the history store', () => {
     expect(existsSync(none)).toBe(false);
   });
 
-  it('a store that cannot be used is a usage error before anything is measured', async () => {
+  it('a store that cannot be used is named on stderr and left untouched; the run is measured and written all the same', async () => {
     const bad = join(dir, 'corrupt.db');
     writeFileSync(bad, 'not a database'.repeat(10));
-    const r = await cli(['run', '--bytes', '4MiB', '--store', bad]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/history store: .*corrupt\.db: not a stoq-bench history store .*\(give --store FILE, or --no-history to measure without recording\)/);
+    const out = join(dir, 'kept.jsonl');
+    const r = await cli(['run', '--bytes', '4MiB', '--store', bad, '--json', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).end.state).toBe('completed');
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^stoq-bench: warning: runs not recorded into the history store: .*corrupt\.db: not a stoq-bench history store .*\(--store FILE for another store, --no-history to measure without recording\)$/m);
+    expect(readFileSync(bad, 'utf8')).toBe('not a database'.repeat(10));
   });
 });
 
@@ -83,7 +86,7 @@ describe('stoq-bench history', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^<!doctype html>/);
     expect(r.stdout).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'/);
-    expect(r.stdout).toMatch(/<path class="series" data-series="median per session" data-points="8"/);
+    expect(r.stdout).toMatch(/<path class="series" data-series="session median" data-points="8"/);
     expect(r.stdout).toMatch(/data-series="change -3\d\.\d%"/);
     expect(r.stdout).toMatch(/goodput: download \(scenario scn-download-1\)/);
   });

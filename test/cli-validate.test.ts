@@ -242,12 +242,16 @@ describe('stoq-bench validate never passes what it cannot judge', () => {
     const r = await cli(['validate', '--records', file, '--expect-goodput', '1Gbps']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/negative\.jsonl:2: end\.goodputBps is -7330000000: impossible \(must be a finite number >= 0\)/);
-    const badLatency = writeJsonl('bad-latency.jsonl', [{ ...good, samples: { latencyUs: [50, -3] } }]);
-    expect((await cli(['stats', badLatency])).stderr).toMatch(/bad-latency\.jsonl:1: samples\.latencyUs\[1\] is -3: impossible/);
-    const backwards = writeJsonl('backwards.jsonl', [{ ...good, intervals: [{ ...good.intervals[0], startS: 2, endS: 1 }] }]);
-    expect((await cli(['stats', backwards])).stderr).toMatch(/backwards\.jsonl:1: intervals\[0\] ends \(endS 1\) before it starts \(startS 2\): impossible/);
-    const nonFinite = join(dir, 'non-finite.jsonl');
-    writeFileSync(nonFinite, JSON.stringify(good).replace(/"durationS":[\d.e+-]+/, '"durationS":-1') + '\n');
-    expect((await cli(['compare', '--baseline', nonFinite, '--candidate', steady])).stderr).toMatch(/non-finite\.jsonl:1: end\.durationS is -1: impossible/);
+    const badLatency = writeJsonl('bad-latency.jsonl', [good, { ...good, samples: { latencyUs: [50, -3] } }]);
+    expect((await cli(['stats', badLatency])).stderr).toMatch(/bad-latency\.jsonl:2: samples\.latencyUs\[1\] is -3: impossible/);
+    const backwards = writeJsonl('backwards.jsonl', [good, { ...good, intervals: [{ ...good.intervals[0], startS: 2, endS: 1 }] }]);
+    expect((await cli(['stats', backwards])).stderr).toMatch(/backwards\.jsonl:2: intervals\[0\] ends \(endS 1\) before it starts \(startS 2\): impossible/);
+    const negativeDuration = join(dir, 'negative-duration.jsonl');
+    writeFileSync(negativeDuration, `${JSON.stringify(good)}\n${JSON.stringify(good).replace(/"durationS":[\d.e+-]+/, '"durationS":-1')}\n`);
+    expect((await cli(['compare', '--baseline', negativeDuration, '--candidate', steady])).stderr).toMatch(/negative-duration\.jsonl:2: end\.durationS is -1: impossible/);
+    // 1e999 parses as Infinity: not a measurement either
+    const infinite = join(dir, 'infinite.jsonl');
+    writeFileSync(infinite, `${JSON.stringify(good)}\n${JSON.stringify(good).replace(/"bytesReceived":[\d.e+-]+/, '"bytesReceived":1e999')}\n`);
+    expect((await cli(['stats', infinite])).stderr).toMatch(/infinite\.jsonl:2: intervals\[0\]\.bytesReceived is Infinity: impossible/);
   });
 });

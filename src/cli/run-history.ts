@@ -1,7 +1,6 @@
 // Every measured run goes into the history store unless --no-history says otherwise (the way criterion
 // keeps its history without being asked), so `claims`, `compare` and `history` have evidence later.
 import type { Options } from 'yargs';
-import { StoqError } from '../errors.js';
 import { defaultStorePath, HistoryStore } from '../history/store.js';
 import type { StoredRecord } from '../records.js';
 import type { Io } from './command.js';
@@ -11,22 +10,27 @@ export const historyOptions: Record<string, Options> = {
   store: { type: 'string', describe: 'history store FILE (default $STOQ_BENCH_STORE, else $XDG_DATA_HOME or ~/.local/share, /stoq-bench/history.db)' },
 };
 
-/** Records runs as they end; opened before anything is measured, so a store that cannot be used is a usage error. */
+/**
+ * Records runs as they end. The store is opened before anything is measured; one that cannot be used (corrupt,
+ * foreign, no SQLite binding) is named on stderr and the runs are measured and written all the same: the
+ * history never costs a measurement.
+ */
 export class RunHistory {
   private constructor(
     private readonly store: HistoryStore | undefined,
     private readonly io: Io,
   ) {}
 
-  /** Opens the store the flags name (or none with --no-history); INVALID_FILE names the store and the way out. */
+  /** Opens the store the flags name (or none with --no-history). */
   static open(argv: Record<string, unknown>, io: Io): RunHistory {
     if (argv.history === false) return new RunHistory(undefined, io);
     const path = (argv.store as string | undefined) ?? defaultStorePath();
     try {
       return new RunHistory(HistoryStore.open(path), io);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new StoqError('INVALID_FILE', `history store: ${message} (give --store FILE, or --no-history to measure without recording)`);
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      io.stderr(`stoq-bench: warning: runs not recorded into the history store: ${message} (--store FILE for another store, --no-history to measure without recording)\n`);
+      return new RunHistory(undefined, io);
     }
   }
 

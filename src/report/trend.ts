@@ -53,7 +53,7 @@ export function trendHtml(groups: readonly TrendGroup[], store: string): string 
     const info = METRICS[g.metric];
     const xs = g.points.map((p) => Date.parse(p.startedAt) / 1000);
     const t0 = Math.min(...xs);
-    const series = [{ name: `median per session`, points: g.points.map((p, k) => [(xs[k] - t0) / 3600, p.value] as [number, number]) }];
+    const series = [{ name: 'session median', points: g.points.map((p, k) => [(xs[k] - t0) / 3600, p.value] as [number, number]) }];
     for (const c of g.changes) {
       const x = (xs[c.index] - t0) / 3600;
       const values = g.points.map((p) => p.value);

@@ -44,7 +44,7 @@ describe('stoq-bench claims', () => {
     latency = join(dir, 'latency.jsonl');
     expect((await cli(['run', '--bytes', '8MiB', '--runs', '3', '--json', '--out', downloads])).code).toBe(0);
     // 400 round trips a run: enough for a 95% bound on each run's p99 (368)
-    expect((await cli(['run', '--scenario', 'latency', '--count', '400', '--runs', '3', '--json', '--out', latency])).code).toBe(0);
+    expect((await cli(['run', '--scenario', 'latency', '--count', '400', '--runs', '5', '--json', '--out', latency])).code).toBe(0);
   });
 
   const doc = (text: string) => {

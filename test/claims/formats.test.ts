@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv from 'ajv-draft-04';
+import ajvDraft04 from 'ajv-draft-04';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers.js';
 import { fixtureRecords } from './fixture-records.js';
@@ -67,6 +67,8 @@ describe('claims output formats', () => {
     const require = createRequire(import.meta.url);
     const schema = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
     // the schema's language-tag pattern is not a valid unicode regular expression: compile patterns as plain ones
+    // a CommonJS module: its class is both module.exports and .default
+    const Ajv = ajvDraft04.default;
     const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, unicodeRegExp: false });
     const validate = ajv.compile(schema);
     expect(validate(log), JSON.stringify(validate.errors, null, 2)).toBe(true);

@@ -8,7 +8,7 @@ import { EXPECTATIONS, formatValidation, parsePerSecond, ROUND_TRIP_KINDS, TRANS
 import { readRecordFile, type StoredRecord } from '../../records.js';
 import { runScenario } from '../../run.js';
 import { normalizeScenario, type ScenarioKind } from '../../scenario.js';
-import { DEFAULT_LEVEL } from '../../stats/run-model.js';
+import { DEFAULT_LEVEL, quantileUndetermined } from '../../stats/run-model.js';
 import { formatRate, parseDuration, parseRate } from '../../units.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
 import { time } from '../options.js';
@@ -153,7 +153,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
             });
             records.push(record as unknown as StoredRecord);
             history.add(record as unknown as StoredRecord);
-            if (!json) io.stdout(`${progressLine(record as unknown as StoredRecord, run, runs)}\n`);
+            if (!json) io.stdout(`${progressLine(record as unknown as StoredRecord, run, runs, level)}\n`);
           }
         }
       } finally {
@@ -176,11 +176,17 @@ its own intervals (block bootstrap) or samples (order statistics).`,
   },
 };
 
-function progressLine(r: StoredRecord, run: number, runs: number): string {
+/** One line per measured run; a percentile its samples cannot determine is shown as "-" with the count. */
+function progressLine(r: StoredRecord, run: number, runs: number, level: number): string {
   const e = r.end;
   const parts = [`${r.scenario.kind} run ${run + 1}/${runs}: ${e.state}`];
   if (TRANSFER_KINDS.includes(r.scenario.kind as ScenarioKind)) parts.push(`goodput ${formatRate(e.goodputBps)}`);
-  if (e.latency) parts.push(`p50 ${formatValue('latencyP50', e.latency.p50Us)}, p99 ${formatValue('latencyP99', e.latency.p99Us)}`);
+  if (e.latency) {
+    const l = e.latency;
+    const show = (metric: 'latencyP50' | 'latencyP99', p: number, v: number | null) =>
+      quantileUndetermined(l.n, p, level) || v === null ? `- (${l.n} samples)` : formatValue(metric, v);
+    parts.push(`p50 ${show('latencyP50', 0.5, l.p50Us)}, p99 ${show('latencyP99', 0.99, l.p99Us)}`);
+  }
   if (e.requestsPerSecond !== undefined) parts.push(`${e.requestsPerSecond.toFixed(0)} requests/s`);
   if (e.handshakesPerSecond !== undefined) parts.push(`${e.handshakesPerSecond.toFixed(0)} handshakes/s`);
   return parts.join(', ');

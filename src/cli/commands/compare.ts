@@ -50,6 +50,12 @@ function gateLine(c: Comparison, failed: boolean, failOn: string, argv: Record<s
 export const compareCommand: Command = {
   name: 'compare',
   describe: 'Grade candidate runs against a baseline (a baseline name, or run-record / baseline files)',
+  epilogue: `Verdicts per metric: Regression or Improvement (the interval of the ratio clears the threshold, Mann-Whitney
+significant after Benjamini-Hochberg), Equivalent (the whole interval within the threshold), Inconclusive (with
+about how many runs would settle it), Invalid (gates failed: too few runs, failed or unsteady runs, another
+testbed or scenario, a percentile the runs' samples cannot determine, runs that measured 0). A candidate whose
+median is 0 is a Regression graded Critical. Exit 1 on a Regression at or above --fail-on or any Critical; 4 on
+Invalid or Inconclusive unless --allow-invalid / --allow-inconclusive.`,
   options: {
     baseline: { type: 'string', array: true, describe: 'a baseline name in the store, or run-record / baseline files (default: recent stable history)' },
     candidate: { type: 'string', array: true, demandOption: true, describe: 'run-record files (JSON, or JSON lines with one record per line)' },

@@ -142,10 +142,9 @@ interface Judged {
 /** The verdict of an interval against a band [a, b] (a claim "about", a range, or a one-sided bound). */
 function judgeBand(m: Measured, a: number, b: number, factor: number, show: (v: number) => string): Judged {
   const { lower, upper } = m;
-  const lo = (v: number) => (v === -Infinity ? '' : show(v));
   if (lower !== null && upper !== null && lower >= a && upper <= b) return { verdict: 'BACKED', reason: 'the interval clears it', settle: null };
   if ((upper !== null && upper < a) || (lower !== null && lower > b)) {
-    return { verdict: 'CONTRADICTED', reason: `the interval excludes it (${upper !== null && upper < a ? `upper bound ${show(upper)} < ${lo(a)}` : `lower bound ${show(lower as number)} > ${show(b)}`})`, settle: null };
+    return { verdict: 'CONTRADICTED', reason: `the interval excludes it (${upper !== null && upper < a ? `upper bound ${show(upper)} < ${show(a)}` : `lower bound ${show(lower as number)} > ${show(b)}`})`, settle: null };
   }
   if (m.basis === 'point') {
     // one run without an interval: only a figure far beyond it is contradicted

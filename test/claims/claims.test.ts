@@ -54,9 +54,10 @@ describe('stoq-bench claims', () => {
   };
 
   it('backs what was measured and exits 0', async () => {
-    const { code, stdout } = await cli(['claims', doc('Goodput above 1 Mbit/s, round trips under 10 ms at p99.\n'), '--records', downloads, latency]);
+    // figures far from what a loaded two-core machine measures, so the verdict never depends on its load
+    const { code, stdout } = await cli(['claims', doc('Goodput above 1 Mbit/s, round trips under 1 s at p99.\n'), '--records', downloads, latency]);
     expect(stdout).toMatch(/"1 Mbit\/s"\s+BACKED: measured [\d.]+ [GM]bit\/s \[/);
-    expect(stdout).toMatch(/"10 ms"\s+BACKED/);
+    expect(stdout).toMatch(/"1 s"\s+BACKED/);
     expect(stdout).toMatch(/rule: at least 1\.00 Mbit\/s: BACKED when the 95% lower bound >= 1\.00 Mbit\/s/);
     expect(stdout).toMatch(/2 claim\(s\): 2 backed, 0 unbacked, 0 contradicted/);
     expect(code).toBe(0);

@@ -63,7 +63,8 @@ export const RULES = `Claims and the rule each gets (bounds of the two-sided int
   ranges "A-B", "A to B", "between A and B": BACKED when the interval lies inside [A, B], CONTRADICTED when
     it does not overlap
   "up to", "peak", "max": the best run's value (its steady level): BACKED when it reaches X,
-    CONTRADICTED when X lies beyond the best run's within-run interval
+    CONTRADICTED when X lies beyond the best run's within-run interval (without one: beyond the best run and
+    the interval across runs)
   "N concurrent connections": BACKED by a completed run that completed N connections or more with exactly
     the bytes asked for; UNBACKED otherwise
 Evidence: one value per run (goodput: time-weighted steady level; latency: the run's percentile, which
@@ -85,7 +86,7 @@ function ruleText(claim: Claim, show: (v: number) => string, level: string, tole
     case 'range':
       return `between ${x} and ${show(claim.high as number)}: BACKED when the ${level} interval lies inside, CONTRADICTED when it does not overlap`;
     case 'peak':
-      return `up to ${x}: BACKED when the best run reaches ${x}, CONTRADICTED when ${x} lies beyond the best run's ${level} within-run interval`;
+      return `up to ${x}: BACKED when the best run reaches ${x}, CONTRADICTED when ${x} lies beyond the best run's ${level} within-run interval (without one: beyond the best run and the interval across runs)`;
   }
 }
 
@@ -171,10 +172,23 @@ function judge(claim: Claim, e: Evidence, o: Required<Omit<ClaimOptions, 'unback
     if (edge !== null && (higher ? edge < claim.value : edge > claim.value)) {
       return { verdict: 'CONTRADICTED', reason: `the best run (${best.label}) measured ${show(best.value)}, its within-run interval ends at ${show(edge)}`, settle: null };
     }
-    if (!best.interval && (higher ? best.value * o.singleRunFactor < claim.value : best.value > claim.value * o.singleRunFactor)) {
-      return { verdict: 'CONTRADICTED', reason: `the best run (${best.label}) measured ${show(best.value)}, more than ${o.singleRunFactor}x away (it has no within-run interval)`, settle: null };
+    if (!best.interval) {
+      // no within-run interval: beyond the best run and the interval across runs, or far beyond a lone run
+      const across = higher ? m.upper : m.lower;
+      const beyondRuns = e.values.length > 1 && across !== null && (higher ? Math.max(best.value, across) < claim.value : Math.min(best.value, across) > claim.value);
+      const beyondFactor = higher ? best.value * o.singleRunFactor < claim.value : best.value > claim.value * o.singleRunFactor;
+      if (beyondRuns || beyondFactor) {
+        return {
+          verdict: 'CONTRADICTED',
+          reason: beyondRuns
+            ? `the best run (${best.label}) measured ${show(best.value)}, and the interval across runs ends at ${show(across as number)}`
+            : `the only run measured ${show(best.value)}, more than ${o.singleRunFactor}x away (it has no within-run interval)`,
+          settle: null,
+        };
+      }
+      return { verdict: 'INCONCLUSIVE', reason: `the best run (${best.label}) measured ${show(best.value)}; it has no within-run interval, and the runs do not rule the claim out`, settle: null };
     }
-    return { verdict: 'INCONCLUSIVE', reason: `the best run (${best.label}) measured ${show(best.value)}; its interval reaches the claim`, settle: null };
+    return { verdict: 'INCONCLUSIVE', reason: `the best run (${best.label}) measured ${show(best.value)}; its within-run interval reaches the claim`, settle: null };
   }
   const tol = o.tolerance;
   const [a, b] =
@@ -256,6 +270,7 @@ export function checkClaims(claims: readonly Claim[], records: readonly StoredRe
       return { ...base, verdict: 'UNBACKED', reason: `${why}${hint ? `; ${hint}` : ''}` };
     }
     const judged = judge(claim, e, o, show);
+    if (e.measured.basis === 'point') base.rule = `${rule}; a single run without an interval: never BACKED, CONTRADICTED only when the claim lies more than ${o.singleRunFactor}x beyond it`;
     let { verdict, reason } = judged;
     const notes: string[] = [];
     // what keeps a claim from BACKED, however the interval looks

@@ -130,8 +130,8 @@ function unitOf(subject: Subject): string {
 /** The measured interval in words: `6.61 Gbit/s [6.52 Gbit/s, 6.78 Gbit/s] (95%, across 5 runs: ...)`. */
 export function describeMeasured(m: Measured, show: (v: number) => string): string {
   const side = (v: number | null) => (v === null ? '-' : show(v));
-  if (m.lower === null && m.upper === null) return `${show(m.centre)} (no interval: ${m.method})`;
-  return `${show(m.centre)} [${side(m.lower)}, ${side(m.upper)}] (${formatLevel(m.level)}, ${m.method})`;
+  if (m.lower === null && m.upper === null) return `${side(m.centre)} (no interval: ${m.method})`;
+  return `${side(m.centre)} [${side(m.lower)}, ${side(m.upper)}] (${formatLevel(m.level)}, ${m.method})`;
 }
 
 interface Judged {
@@ -147,14 +147,15 @@ function judgeBand(m: Measured, a: number, b: number, factor: number, show: (v: 
   if ((upper !== null && upper < a) || (lower !== null && lower > b)) {
     return { verdict: 'CONTRADICTED', reason: `the interval excludes it (${upper !== null && upper < a ? `upper bound ${show(upper)} < ${show(a)}` : `lower bound ${show(lower as number)} > ${show(b)}`})`, settle: null };
   }
-  if (m.basis === 'point') {
+  if (m.basis === 'point' && m.centre !== null) {
     // one run without an interval: only a figure far beyond it is contradicted
     if (m.centre * factor < a || m.centre > b * factor) {
       return { verdict: 'CONTRADICTED', reason: `the claim lies more than ${factor}x beyond the only run (a run without an interval contradicts only that far)`, settle: null };
     }
     return { verdict: 'INCONCLUSIVE', reason: 'one run without an interval cannot judge it (record more runs, or longer ones with 4 or more steady intervals)', settle: null };
   }
-  const boundary = Number.isFinite(a) && (upper === null || m.centre < a || !Number.isFinite(b) || Math.abs(m.centre - a) < Math.abs(m.centre - b)) ? a : b;
+  const c = m.centre ?? (lower ?? upper ?? a);
+  const boundary = Number.isFinite(a) && (upper === null || c < a || !Number.isFinite(b) || Math.abs(c - a) < Math.abs(c - b)) ? a : b;
   const missing = lower === null || upper === null ? '; a side of the interval is not bounded by the samples' : '';
   return { verdict: 'INCONCLUSIVE', reason: `the interval reaches both sides of ${show(boundary)}${missing}`, settle: missing ? null : runsToSettle(m, boundary) };
 }

@@ -50,7 +50,8 @@ function asMetric(q: Quantity): MetricId | undefined {
 }
 
 export interface Measured {
-  centre: number;
+  /** The median across runs (or the one run's value); null when the runs' samples cannot determine it. */
+  centre: number | null;
   /** null where nothing bounds that side at the level. */
   lower: number | null;
   upper: number | null;
@@ -215,10 +216,10 @@ export function gatherEvidence(
     const all = [...undeterminedRuns, ...values.map((v) => ({ label: v.label, reason: '', interval: v.interval }))];
     const lowers = all.map((u) => u.interval?.lower).filter((v): v is number => typeof v === 'number');
     const uppers = all.map((u) => u.interval?.upper).filter((v): v is number => typeof v === 'number');
-    const centres = all.map((u) => u.interval?.centre).filter((v): v is number => typeof v === 'number');
-    if (centres.length > 0) {
+    if (all.some((u) => u.interval)) {
       base.measured = {
-        centre: quantileSorted(Float64Array.from(centres).sort(), 0.5),
+        // a figure the samples cannot determine is not printed as if measured
+        centre: null,
         lower: lowers.length > 0 ? Math.min(...lowers) : null,
         upper: uppers.length > 0 ? Math.max(...uppers) : null,
         level,
@@ -249,6 +250,7 @@ export function gatherEvidence(
 export function runsToSettle(m: Measured, boundary: number): number | null {
   if (m.basis !== 'runs' || m.lower === null || m.upper === null) return null;
   const half = (m.upper - m.lower) / 2;
+  if (m.centre === null) return null;
   const distance = Math.abs(m.centre - boundary);
   if (!(distance > 0) || !(half > 0)) return null;
   return Math.max(m.n + 1, Math.ceil(m.n * (half / distance) ** 2));

@@ -121,7 +121,7 @@ export function judgeExpectation(spec: ExpectationSpec, limit: number, evidence:
     return result('INVALID', `cannot bound ${evidence.label} at ${formatLevel(level)}: ${why} (give --runs 2 or more, or a longer run)`);
   }
   const clears = op === '>=' ? bound >= limit : bound <= limit;
-  const pointOnly = !clears && (op === '>=' ? m.centre >= limit : m.centre <= limit);
+  const pointOnly = !clears && m.centre !== null && (op === '>=' ? m.centre >= limit : m.centre <= limit);
   return clears
     ? result('PASS', `the ${side} bound ${fmt(spec.metric, bound)} clears ${fmt(spec.metric, limit)}`)
     : result(
@@ -167,7 +167,7 @@ export function formatValidation(v: Validation, color = false): string {
   const rows = v.expectations.map((e) => {
     const m = e.measured;
     const iv = m && (m.lower !== null || m.upper !== null) ? `[${show(e.metric, m.lower)}, ${show(e.metric, m.upper)}]` : '-';
-    return [e.text, m ? fmt(e.metric, m.centre) : '-', iv, formatLevel(v.level), show(e.metric, e.bound), e.verdict];
+    return [e.text, show(e.metric, m?.centre), iv, formatLevel(v.level), show(e.metric, e.bound), e.verdict];
   });
   const lines = [
     `validate ${v.source}: ${v.expectations.length} expectation(s), ${formatLevel(v.level)} two-sided intervals (each bound one-sided ${formatLevel((1 + v.level) / 2)})`,

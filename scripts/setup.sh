@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: quiche's BoringSSL needs cmake, clang and libclang; iperf3 is a benchmark reference.
+# System packages: quiche's BoringSSL needs cmake, clang and libclang; iperf3 is a benchmark reference;
+# the openssl CLI makes the certificates of the TLS tests.
 need=()
-for pkg in clang libclang-dev cmake iperf3 iproute2 python3-venv; do
+for pkg in clang libclang-dev cmake iperf3 iproute2 python3-venv openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

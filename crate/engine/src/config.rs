@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use boring::ssl::{SslContextBuilder, SslMethod, SslSignatureAlgorithm};
+
 use crate::error::{Error, Result};
 use crate::protocol::ALPN_LIST;
 use crate::scenario::Settings;
@@ -18,7 +20,10 @@ pub enum Role<'a> {
 }
 
 pub fn quiche_config(settings: &Settings, role: Role<'_>) -> Result<quiche::Config> {
-    let mut c = quiche::Config::new(quiche::PROTOCOL_VERSION)?;
+    let mut c = match role {
+        Role::Client => client_config()?,
+        Role::Server(_) => quiche::Config::new(quiche::PROTOCOL_VERSION)?,
+    };
     c.set_application_protos(ALPN_LIST)?;
     c.set_max_idle_timeout(settings.idle_timeout_ns / 1_000_000);
     c.set_max_recv_udp_payload_size(MAX_RECV_PAYLOAD);
@@ -46,6 +51,35 @@ pub fn quiche_config(settings: &Settings, role: Role<'_>) -> Result<quiche::Conf
         }
     }
     Ok(c)
+}
+
+/// The signature schemes the client accepts in a server's CertificateVerify, most preferred first: every
+/// scheme that a TLS 1.3 server key of a perf peer may sign with (RFC 8446 §4.2.3, §4.4.3). BoringSSL's
+/// default list lacks Ed25519 (quic-go's perf server presents an Ed25519 certificate) and ECDSA P-521.
+/// ECDSA and Ed25519 come first (small and fast to verify), then RSA-PSS; the RSA PKCS#1 v1.5 schemes
+/// never sign a TLS 1.3 handshake but, offered, say which certificate signatures are acceptable
+/// (§4.2.3: `signature_algorithms` covers certificates when `signature_algorithms_cert` is absent).
+/// An RSA key in an `id-RSASSA-PSS` certificate (`rsa_pss_pss_*`) is not offered: BoringSSL cannot parse it.
+const CLIENT_SIGNATURE_ALGORITHMS: &[SslSignatureAlgorithm] = &[
+    SslSignatureAlgorithm::ECDSA_SECP256R1_SHA256,
+    SslSignatureAlgorithm::ED25519,
+    SslSignatureAlgorithm::ECDSA_SECP384R1_SHA384,
+    SslSignatureAlgorithm::ECDSA_SECP521R1_SHA512,
+    SslSignatureAlgorithm::RSA_PSS_RSAE_SHA256,
+    SslSignatureAlgorithm::RSA_PSS_RSAE_SHA384,
+    SslSignatureAlgorithm::RSA_PSS_RSAE_SHA512,
+    SslSignatureAlgorithm::RSA_PKCS1_SHA256,
+    SslSignatureAlgorithm::RSA_PKCS1_SHA384,
+    SslSignatureAlgorithm::RSA_PKCS1_SHA512,
+];
+
+/// A client configuration whose TLS context offers every signature scheme of
+/// [`CLIENT_SIGNATURE_ALGORITHMS`], so that it completes a handshake whatever key type the server has.
+fn client_config() -> Result<quiche::Config> {
+    let tls_error = |e: boring::error::ErrorStack| Error::Tls(format!("cannot set up the client's TLS context: {e}"));
+    let mut tls = SslContextBuilder::new(SslMethod::tls()).map_err(tls_error)?;
+    tls.set_verify_algorithm_prefs(CLIENT_SIGNATURE_ALGORITHMS).map_err(tls_error)?;
+    Ok(quiche::Config::with_boring_ssl_ctx_builder(quiche::PROTOCOL_VERSION, tls)?)
 }
 
 fn path_str(p: &Path) -> Result<&str> {

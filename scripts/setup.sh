@@ -35,13 +35,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-# --- Interoperability peer (test/interop): a perf client and server on quic-go, built with Go from the Go
-# module proxy into .cache/interop/ (skipped, with a note, where Go is not installed).
-if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then
-  bash scripts/build-interop.sh
-else
-  echo "setup: no Go toolchain; test/interop will be skipped" >&2
-fi
+# --- Interoperability peers (test/interop): perf clients and servers on quic-go (built with Go from the Go
+# module proxy; skipped, with a note, where Go is not installed) and on quinn (built with cargo from
+# crates.io), into .cache/interop/.
+bash scripts/build-interop.sh
 
 # --- Prometheus, for the test that has a real Prometheus server scrape `stoq-bench monitor --metrics`
 # (installed only if missing).

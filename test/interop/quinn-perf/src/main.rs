@@ -67,6 +67,8 @@ fn main() -> ExitCode {
         Ok(Command::Client(args)) => runtime.block_on(client(args)),
         Err(e) => Err(e),
     };
+    // Not a wait for the blocking read of stdin, which ends only when the parent closes it.
+    runtime.shutdown_background();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),

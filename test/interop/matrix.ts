@@ -248,7 +248,7 @@ function describeStoqClient(peer: PeerName, kind: CertificateKind, certificates:
         expect(remotes.has(st.remote)).toBe(true);
         expect(st).toMatchObject(s.stream!);
         if (st.uni) expect(st.replyStreamId! % 4, 'a server-initiated unidirectional stream').toBe(3);
-        expect(st.error).toBeUndefined();
+        if (!s.timed) expect(st.error).toBeUndefined();
       }
       const serverSent = streams.reduce((n, st) => n + (st.downloadBytes ?? 0), 0);
       const serverReceived = streams.reduce((n, st) => n + (st.uploadBytes ?? 0), 0);
@@ -256,10 +256,14 @@ function describeStoqClient(peer: PeerName, kind: CertificateKind, certificates:
         const [st] = streams;
         expect(st).toMatchObject({ requested: U64_MAX, uploadBytes: 0 });
         // The server counts what its stream accepted, the final size of its RESET_STREAM: at least what
-        // arrived. The client's STOP_SENDING (code 0) must have reached it before the connection closed.
-        // How much arrives in the window is timing, not protocol: a starved machine may deliver nothing.
+        // arrived. How much arrives in the window is timing, not protocol: a starved machine may deliver
+        // nothing (a slow handshake inflates the RTT that slow start then paces by).
         expect(st!.downloadBytes).toBeGreaterThanOrEqual(record.end.bytesReceived);
-        expect(st!.stoppedWith).toBe(0);
+        // The end: STOP_SENDING with code 0, or, where the server has not answered it within the 100 ms
+        // that stoq-bench's client waits for the RESET_STREAM (a loaded machine), the client's
+        // CONNECTION_CLOSE with code 0 (NO_ERROR) overtaking it.
+        if (st!.stoppedWith === undefined) expect(st!.error).toMatch(/Application error 0x0 \(remote\)|closed by peer: (.* \(code 0\)|0)$/);
+        else expect([st!.stoppedWith, st!.error]).toEqual([0, undefined]);
       } else {
         expect(serverSent).toBe(s.received);
         expect(serverReceived).toBe(s.sent);

@@ -445,8 +445,8 @@ func request(ctx context.Context, conn *quic.Conn, o clientOptions, t *tally) er
 			t.resetFinalSize += uint64(n)
 			t.Unlock()
 			return nil
-		case <-time.After(2 * time.Second):
-			return errors.New("no RESET_STREAM within 2 s of STOP_SENDING")
+		case <-time.After(5 * time.Second):
+			return errors.New("no RESET_STREAM within 5 s of STOP_SENDING")
 		}
 	case err != nil:
 		return fmt.Errorf("download after %d bytes: %w", received, err)

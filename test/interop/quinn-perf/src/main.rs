@@ -352,6 +352,7 @@ async fn serve_request(
                 Err(format!("the client stopped the response with code {}", code_name(code)))
             }
         }
+        Err(quinn::WriteError::ConnectionLost(e)) => Err(format!("sending the response: connection lost: {e}")),
         Err(e) => Err(format!("sending the response: {e}")),
     }
 }
@@ -370,6 +371,7 @@ async fn drain(recv: &mut RecvStream, n: &mut u64) -> Result<()> {
 fn read_error(e: quinn::ReadError) -> String {
     match e {
         quinn::ReadError::Reset(code) => format!("reset by the peer with code {}", code_name(code)),
+        quinn::ReadError::ConnectionLost(e) => format!("connection lost: {e}"),
         other => other.to_string(),
     }
 }
@@ -517,13 +519,13 @@ async fn client(args: ClientArgs) -> Result<()> {
 
 /// Waits until the server has answered each STOP_SENDING with a RESET_STREAM (RFC 9000 §3.5), so that the
 /// connection is closed only after the server saw every stop; quinn signals no such event, so its frame
-/// count is polled, bounded at 2 s.
+/// count is polled, bounded at 5 s.
 async fn await_resets(conn: &quinn::Connection, stopped: u64) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while conn.stats().frame_rx.reset_stream < stopped {
         if Instant::now() >= deadline {
             let got = conn.stats().frame_rx.reset_stream;
-            return Err(format!("{got} RESET_STREAM for {stopped} STOP_SENDING within 2 s"));
+            return Err(format!("{got} RESET_STREAM for {stopped} STOP_SENDING within 5 s"));
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

@@ -37,11 +37,12 @@ const ALPN: &[u8] = b"perf";
 const HEADER_LEN: usize = 8;
 /// A response size meaning "send until the client sends STOP_SENDING".
 const UNTIL_STOPPED: u64 = u64::MAX;
-/// Stream error codes of the perf protocol.
+/// The perf stream error code 0, no error (all four codes are named by `code_name`).
 const NO_ERROR: u32 = 0;
 
 type Result<T> = std::result::Result<T, String>;
 
+/// A stream error code with its perf meaning.
 fn code_name(code: VarInt) -> String {
     let name = match code.into_inner() {
         0 => "no error",

@@ -28,6 +28,10 @@ fi
 npm run --silent build:native
 npm run --silent build:ts
 
+# --- The other Linux platform packages (linux-arm64-gnu, linux-x64-musl): cross toolchains for `npm run
+# release:pack`, and the emulated or musl Node.js that test/package.test.ts runs them in.
+bash scripts/setup-platforms.sh
+
 # --- Headless Chromium, for the test that renders `stoq-bench report --format html` (installed only if missing).
 if ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing chromium (headless rendering of HTML reports in tests)" >&2

@@ -46,10 +46,15 @@ case "$target" in
   x86_64-unknown-linux-musl)
     [ "$host" = x86_64-unknown-linux-gnu ] || missing "no cross toolchain known on a $host host"
     # cargo-zigbuild runs zig as `python3 -m ziglang` from the same virtual environment.
-    [ -x "$tools/cargo-zigbuild" ] && "$tools/python3" -m ziglang version >/dev/null 2>&1 ||
+    if [ ! -x "$tools/cargo-zigbuild" ] || ! "$tools/python3" -m ziglang version >/dev/null 2>&1; then
       missing "zig and cargo-zigbuild not found in $tools (bash scripts/setup-platforms.sh installs them from PyPI)"
+    fi
     export PATH="$tools:$PATH"
     napi_args=(-x)
+    ;;
+  *-apple-darwin)
+    # Xcode's clang and SDK build either macOS architecture
+    [[ "$host" == *-apple-darwin ]] || missing "macOS targets build on macOS (Xcode's SDK), not on a $host host"
     ;;
   *) missing "no cross toolchain known for it on a $host host (build it on a runner of its own: .github/workflows/ci.yml)" ;;
 esac

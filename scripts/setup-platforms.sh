@@ -13,7 +13,7 @@
 # release then lacks that target (`npm run release:pack` names it) and test/package.test.ts skips what it cannot
 # run, saying why.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/stoq-bench/platforms"
 mkdir -p "$dir"

@@ -3,13 +3,13 @@
 // `npm publish`: the main package and one package per napi target, each holding its addon.
 //
 // napi-rs's release flow: every target's addon is built (scripts/cross-build.sh), `napi artifacts` moves each
-// into its npm/<platform>/ package, `napi pre-publish --dry-run` checks each package against its target, then
+// into its npm/<platform>/ package, `napi pre-publish --dry-run` checks each package's name, files and addon, then
 // `npm pack` packs every package. Addons already built elsewhere (CI's runners) are taken from --prebuilt DIR,
 // searched recursively as `actions/download-artifact` lays them out; every other target is built here when this
 // host can build it.
 //
 // A release is whole or nothing: a target that cannot be built here fails the command, naming what is missing,
-// and dist-packages/ is left empty. --partial packs what could be built instead and lists the rest in
+// and no dist-packages/ is left behind. --partial packs what could be built instead and lists the rest in
 // dist-packages/release.json (for tests on hosts without every cross toolchain; never publish such a set: the
 // main package still names every platform package).
 import { spawnSync } from 'node:child_process';

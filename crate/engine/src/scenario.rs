@@ -1,13 +1,17 @@
 //! A workload as plain data. Its `id` is a content hash of the normalised form (defaults filled in), so
-//! results key to exactly what ran and two spellings of the same workload share one id.
+//! results key to exactly what ran and two spellings of the same workload share one id. What each kind
+//! takes (its stop conditions, fields and defaults) is declared by its workload (`crate::workload`); the
+//! limits of every field are in [`LIMITS`]. Both are exported through the binding, so no caller repeats them.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::workload::KindSpec;
 
 /// What the client does on each connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// The server sends; the client asks for bytes on each stream.
@@ -24,7 +28,79 @@ pub enum Kind {
     Handshakes,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl Kind {
+    /// Every kind, in the order they are listed to users.
+    pub const ALL: [Kind; 6] =
+        [Kind::Download, Kind::Upload, Kind::Bidir, Kind::Requests, Kind::Latency, Kind::Handshakes];
+
+    /// What the kind takes and how it behaves, declared by its workload.
+    pub fn spec(self) -> &'static KindSpec {
+        crate::workload::spec(self)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Download => "download",
+            Kind::Upload => "upload",
+            Kind::Bidir => "bidir",
+            Kind::Requests => "requests",
+            Kind::Latency => "latency",
+            Kind::Handshakes => "handshakes",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scenario field that only some kinds take (the transport settings apply to every kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ScenarioField {
+    Bytes,
+    DurationNs,
+    Count,
+    Connections,
+    Streams,
+    Inflight,
+    RequestSize,
+    ResponseSize,
+    StreamType,
+}
+
+impl ScenarioField {
+    /// The stop conditions, exactly one of which ends a run.
+    pub const STOPS: [ScenarioField; 3] = [ScenarioField::Bytes, ScenarioField::DurationNs, ScenarioField::Count];
+
+    /// The field's name in the scenario's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioField::Bytes => "bytes",
+            ScenarioField::DurationNs => "durationNs",
+            ScenarioField::Count => "count",
+            ScenarioField::Connections => "connections",
+            ScenarioField::Streams => "streams",
+            ScenarioField::Inflight => "inflight",
+            ScenarioField::RequestSize => "requestSize",
+            ScenarioField::ResponseSize => "responseSize",
+            ScenarioField::StreamType => "streamType",
+        }
+    }
+
+    /// The field as a stop condition reads in a sentence.
+    fn as_stop(self) -> &'static str {
+        match self {
+            ScenarioField::Bytes => "bytes",
+            ScenarioField::DurationNs => "a duration",
+            _ => "a count",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CongestionControl {
     Cubic,
@@ -42,7 +118,8 @@ impl CongestionControl {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Bidirectional streams, or unidirectional ones (the reply then comes on a new server stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StreamType {
     Bidi,
@@ -50,14 +127,14 @@ pub enum StreamType {
 }
 
 /// Transport settings, each with its default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
     /// Congestion control. @default "cubic"
     pub cc: CongestionControl,
-    /// Connection flow-control window (and its auto-tuning cap), bytes. @default 24 MiB
+    /// Connection flow-control window (and its auto-tuning cap), bytes. @default 25165824 (24 MiB)
     pub connection_window: u64,
-    /// Stream flow-control window (and its auto-tuning cap), bytes. @default 16 MiB
+    /// Stream flow-control window (and its auto-tuning cap), bytes. @default 16777216 (16 MiB)
     pub stream_window: u64,
     /// Largest UDP payload sent, bytes (1200 to 65527). @default 1350
     pub payload_size: u32,
@@ -65,7 +142,7 @@ pub struct Settings {
     pub pacing: bool,
     /// Send batches with UDP GSO when the kernel offers it. @default true
     pub gso: bool,
-    /// Idle timeout, ns: a silent peer errors the connection after this. @default 5 s
+    /// Idle timeout, ns: a silent peer errors the connection after this. @default 5000000000 (5 s)
     pub idle_timeout_ns: u64,
     /// Client I/O threads (connections are spread over them). @default 1
     pub threads: u32,
@@ -86,15 +163,17 @@ impl Default for Settings {
     }
 }
 
-/// A workload: what to transfer, how, and when to stop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A workload: what to transfer, how, and when to stop. Exactly one of `bytes`, `durationNs` or `count`
+/// stops it (none: 10 s); a field its kind does not take must keep its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scenario {
     pub kind: Kind,
-    /// Stop after this many application bytes in total (split over connections and streams).
+    /// Stop after this many application bytes in total (split over connections and streams; per
+    /// direction for bidir).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
-    /// Stop after this long, ns.
+    /// Stop after this long, ns. @default 10000000000 (10 s, when no other stop condition is given)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ns: Option<u64>,
     /// Stop after this many requests, round trips or handshakes in total.
@@ -103,16 +182,16 @@ pub struct Scenario {
     /// Concurrent connections. @default 1
     #[serde(default = "one")]
     pub connections: u32,
-    /// Concurrent streams per connection (transfer kinds). @default 1
+    /// Concurrent streams per connection (download, upload, bidir). @default 1
     #[serde(default = "one")]
     pub streams: u32,
-    /// Requests outstanding per connection (`requests`; `latency` is always 1). @default 1
+    /// Requests outstanding per connection (requests). @default 1
     #[serde(default = "one")]
     pub inflight: u32,
-    /// Bytes the client uploads per request (`requests`, `latency`). @default 64
+    /// Bytes the client uploads per request (requests, latency). @default 64
     #[serde(default)]
     pub request_size: Option<u64>,
-    /// Bytes the server sends back per request (`requests`, `latency`). @default 4096 (requests), 64 (latency)
+    /// Bytes the server sends back per request (requests, latency). @default 4096 (requests), 64 (latency)
     #[serde(default)]
     pub response_size: Option<u64>,
     /// Bidirectional or unidirectional streams (the reply then comes on a new server stream). @default "bidi"
@@ -120,8 +199,10 @@ pub struct Scenario {
     pub stream_type: StreamType,
     #[serde(default)]
     pub settings: Settings,
-    /// Content hash of the normalised scenario; set by `normalize` (a given value is recomputed).
+    /// Content hash of the normalised scenario (16 hex digits); set by `normalize` (a given value is
+    /// recomputed).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9a-f]{16}$"))]
     pub id: String,
 }
 
@@ -135,6 +216,54 @@ fn bidi() -> StreamType {
 /// Ten seconds, like iperf3, when no stop condition is given.
 pub const DEFAULT_DURATION_NS: u64 = 10_000_000_000;
 
+/// The accepted range of a numeric field.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Limit {
+    /// The field as the caller spells it: a scenario field, `settings.NAME`, or a run option.
+    pub field: &'static str,
+    /// The field in words, as messages name it.
+    pub label: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Limit {
+    /// An `INVALID_ARGUMENT` naming the field when `value` is outside the range.
+    pub fn check(&self, value: u64) -> Result<()> {
+        if value < self.min || value > self.max {
+            return Err(Error::invalid_field(
+                self.field,
+                format!("{} must be between {} and {}, got {value}", self.label, self.min, self.max),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Every numeric limit, in one place (the binding exports them for the CLI's flag checks).
+pub const LIMITS: &[Limit] = &[
+    Limit { field: "connections", label: "connections", min: 1, max: 100_000 },
+    Limit { field: "streams", label: "streams", min: 1, max: 10_000 },
+    Limit { field: "inflight", label: "inflight", min: 1, max: 10_000 },
+    Limit { field: "durationNs", label: "duration (ns)", min: 1_000_000, max: 86_400_000_000_000 },
+    Limit { field: "count", label: "count", min: 1, max: u32::MAX as u64 },
+    Limit { field: "bytes", label: "bytes", min: 0, max: 1 << 50 },
+    Limit { field: "requestSize", label: "request size", min: 0, max: 1 << 40 },
+    Limit { field: "responseSize", label: "response size", min: 0, max: 1 << 40 },
+    Limit { field: "settings.payloadSize", label: "payload size", min: 1200, max: 65527 },
+    Limit { field: "settings.connectionWindow", label: "connection window", min: 16 << 10, max: 1 << 32 },
+    Limit { field: "settings.streamWindow", label: "stream window", min: 16 << 10, max: 1 << 32 },
+    Limit { field: "settings.idleTimeoutNs", label: "idle timeout (ns)", min: 10_000_000, max: 3_600_000_000_000 },
+    Limit { field: "settings.threads", label: "threads", min: 1, max: 256 },
+    Limit { field: "intervalNs", label: "interval (ns)", min: 10_000_000, max: 86_400_000_000_000 },
+];
+
+/// The limit of `field` (one of [`LIMITS`]).
+pub fn limit(field: &str) -> &'static Limit {
+    LIMITS.iter().find(|l| l.field == field).expect("every checked field has a limit")
+}
+
 impl Scenario {
     /// Parses JSON, fills defaults, checks every value and computes the id.
     pub fn from_json(json: &str) -> Result<Scenario> {
@@ -145,67 +274,65 @@ impl Scenario {
 
     /// Fills defaults, validates, and sets `id`.
     pub fn normalize(mut self) -> Result<Scenario> {
-        let limits = [self.bytes.is_some(), self.duration_ns.is_some(), self.count.is_some()];
-        match limits.iter().filter(|x| **x).count() {
-            0 => self.duration_ns = Some(DEFAULT_DURATION_NS),
-            1 => {}
+        let spec = self.kind.spec();
+        let stops: Vec<ScenarioField> = [self.bytes.is_some(), self.duration_ns.is_some(), self.count.is_some()]
+            .into_iter()
+            .zip(ScenarioField::STOPS)
+            .filter_map(|(given, field)| given.then_some(field))
+            .collect();
+        match stops.as_slice() {
+            [] => self.duration_ns = Some(DEFAULT_DURATION_NS),
+            [stop] if !spec.stops.contains(stop) => {
+                let takes: Vec<&str> = spec.stops.iter().map(|s| s.as_stop()).collect();
+                return Err(Error::invalid_field(
+                    stop.as_str(),
+                    format!("a {} scenario stops on {}, not on {}", self.kind, takes.join(" or "), stop.as_stop()),
+                ));
+            }
+            [_] => {}
             _ => return Err(Error::invalid("give one of bytes, duration or count, not several")),
         }
-        let transfer = matches!(self.kind, Kind::Download | Kind::Upload | Kind::Bidir);
-        if transfer && self.count.is_some() {
-            return Err(Error::invalid("a transfer scenario stops on bytes or duration, not on a count"));
-        }
-        if !transfer && self.bytes.is_some() {
-            return Err(Error::invalid(
-                format!("a {:?} scenario stops on a count or a duration, not on bytes", self.kind).to_lowercase(),
-            ));
-        }
-        match self.kind {
-            Kind::Requests | Kind::Latency => {
-                let response = if self.kind == Kind::Latency { 64 } else { 4096 };
-                self.request_size.get_or_insert(64);
-                self.response_size.get_or_insert(response);
-            }
-            _ => {
-                if self.request_size.is_some() || self.response_size.is_some() {
-                    return Err(Error::invalid("request and response sizes apply to requests and latency only"));
-                }
+        let at_default = [
+            (ScenarioField::Connections, self.connections == 1),
+            (ScenarioField::Streams, self.streams == 1),
+            (ScenarioField::Inflight, self.inflight == 1),
+            (ScenarioField::RequestSize, self.request_size.is_none()),
+            (ScenarioField::ResponseSize, self.response_size.is_none()),
+            (ScenarioField::StreamType, self.stream_type == StreamType::Bidi),
+        ];
+        for (field, default) in at_default {
+            if !default && !spec.fields.contains(&field) {
+                return Err(not_taken(self.kind, field));
             }
         }
-        if self.kind == Kind::Latency {
-            if self.inflight != 1 || self.connections != 1 {
-                return Err(Error::invalid("latency runs one request at a time on one connection"));
-            }
+        if let Some(size) = spec.request_size {
+            self.request_size.get_or_insert(size);
         }
-        if self.kind == Kind::Handshakes && self.stream_type != StreamType::Bidi {
-            return Err(Error::invalid("handshakes open no streams: stream type does not apply"));
+        if let Some(size) = spec.response_size {
+            self.response_size.get_or_insert(size);
         }
-        if self.kind == Kind::Bidir && self.stream_type == StreamType::Uni {
-            return Err(Error::invalid("bidir needs bidirectional streams"));
-        }
-        check_range("connections", self.connections as u64, 1, 100_000)?;
-        check_range("streams", self.streams as u64, 1, 10_000)?;
-        check_range("inflight", self.inflight as u64, 1, 10_000)?;
-        if let Some(d) = self.duration_ns {
-            check_range("duration (ns)", d, 1_000_000, 86_400_000_000_000)?;
-        }
-        if let Some(c) = self.count {
-            check_range("count", c, 1, u32::MAX as u64)?;
-        }
-        if let Some(b) = self.bytes {
-            check_range("bytes", b, 0, 1 << 50)?;
-        }
-        for (name, size) in [("request size", self.request_size), ("response size", self.response_size)] {
-            if let Some(s) = size {
-                check_range(name, s, 0, 1 << 40)?;
+        (spec.check)(&self)?;
+        limit("connections").check(self.connections as u64)?;
+        limit("streams").check(self.streams as u64)?;
+        limit("inflight").check(self.inflight as u64)?;
+        let optional = [
+            ("durationNs", self.duration_ns),
+            ("count", self.count),
+            ("bytes", self.bytes),
+            ("requestSize", self.request_size),
+            ("responseSize", self.response_size),
+        ];
+        for (field, value) in optional {
+            if let Some(v) = value {
+                limit(field).check(v)?;
             }
         }
         let s = &self.settings;
-        check_range("payload size", s.payload_size as u64, 1200, 65527)?;
-        check_range("connection window", s.connection_window, 16 << 10, 1 << 32)?;
-        check_range("stream window", s.stream_window, 16 << 10, 1 << 32)?;
-        check_range("idle timeout (ns)", s.idle_timeout_ns, 10_000_000, 3_600_000_000_000)?;
-        check_range("threads", s.threads as u64, 1, 256)?;
+        limit("settings.payloadSize").check(s.payload_size as u64)?;
+        limit("settings.connectionWindow").check(s.connection_window)?;
+        limit("settings.streamWindow").check(s.stream_window)?;
+        limit("settings.idleTimeoutNs").check(s.idle_timeout_ns)?;
+        limit("settings.threads").check(s.threads as u64)?;
         self.id = String::new();
         let canonical = serde_json::to_vec(&self).expect("a scenario always serialises");
         let digest = Sha256::digest(&canonical);
@@ -218,11 +345,15 @@ impl Scenario {
     }
 }
 
-fn check_range(name: &str, value: u64, min: u64, max: u64) -> Result<()> {
-    if value < min || value > max {
-        return Err(Error::invalid(format!("{name} must be between {min} and {max}, got {value}")));
-    }
-    Ok(())
+/// The error for a field given to a kind that does not take it: which kinds do.
+fn not_taken(kind: Kind, field: ScenarioField) -> Error {
+    let takers: Vec<&str> = Kind::ALL.iter().filter(|k| k.spec().fields.contains(&field)).map(|k| k.as_str()).collect();
+    let list = match takers.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => takers.join(""),
+    };
+    let note = kind.spec().note.map(|n| format!(" ({n})")).unwrap_or_default();
+    Error::invalid_field(field.as_str(), format!("{} applies to {list} only, not {kind}{note}", field.as_str()))
 }
 
 #[cfg(test)]
@@ -279,8 +410,59 @@ mod tests {
         ];
         for (json, expected) in cases {
             let err = Scenario::from_json(json).unwrap_err();
-            assert_eq!(err.code(), "INVALID_ARGUMENT");
+            assert_eq!(err.code(), crate::error::ErrorCode::InvalidArgument);
             assert!(err.message().contains(expected), "{json}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn the_field_at_fault_is_named() {
+        let cases = [
+            (r#"{"kind":"download","connections":0}"#, Some("connections")),
+            (r#"{"kind":"download","settings":{"payloadSize":900}}"#, Some("settings.payloadSize")),
+            (r#"{"kind":"requests","bytes":100}"#, Some("bytes")),
+            (r#"{"kind":"download","bytes":5,"durationNs":5}"#, None),
+            (r#"{"kind":"bidir","streamType":"uni"}"#, Some("streamType")),
+        ];
+        for (json, field) in cases {
+            assert_eq!(Scenario::from_json(json).unwrap_err().field(), field, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_field_the_kind_does_not_take_is_refused_naming_the_kind() {
+        for (json, field, message) in [
+            (r#"{"kind":"download","inflight":16}"#, "inflight", "inflight applies to requests only, not download"),
+            (
+                r#"{"kind":"latency","streams":4}"#,
+                "streams",
+                "streams applies to download, upload and bidir only, not latency",
+            ),
+            (
+                r#"{"kind":"handshakes","streamType":"uni"}"#,
+                "streamType",
+                "not handshakes (handshakes open no streams)",
+            ),
+        ] {
+            let err = Scenario::from_json(json).unwrap_err();
+            assert_eq!(err.field(), Some(field), "{json}");
+            assert!(err.message().contains(message), "{json}: {}", err.message());
+        }
+    }
+
+    #[test]
+    fn a_normalised_scenario_of_every_kind_normalises_to_itself() {
+        for kind in Kind::ALL {
+            let s = Scenario::from_json(&format!(r#"{{"kind":"{kind}"}}"#)).unwrap();
+            assert_eq!(Scenario::from_json(&s.to_json()).unwrap(), s, "{kind}");
+        }
+    }
+
+    #[test]
+    fn every_limit_is_named_once() {
+        for (i, l) in LIMITS.iter().enumerate() {
+            assert!(l.min <= l.max && l.max <= 1 << 53, "{} must fit a JS number", l.field);
+            assert!(LIMITS[i + 1..].iter().all(|o| o.field != l.field), "{} twice", l.field);
         }
     }
 }

@@ -190,7 +190,7 @@ fn a_server_that_vanishes_mid_run_errors_within_the_idle_timeout() {
     assert!(silent >= Duration::from_millis(900), "ended {silent:?} after the cut: sooner than the idle timeout");
     assert!(silent < Duration::from_millis(2500), "ended {silent:?} after the cut");
     assert_eq!(r.state, RunState::Errored, "{r:?}");
-    assert_eq!(r.error.as_ref().map(|e| e.code), Some("TIMEOUT"), "{r:?}");
+    assert_eq!(r.error.as_ref().map(|e| e.code), Some(stoq_engine::ErrorCode::Timeout), "{r:?}");
     assert!(r.totals.bytes_received > 0);
 }
 
@@ -233,7 +233,7 @@ fn connecting_to_a_port_with_no_server_times_out() {
     let r = run_bounded(&s, closed, &Cancel::default(), Duration::from_millis(4500));
     assert!(started.elapsed() >= Duration::from_millis(900), "gave up before the idle timeout");
     assert_eq!(r.state, RunState::Errored, "{r:?}");
-    assert_eq!(r.error.as_ref().map(|e| e.code), Some("TIMEOUT"), "{r:?}");
+    assert_eq!(r.error.as_ref().map(|e| e.code), Some(stoq_engine::ErrorCode::Timeout), "{r:?}");
     assert_eq!(r.totals.bytes_received, 0);
     assert!(r.connections[0].handshake_ns.is_none());
 }

@@ -129,7 +129,7 @@ fn a_refused_connection_is_an_errored_connection_of_the_run() {
     let errored: Vec<_> = r.connections.iter().filter(|c| c.state == RunState::Errored).collect();
     assert_eq!(errored.len(), 1, "{:?}", r.connections);
     let e = errored[0].error.as_ref().expect("an error");
-    assert_eq!(e.code, "PEER", "{e:?}");
+    assert_eq!(e.code, stoq_engine::ErrorCode::Peer, "{e:?}");
     assert!(e.message.contains("application error 0x2"), "{e:?}");
     let st = wait_for_stats(&server, Duration::from_secs(2), |st| st.open_connections == 0);
     assert_eq!((st.open_connections, st.accepted, st.rejected, st.closed, st.errored), (0, 2, 1, 2, 0), "{st:?}");

@@ -21,7 +21,7 @@ fn to_js(e: stoq_engine::Error) -> napi::Error {
 }
 
 fn invalid(message: String) -> napi::Error {
-    to_js(stoq_engine::Error::InvalidArgument(message))
+    to_js(stoq_engine::Error::invalid(message))
 }
 
 /// Runs engine code so that a panic becomes an INTERNAL error instead of crossing into Node.

@@ -1,0 +1,339 @@
+//! The `perf` client: runs a scenario against a server and measures it. One I/O thread per worker
+//! ([`worker`]), each owning a share of the connection slots ([`slot`]; one UDP socket per connection, so
+//! a multi-threaded server spreads them over its workers); what happens on a connection is the scenario
+//! kind's workload (`crate::workload`). Interval snapshots flow to the caller as they happen; the run's
+//! result holds every interval, per-connection outcomes, raw latency samples and the fast-path record.
+
+mod slot;
+pub(crate) mod streams;
+mod worker;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::unbounded;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorInfo, Result};
+use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges};
+use crate::scenario::{limit, Scenario};
+use crate::socket::{FastPath, Socket};
+pub(crate) use slot::Slot;
+pub(crate) use worker::Meter;
+use worker::{Worker, WorkerResult};
+
+pub struct RunOptions {
+    /// The server to measure.
+    pub target: SocketAddr,
+    /// Interval length, ns (at least 10 ms). @default 1 s
+    pub interval_ns: u64,
+    /// Write a qlog per connection into this directory.
+    pub qlog_dir: Option<PathBuf>,
+    /// TLS server name sent in the handshake. @default "localhost"
+    pub server_name: String,
+}
+
+/// Interval length when none is given, ns.
+pub const DEFAULT_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// TLS server name sent when none is given.
+pub const DEFAULT_SERVER_NAME: &str = "localhost";
+
+impl RunOptions {
+    pub fn new(target: SocketAddr) -> RunOptions {
+        RunOptions { target, interval_ns: DEFAULT_INTERVAL_NS, qlog_dir: None, server_name: DEFAULT_SERVER_NAME.into() }
+    }
+}
+
+/// Cancels a run from another thread; the run then returns what it measured, marked cancelled.
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Relaxed)
+    }
+}
+
+/// How a run or a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Everything asked for was done.
+    Completed,
+    /// The caller cancelled; what was measured until then is kept.
+    Cancelled,
+    /// A connection failed (its error says why).
+    Errored,
+}
+
+/// How one connection (slot) ended. For `handshakes`, a slot runs many connections in turn.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionResult {
+    pub index: u32,
+    pub state: RunState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Streams that ended with their FIN seen and every requested byte received.
+    pub streams_completed: u64,
+    pub streams_failed: u64,
+    /// Time from connect to handshake completion (the first connection of the slot), ns.
+    pub handshake_ns: Option<u64>,
+    /// quiche's view at the end.
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub lost: u64,
+    pub retrans: u64,
+    pub rtt_ns: u64,
+    pub min_rtt_ns: u64,
+    pub cwnd: u64,
+    pub pmtu: u64,
+}
+
+/// What a run measured, in the engine's units (ns, bytes); `crate::record` turns it into a run record.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    pub state: RunState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// From the first connect to the last byte confirmed (upload: the server's response FIN), ns.
+    pub duration_ns: u64,
+    pub totals: Counters,
+    pub intervals: Vec<Interval>,
+    pub connections: Vec<ConnectionResult>,
+    pub fast_path: FastPath,
+    /// How packets were paced.
+    pub pacing: Pacing,
+    pub latency: Option<LatencySummary>,
+    /// Raw per-request, per-round-trip or per-handshake latencies, ns, in completion order.
+    #[serde(skip)]
+    pub latency_ns: Vec<u64>,
+    /// When each latency sample completed, ns since the run started.
+    #[serde(skip)]
+    pub latency_at_ns: Vec<u64>,
+}
+
+/// Which pacing was in effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pacing {
+    /// Packets held until quiche's release times, in user space (this kernel has no fq for SO_TXTIME).
+    UserSpace,
+    /// Packets sent as soon as quiche gives them.
+    Off,
+}
+
+/// Runs `scenario` against `options.target`, calling `on_interval` as each interval completes.
+/// Fails only when the run cannot start; a connection that fails is data in the result.
+pub fn run(
+    scenario: &Scenario,
+    options: &RunOptions,
+    cancel: &Cancel,
+    on_interval: &mut dyn FnMut(&Interval),
+) -> Result<RunResult> {
+    let interval = limit("intervalNs");
+    if options.interval_ns < interval.min {
+        return Err(Error::invalid_field(
+            interval.field,
+            format!("interval must be at least {}ms", interval.min / 1_000_000),
+        ));
+    }
+    interval.check(options.interval_ns)?;
+    if let Some(dir) = &options.qlog_dir {
+        std::fs::create_dir_all(dir)?;
+    }
+    let local = local_address_for(options.target)?;
+    let threads = scenario.settings.threads.min(scenario.connections).max(1);
+    let start = Instant::now();
+    let plan = Arc::new(Plan {
+        scenario: scenario.clone(),
+        target: options.target,
+        server_name: options.server_name.clone(),
+        qlog_dir: options.qlog_dir.clone(),
+        start,
+        deadline: scenario.duration_ns.map(|d| start + Duration::from_nanos(d)),
+        interval: Duration::from_nanos(options.interval_ns),
+        issued: AtomicU64::new(0),
+        cancel: cancel.clone(),
+    });
+    // Sockets are bound here so that a bind failure is an error of the run, not of a connection.
+    let mut per_worker: Vec<Vec<(u32, Socket)>> = (0..threads).map(|_| Vec::new()).collect();
+    for i in 0..scenario.connections {
+        let sock = Socket::bind(local, false, scenario.settings.gso)
+            .map_err(|e| Error::Io(format!("cannot bind a client socket on {local}: {e}")))?;
+        per_worker[(i % threads) as usize].push((i, sock));
+    }
+    let (tx, rx) = unbounded::<Report>();
+    let mut handles = Vec::new();
+    for (w, slots) in per_worker.into_iter().enumerate() {
+        let plan = plan.clone();
+        let tx = tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("stoq-client-{w}"))
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    Worker::new(w, plan, slots, tx.clone()).run()
+                }));
+                let _ = tx.send(Report::Done(w, result.map_err(|p| panic_message(&p))));
+            })
+            .map_err(|e| Error::Io(format!("cannot start a client thread: {e}")))?;
+        handles.push(handle);
+    }
+    drop(tx);
+
+    // Combine the workers' ticks into intervals, in order, as soon as every worker has reported one.
+    let workers = handles.len();
+    let mut reported = vec![-1i64; workers];
+    let mut finished: Vec<Option<WorkerResult>> = (0..workers).map(|_| None).collect();
+    let mut pending: HashMap<u32, Interval> = HashMap::new();
+    let mut intervals = Vec::new();
+    let mut panicked = None;
+    for report in rx.iter() {
+        match report {
+            Report::Tick(w, tick) => {
+                reported[w] = tick.index as i64;
+                let slot =
+                    pending.entry(tick.index).or_insert_with(|| Interval { index: tick.index, ..Default::default() });
+                slot.start_ns = tick.start_ns;
+                slot.end_ns = slot.end_ns.max(tick.end_ns);
+                slot.delta.add(&tick.delta);
+                slot.path.merge(&tick.path);
+            }
+            Report::Done(w, Ok(result)) => finished[w] = Some(result),
+            Report::Done(w, Err(message)) => {
+                panicked = Some(Error::Internal(format!("client worker {w} panicked: {message}")));
+                finished[w] = Some(WorkerResult::default());
+            }
+        }
+        loop {
+            let next = intervals.len() as u32;
+            let ready = pending.contains_key(&next)
+                && (0..workers).all(|w| reported[w] >= next as i64 || finished[w].is_some());
+            if !ready {
+                break;
+            }
+            let interval = pending.remove(&next).expect("checked above");
+            on_interval(&interval);
+            intervals.push(interval);
+        }
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    if let Some(e) = panicked {
+        return Err(e);
+    }
+    let mut connections = Vec::new();
+    let mut totals = Counters::default();
+    let mut fast_path = FastPath::default();
+    let mut latencies = Latencies::default();
+    let mut end_ns = 0;
+    for r in finished.into_iter().flatten() {
+        connections.extend(r.connections);
+        totals.add(&r.totals);
+        fast_path.merge(&r.fast_path);
+        latencies.append(r.latencies);
+        end_ns = end_ns.max(r.end_ns);
+    }
+    connections.sort_by_key(|c| c.index);
+    let error = connections.iter().find_map(|c| c.error.clone());
+    let state = if cancel.is_cancelled() {
+        RunState::Cancelled
+    } else if connections.iter().any(|c| c.state == RunState::Errored) {
+        RunState::Errored
+    } else {
+        RunState::Completed
+    };
+    Ok(RunResult {
+        state,
+        error,
+        duration_ns: end_ns,
+        totals,
+        intervals,
+        connections,
+        fast_path,
+        pacing: if scenario.settings.pacing { Pacing::UserSpace } else { Pacing::Off },
+        latency: latencies.summary(),
+        latency_ns: latencies.raw_ns,
+        latency_at_ns: latencies.at_ns,
+    })
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
+/// The local address the kernel would use to reach `target` (port 0): a specific address, so that
+/// quiche's path is the one packets really arrive on.
+fn local_address_for(target: SocketAddr) -> Result<SocketAddr> {
+    let any: SocketAddr = if target.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }.parse().expect("literal");
+    let probe = std::net::UdpSocket::bind(any)?;
+    probe.connect(target).map_err(|e| Error::Io(format!("no route to {target}: {e}")))?;
+    let mut local = probe.local_addr()?;
+    local.set_port(0);
+    Ok(local)
+}
+
+/// What every worker shares.
+pub(crate) struct Plan {
+    pub scenario: Scenario,
+    pub target: SocketAddr,
+    pub server_name: String,
+    pub qlog_dir: Option<PathBuf>,
+    pub start: Instant,
+    pub deadline: Option<Instant>,
+    pub interval: Duration,
+    /// Requests or handshakes started so far, across workers (count-limited runs).
+    pub issued: AtomicU64,
+    pub cancel: Cancel,
+}
+
+impl Plan {
+    pub fn ns_since_start(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
+    /// Takes one unit of a count budget (or checks the clock for duration runs).
+    pub fn may_start_another(&self, now: Instant) -> bool {
+        if self.cancel.is_cancelled() || self.deadline.is_some_and(|d| now >= d) {
+            return false;
+        }
+        match self.scenario.count {
+            Some(count) => self.issued.fetch_add(1, Relaxed) < count,
+            None => true,
+        }
+    }
+
+    /// No new unit of work may start: cancelled, past the deadline, or the count budget spent.
+    pub fn budget_over(&self, now: Instant) -> bool {
+        self.cancel.is_cancelled()
+            || self.deadline.is_some_and(|d| now >= d)
+            || self.scenario.count.is_some_and(|c| self.issued.load(Relaxed) >= c)
+    }
+}
+
+/// One worker's share of an interval.
+struct Tick {
+    index: u32,
+    start_ns: u64,
+    end_ns: u64,
+    delta: Counters,
+    path: PathGauges,
+}
+
+enum Report {
+    Tick(usize, Tick),
+    Done(usize, std::result::Result<WorkerResult, String>),
+}

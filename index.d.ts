@@ -24,55 +24,89 @@ export declare class NativeServer {
   /** Connection, byte and memory counters now (JSON of `ServerStats`). */
   stats(): string
   /**
-   * Closes every connection and stops the workers; resolves with the final stats and fast-path
-   * record (JSON `{ stats, fastPath }`).
+   * Closes every connection and stops the workers; resolves with the final counters and fast-path
+   * record (JSON of `StoppedServer`).
    */
   stop(): Promise<string>
 }
 
-/** Validates a scenario (JSON), fills its defaults and returns it with its content-hash `id` (JSON). */
+/**
+ * The engine's interface as data (JSON of `EngineSpec`): scenario kinds and the fields each takes,
+ * limits, defaults, error codes, the percentile rule, and how this engine was built.
+ */
+export declare function engineSpec(): string
+
+/**
+ * Validates a scenario (JSON of `ScenarioInput`), fills its defaults and returns it with its
+ * content-hash `id` (JSON of `Scenario`).
+ */
 export declare function normalizeScenario(scenarioJson: string): string
 
 /** Options of a run. */
 export interface RunConfig {
   /** The server, `[v6addr]:port`. */
   target: string
-  /** Interval length, ns (at least 10 ms). @default 1 s */
+  /**
+   * Interval length, ns (at least 10 ms).
+   *
+   * @default 1000000000 (1 s)
+   */
   intervalNs?: number
   /** Write a qlog per connection into this directory. */
   qlogDir?: string
-  /** TLS server name. @default "localhost" */
+  /**
+   * TLS server name.
+   *
+   * @default "localhost"
+   */
   serverName?: string
+  /** What the record carries besides the measurement (JSON of `RecordContext`). */
+  contextJson: string
 }
 
-/** What a run hands back: the result (JSON) and the raw latency samples as typed arrays (no copy). */
+/** What a run hands back: its record (JSON) and the raw latency samples as typed arrays (no copy). */
 export interface RunOutput {
-  /** JSON of the engine's `RunResult`: state, totals, intervals, connections, fast path, latency summary. */
-  resultJson: string
+  /** JSON of the run's `RunRecord` (the embedded server's part is the caller's to add). */
+  recordJson: string
   /** Per-request, per-round-trip or per-handshake latency, ns, in completion order. */
   latencyNs: BigUint64Array
   /** When each sample completed, ns since the run started. */
   latencyAtNs: BigUint64Array
-  /** Interval snapshots not delivered live because JS lagged (all are in `result_json` regardless). */
-  snapshotsDropped: number
 }
 
-/** Runs a scenario (JSON) on engine threads. `onInterval` receives each interval (JSON) as it ends. */
+/**
+ * Runs a scenario (JSON of `ScenarioInput`) on engine threads. `onInterval` receives each interval
+ * (JSON of `IntervalRecord`) as it ends; a slow consumer misses snapshots (counted in the record), never
+ * slows the engine.
+ */
 export declare function runScenario(scenarioJson: string, config: RunConfig, cancel: NativeCancel, onInterval: (interval: string) => void): Promise<RunOutput>
 
 /** Options of a server. */
 export interface ServerConfig {
-  /** Address to listen on, `[v6addr]:port`; port 0 picks one. */
-  listen: string
-  /** Worker threads sharing the port. @default 1 */
+  /**
+   * Address to listen on, `[v6addr]:port`; port 0 picks one.
+   *
+   * @default "[::]:4433"
+   */
+  listen?: string
+  /**
+   * Worker threads sharing the port.
+   *
+   * @default 1
+   */
   threads?: number
-  /** Certificate and private key PEM files; a self-signed certificate is generated when absent. */
+  /** Certificate PEM file; a self-signed certificate is generated when neither it nor `key` is given. */
   cert?: string
+  /** Private key PEM file of `cert`. */
   key?: string
-  /** Transport settings (JSON of a scenario's `settings`) used when the server sends. */
+  /** Transport settings the server sends with (JSON of a scenario's `settings`, every field optional). */
   settingsJson?: string
   /** Write a qlog per connection into this directory. */
   qlogDir?: string
-  /** Connections beyond this are refused with application error 2. @default 100000 */
+  /**
+   * Connections beyond this are refused with application error 2.
+   *
+   * @default 100000
+   */
   maxConnections?: number
 }

@@ -773,9 +773,10 @@ if (
   }
 }
 
-const { NativeCancel, NativeServer, normalizeScenario, runScenario } = nativeBinding
+const { NativeCancel, NativeServer, engineSpec, normalizeScenario, runScenario } = nativeBinding
 export { NativeCancel }
 export { NativeServer }
+export { engineSpec }
 export { normalizeScenario }
 export { runScenario }
 export const __napiBindingTarget = __napiLoadedBindingTarget

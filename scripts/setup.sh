@@ -24,8 +24,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 
-# The addon (release) and the TypeScript.
+# The addon (release), the types generated from the engine, and the TypeScript.
 npm run --silent build:native
+npm run --silent build:types
 npm run --silent build:ts
 
 # --- The other Linux platform packages (linux-arm64-gnu, linux-x64-musl): cross toolchains for `npm run

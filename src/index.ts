@@ -39,6 +39,6 @@ export {
 } from './stats/index.js';
 export { compareRuns, parseSlo, classifyTier, type Comparison, type MetricComparison, type Verdict, type Severity } from './grading/index.js';
 export { HistoryStore, selectBaseline, detectChangePoints, type BaselineFile } from './history/index.js';
-export { readRecordFiles, parseRecords, type StoredRecord } from './records.js';
+export { readRecordFiles, parseRecords } from './records.js';
 export { parseSize, parseDuration, parseRate, formatRate, formatBytes } from './units.js';
 export { VERSION } from './version.js';

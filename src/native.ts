@@ -1,5 +1,30 @@
-// The generated binding, loaded once. Internal: users import the API in `index.ts`, not this.
+// The generated binding, loaded once, and the one place its values are read: JSON the engine serialised
+// from the types that src/generated/engine.ts is generated from. Internal: users import `index.ts`.
 import * as binding from '../index.js';
+import { fromNative } from './errors.js';
+import type { BindingValues, EngineSpec } from './generated/engine.js';
 
 export const native = binding;
 export type { RunOutput, RunConfig, ServerConfig } from '../index.js';
+
+/** Reads a value the engine serialised as `what` (a name of `BindingValues`). */
+export function fromEngine<K extends keyof BindingValues>(_what: K, json: string): BindingValues[K] {
+  return JSON.parse(json) as BindingValues[K];
+}
+
+/** Calls into the binding; an engine error becomes a StoqError with its code and field. */
+export function callNative<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw fromNative(error);
+  }
+}
+
+let spec: EngineSpec | undefined;
+
+/** The loaded engine's interface: its kinds and the fields each takes, limits, defaults, codes, build. */
+export function engineSpec(): EngineSpec {
+  spec ??= fromEngine('spec', binding.engineSpec());
+  return spec;
+}

@@ -1,33 +1,14 @@
-// Run records (the engine's JSON output, schemaVersion 1): their types, and reading them from files that
-// hold one record, an array of records, or JSON lines with one record per line. Anything else is an
-// INVALID_FILE error that names the file, the line and what was wrong.
-import { readFileSync } from 'node:fs';
+// Reading run records from files that hold one record, an array of records, or JSON lines with one
+// record per line. Records of an older schemaVersion are upgraded on read, so every reader sees the one
+// record type the engine writes. Anything else is an INVALID_FILE error that names the file, the line
+// and what was wrong.
 import { StoqError } from './errors.js';
-import type { EndRecord, IntervalRecord, LatencyRecord, RunRecord } from './record.js';
-import type { ScenarioKind } from './scenario.js';
+import { readTextFile } from './files.js';
+import type { LatencyRecord, RunRecord } from './generated/engine.js';
+import { engineSpec } from './native.js';
+import { LATENCY_PERCENTILES, SCHEMA_VERSION } from './record.js';
+import { SCENARIO_KINDS } from './scenario.js';
 
-/**
- * A record as read from a file: the engine's `RunRecord` with the fields every reader relies on required
- * and the rest optional, so records trimmed by hand or made by other tools still load.
- */
-export type StoredInterval = Pick<IntervalRecord, 'index' | 'startS' | 'endS' | 'bytesSent' | 'bytesReceived' | 'goodputBps'> &
-  Partial<IntervalRecord>;
-export type StoredLatency = Omit<LatencyRecord, 'method'> & Partial<Pick<LatencyRecord, 'method'>>;
-export type StoredEnd = Pick<EndRecord, 'state' | 'error' | 'durationS' | 'bytesSent' | 'bytesReceived' | 'goodputBps'> &
-  Partial<Omit<EndRecord, 'latency'>> & { latency?: StoredLatency };
-
-export interface StoredRecord
-  extends Pick<RunRecord, 'schemaVersion' | 'session' | 'startedAt' | 'target' | 'embeddedServer'>,
-    Partial<Pick<RunRecord, 'connections'>> {
-  tool: { name: string; version: string };
-  scenario: { id: string; kind: ScenarioKind; [setting: string]: unknown };
-  environment: { fingerprint: string; hostname?: string; [key: string]: unknown };
-  intervals: StoredInterval[];
-  end: StoredEnd;
-  samples?: { latencyUs?: number[] };
-}
-
-const KINDS: readonly string[] = ['download', 'upload', 'bidir', 'requests', 'latency', 'handshakes'];
 const STATES: readonly string[] = ['completed', 'cancelled', 'errored'];
 
 function bad(where: string, what: string): StoqError {
@@ -38,21 +19,53 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Checks the shape of one record (the fields this package relies on) and returns it typed. */
-export function validateRecord(value: unknown, where = 'record'): StoredRecord {
+function finite(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/**
+ * Upgrades a record of schemaVersion 1: its latency percentiles are kept only where its sample can bound
+ * them (the engine's percentile rule; null with the reason otherwise), as version 2 records say.
+ */
+function upgradeFrom1(value: Record<string, unknown>): void {
+  const end = value.end;
+  const latency = isObject(end) ? end.latency : undefined;
+  if (isObject(latency) && typeof latency.n === 'number') {
+    const rule = engineSpec().percentiles;
+    const undetermined: NonNullable<LatencyRecord['undetermined']> = [];
+    for (const { percentile, minSamples } of rule.minSamples) {
+      const field = `${percentile}Us` as (typeof LATENCY_PERCENTILES)[number];
+      if (latency.n >= minSamples || latency[field] === undefined) continue;
+      latency[field] = null;
+      undetermined.push({
+        percentile,
+        minSamples,
+        reason: `${latency.n} samples cannot bound ${percentile}: a distribution-free ${rule.level * 100}% interval needs at least ${minSamples}`,
+      });
+    }
+    if (undetermined.length > 0) latency.undetermined = undetermined;
+  }
+  value.schemaVersion = 2;
+}
+
+/** Each older schemaVersion's upgrade to the next. */
+const UPGRADES: Record<number, (value: Record<string, unknown>) => void> = { 1: upgradeFrom1 };
+
+/** Checks the shape of one record (the fields every reader relies on), upgrades it, and returns it typed. */
+export function validateRecord(value: unknown, where = 'record'): RunRecord {
   if (!isObject(value)) throw bad(where, 'a run record must be a JSON object');
-  if (value.schemaVersion !== 1) {
-    throw bad(where, value.schemaVersion === undefined
-      ? 'not a stoq-bench run record (no schemaVersion)'
-      : `unsupported run record schemaVersion ${JSON.stringify(value.schemaVersion)} (this version reads 1)`);
+  if (value.schemaVersion === undefined) throw bad(where, 'not a stoq-bench run record (no schemaVersion)');
+  while (typeof value.schemaVersion === 'number' && value.schemaVersion in UPGRADES) UPGRADES[value.schemaVersion](value);
+  if (value.schemaVersion !== SCHEMA_VERSION) {
+    throw bad(where, `unsupported run record schemaVersion ${JSON.stringify(value.schemaVersion)} (this version reads 1 to ${SCHEMA_VERSION})`);
   }
   const session = value.session;
   if (!isObject(session) || typeof session.id !== 'string' || !Number.isInteger(session.run)) {
     throw bad(where, 'session must be {id: string, run: integer, runs: integer}');
   }
   const scenario = value.scenario;
-  if (!isObject(scenario) || typeof scenario.id !== 'string' || !KINDS.includes(scenario.kind as string)) {
-    throw bad(where, `scenario must have a string id and a kind of ${KINDS.join('|')}`);
+  if (!isObject(scenario) || typeof scenario.id !== 'string' || !(SCENARIO_KINDS as readonly unknown[]).includes(scenario.kind)) {
+    throw bad(where, `scenario must have a string id and a kind of ${SCENARIO_KINDS.join('|')}`);
   }
   const env = value.environment;
   if (!isObject(env) || typeof env.fingerprint !== 'string') throw bad(where, 'environment.fingerprint (string) is missing');
@@ -75,9 +88,10 @@ export function validateRecord(value: unknown, where = 'record'): StoredRecord {
   nonNegative(where, 'end', end, END_COUNTS);
   if (end.latency !== undefined) {
     const l = end.latency;
-    // a percentile the run's sample cannot determine may be recorded as null
-    const percentile = (v: unknown) => v === null || finite(v);
-    if (!isObject(l) || !percentile(l.p50Us) || !percentile(l.p99Us)) throw bad(where, 'end.latency needs numeric (or null) p50Us and p99Us');
+    // a percentile the run's sample cannot determine is recorded as null
+    if (!isObject(l) || !LATENCY_PERCENTILES.every((p) => l[p] === null || finite(l[p]))) {
+      throw bad(where, `end.latency needs ${LATENCY_PERCENTILES.join(', ')} as numbers (or null where the sample cannot bound them)`);
+    }
     nonNegative(where, 'end.latency', l, LATENCY_FIELDS);
     if (l.n !== undefined && !(Number.isInteger(l.n) && (l.n as number) >= 0)) throw bad(where, `end.latency.n ${l.n} is impossible (a count of samples)`);
   }
@@ -97,7 +111,7 @@ export function validateRecord(value: unknown, where = 'record'): StoredRecord {
       if (i >= 0) throw bad(where, `samples.latencyUs[${i}] is ${JSON.stringify(s.latencyUs[i])}: impossible (a latency is a finite number >= 0)`);
     }
   }
-  return value as unknown as StoredRecord;
+  return value as unknown as RunRecord;
 }
 
 /** Fields that count, measure time or rate: never negative, never infinite or NaN. */
@@ -120,12 +134,8 @@ function nonNegative(where: string, path: string, object: Record<string, unknown
   }
 }
 
-function finite(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
-
 /** Parses text holding one record, an array of records, or JSON lines (one record per line). */
-export function parseRecords(text: string, source = 'input'): StoredRecord[] {
+export function parseRecords(text: string, source = 'input'): RunRecord[] {
   const trimmed = text.trim();
   if (trimmed === '') throw bad(source, 'the file is empty (expected a run record, an array of records or JSON lines)');
   let whole: unknown;
@@ -144,7 +154,7 @@ export function parseRecords(text: string, source = 'input'): StoredRecord[] {
   }
   // JSON lines
   const lines = text.split(/\r?\n/);
-  const out: StoredRecord[] = [];
+  const out: RunRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     let value: unknown;
@@ -160,18 +170,11 @@ export function parseRecords(text: string, source = 'input'): StoredRecord[] {
 }
 
 /** Reads run records from a file (one record, an array, or JSON lines). */
-export function readRecordFile(path: string): StoredRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new StoqError('INVALID_FILE', `${path}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(error)})`, { cause: error });
-  }
-  return parseRecords(text, path);
+export function readRecordFile(path: string): RunRecord[] {
+  return parseRecords(readTextFile(path), path);
 }
 
 /** Reads and concatenates the records of several files. */
-export function readRecordFiles(paths: readonly string[]): StoredRecord[] {
+export function readRecordFiles(paths: readonly string[]): RunRecord[] {
   return paths.flatMap((p) => readRecordFile(p));
 }

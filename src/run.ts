@@ -1,14 +1,18 @@
+// Running scenarios: one run (against a target, or an embedded server on [::1]) returns its record, built
+// by the engine from what it measured and what this side knows (session, host, time).
 import { randomUUID } from 'node:crypto';
+import { recordHost } from './environment/fingerprint.js';
+import type { IntervalRecord, RecordContext, RunRecord } from './generated/engine.js';
 import { fromNative } from './errors.js';
-import { native } from './native.js';
-import { buildRecord, intervalRecord, type EngineInterval, type EngineResult, type IntervalRecord, type RunRecord } from './record.js';
+import { fromEngine, native } from './native.js';
 import { normalizeScenario, type Scenario, type ScenarioInput } from './scenario.js';
-import { StoqServer, type StoppedServer } from './server.js';
+import { StoqServer } from './server.js';
+import { VERSION } from './version.js';
 
 export interface RunOptions {
   /** The server, `[v6addr]:port`. Without one, an embedded server on `[::1]` (port picked) is used. */
   target?: string;
-  /** Interval length, ns (at least 10 ms). Default 1 s. */
+  /** Interval length, ns (at least 10 ms). Default: the engine's (1 s). */
   intervalNs?: number;
   /** Cancels the run; the record returned then holds what was measured, with state `cancelled`. */
   signal?: AbortSignal;
@@ -40,34 +44,33 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
   const abort = () => cancel.cancel();
   if (options.signal?.aborted) abort();
   options.signal?.addEventListener('abort', abort, { once: true });
-  const startedAt = new Date();
-  let stopped: StoppedServer | undefined;
+  const context: RecordContext = {
+    toolVersion: VERSION,
+    session: options.session ?? { id: randomUUID(), run: 0, runs: 1 },
+    startedAt: new Date().toISOString(),
+    target,
+    embeddedServer: server !== undefined,
+    host: recordHost(),
+  };
   try {
     let output;
     try {
       output = await native.runScenario(
         JSON.stringify(scenario),
-        { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir },
+        { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir, contextJson: JSON.stringify(context) },
         cancel,
-        (json) => options.onInterval?.(intervalRecord(JSON.parse(json) as EngineInterval)),
+        (json) => options.onInterval?.(fromEngine('interval', json)),
       );
     } catch (error) {
       throw fromNative(error);
     }
+    const record = fromEngine('record', output.recordJson);
     if (server) {
       // The server's memory per connection is read while its connections are still counted.
-      stopped = { ...(await server.stop()) };
+      const stopped = await server.stop();
+      record.end.server = stopped.stats;
+      record.environment.serverFastPath = stopped.fastPath;
     }
-    const record = buildRecord(JSON.parse(output.resultJson) as EngineResult, {
-      scenario,
-      target,
-      embeddedServer: server !== undefined,
-      startedAt,
-      session: options.session ?? { id: randomUUID(), run: 0, runs: 1 },
-      snapshotsDropped: output.snapshotsDropped,
-      latencyNs: output.latencyNs,
-      server: stopped,
-    });
     return { record, samples: { latencyNs: output.latencyNs, latencyAtNs: output.latencyAtNs } };
   } finally {
     options.signal?.removeEventListener('abort', abort);

@@ -67,6 +67,13 @@ export function parseAddress(text: string): { host: string; port: number } {
   return { host: m[1], port };
 }
 
+/** Formats nanoseconds as the shortest TIME that reads back the same: `10ms`, `5s`, `1m`, `250us`. */
+export function formatDuration(ns: number): string {
+  const units: Array<[string, number]> = [['h', 3600e9], ['m', 60e9], ['s', 1e9], ['ms', 1e6], ['us', 1e3]];
+  const [unit, size] = units.find(([, size]) => ns >= size && ns % size === 0) ?? ['ns', 1];
+  return `${ns / size}${unit}`;
+}
+
 /** Formats bits per second with a decimal prefix (`9.41 Gbit/s`). */
 export function formatRate(bps: number): string {
   const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'];

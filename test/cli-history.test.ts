@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HistoryStore } from '../src/history/store.js';
 import { cli } from './helpers.js';
-import { createRng, fakeSession } from './stats/make-records.js';
+import { createRng, fakeScenarioId, fakeSession } from './stats/make-records.js';
+
+const LAT = fakeScenarioId('scn-lat');
+const DOWNLOAD = fakeScenarioId('scn-download-1');
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-history-'));
 
@@ -59,8 +62,8 @@ describe('stoq-bench history', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/trend\.db: 9 session\(s\), newest first$/);
-    expect(lines[3]).toMatch(/^2026-11-29 12:00:00Z +latency-.* +latency +scn-lat +tb-1 +2 +2 completed +latency p50 [\d.]+ us$/);
-    expect(lines[4]).toMatch(/^2026-11-28 00:00:00Z +session- +download +scn-download-1 +tb-1 +3 +3 completed +goodput 6\.\d+ Gbit\/s$/);
+    expect(lines[3]).toMatch(new RegExp(`^2026-11-29 12:00:00Z +latency-.* +latency +${LAT} +tb-1 +2 +2 completed +latency p50 [\\d.]+ us$`));
+    expect(lines[4]).toMatch(new RegExp(`^2026-11-28 00:00:00Z +session- +download +${DOWNLOAD} +tb-1 +3 +3 completed +goodput 6\\.\\d+ Gbit/s$`));
     const json = JSON.parse((await cli(['history', '--store', store, '--json', '--scenario', 'download', '--limit', '2'])).stdout);
     expect(json.sessions.map((x: { id: string }) => x.id)).toEqual(['session-7', 'session-6']);
   });
@@ -68,7 +71,7 @@ describe('stoq-bench history', () => {
   it("trend: a metric per session for each scenario, with the change point the store's search finds", async () => {
     const r = await cli(['history', 'trend', '--store', store, '--scenario', 'download']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/goodput on testbed tb-1, download \(scenario scn-download-1\): 8 session\(s\)/);
+    expect(r.stdout).toMatch(new RegExp(`goodput on testbed tb-1, download \\(scenario ${DOWNLOAD}\\): 8 session\\(s\\)`));
     expect(r.stdout).toMatch(/^2026-11-25 00:00:00Z +session- +3 +6\.\d+ Gbit\/s +.* <- change -3\d\.\d% \(p = 0\.0\d+\)$/m);
     expect(r.stdout).toMatch(/change points: 1 found \(E-divisive means on log session medians/);
     const j = JSON.parse((await cli(['history', 'trend', '--store', store, '--json'])).stdout);
@@ -88,6 +91,6 @@ describe('stoq-bench history', () => {
     expect(r.stdout).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none'/);
     expect(r.stdout).toMatch(/<path class="series" data-series="session median" data-points="8"/);
     expect(r.stdout).toMatch(/data-series="change -3\d\.\d%"/);
-    expect(r.stdout).toMatch(/goodput: download \(scenario scn-download-1\)/);
+    expect(r.stdout).toMatch(new RegExp(`goodput: download \\(scenario ${DOWNLOAD}\\)`));
   });
 });

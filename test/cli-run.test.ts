@@ -2,12 +2,10 @@
 import { readFileSync, mkdtempSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { cli, spawnServer } from './helpers.js';
+import { cli, recordSchema, spawnServer } from './helpers.js';
 
-const schema = JSON.parse(readFileSync(new URL('../schema/run-record.schema.json', import.meta.url), 'utf8'));
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const validate = recordSchema.validate;
 
 describe('stoq-bench run', () => {
   it('prints interval lines and a summary against the embedded server', async () => {

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 
@@ -36,3 +39,24 @@ export async function spawnServer(args: string[] = []): Promise<{ child: ChildPr
   });
   return { child, address, lines };
 }
+
+/**
+ * The record schema (generated from the engine's types) compiled strictly: no unknown keyword or format,
+ * every object closed. `check` fails the test with the errors of a record that does not validate.
+ */
+// ajv-formats is CommonJS: its default export is the plugin under ESM interop.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export const recordSchema = (() => {
+  const schema = JSON.parse(readFileSync(new URL('../schema/run-record.schema.json', import.meta.url), 'utf8'));
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, logger: { log: () => {}, warn: (...m: unknown[]) => { throw new Error(`ajv: ${m.join(' ')}`); }, error: (...m: unknown[]) => { throw new Error(`ajv: ${m.join(' ')}`); } } });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  return {
+    validate,
+    /** True when `record` validates; the errors otherwise (as a string, for the failure message). */
+    errors(record: unknown): string | undefined {
+      return validate(record) ? undefined : ajv.errorsText(validate.errors, { separator: '\n' });
+    },
+  };
+})();

@@ -9,7 +9,7 @@
 import { gatherEvidence, runsToSettle, type Evidence, type Measured, type Quantity } from '../grading/evidence.js';
 import { formatValue } from '../grading/format.js';
 import { ROUND_TRIP_KINDS, TRANSFER_KINDS } from '../grading/validate.js';
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import type { ScenarioKind } from '../scenario.js';
 import { DEFAULT_LEVEL, formatLevel, summarizeRun, type MetricId } from '../stats/run-model.js';
 import { formatMicros, formatRate } from '../units.js';
@@ -204,7 +204,7 @@ function judge(claim: Claim, e: Evidence, o: Required<Omit<ClaimOptions, 'unback
 }
 
 /** Connection-count claims: the largest number of connections a completed run completed, with exact bytes. */
-function checkConnections(claim: Claim, records: readonly StoredRecord[]): Pick<CheckedClaim, 'verdict' | 'reason' | 'measured' | 'evidence'> {
+function checkConnections(claim: Claim, records: readonly RunRecord[]): Pick<CheckedClaim, 'verdict' | 'reason' | 'measured' | 'evidence'> {
   const exact = records.filter((r) => {
     const s = r.scenario as { connections?: number; bytes?: number; count?: number; requestSize?: number; responseSize?: number };
     const e = r.end;
@@ -220,7 +220,7 @@ function checkConnections(claim: Claim, records: readonly StoredRecord[]): Pick<
     }
     return false;
   });
-  const best = exact.reduce<StoredRecord | undefined>((acc, r) => (!acc || (r.end.connections?.completed ?? 0) > (acc.end.connections?.completed ?? 0) ? r : acc), undefined);
+  const best = exact.reduce<RunRecord | undefined>((acc, r) => (!acc || (r.end.connections?.completed ?? 0) > (acc.end.connections?.completed ?? 0) ? r : acc), undefined);
   const n = best?.end.connections?.completed ?? 0;
   const evidence = {
     scenario: best ? { kind: best.scenario.kind, ids: [best.scenario.id] } : null,
@@ -243,7 +243,7 @@ function checkConnections(claim: Claim, records: readonly StoredRecord[]): Pick<
 }
 
 /** Checks each claim against the records. */
-export function checkClaims(claims: readonly Claim[], records: readonly StoredRecord[], options: ClaimOptions = {}): CheckedClaim[] {
+export function checkClaims(claims: readonly Claim[], records: readonly RunRecord[], options: ClaimOptions = {}): CheckedClaim[] {
   const o = {
     level: options.level ?? DEFAULT_LEVEL,
     tolerance: options.tolerance ?? 0.1,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { StoqError } from '../errors.js';
 import { isBaselineFile, parseBaselineFile } from '../history/baseline.js';
 import { HistoryStore } from '../history/store.js';
-import { parseRecords, type StoredRecord } from '../records.js';
+import { parseRecords } from '../records.js';
+import type { RunRecord } from '../record.js';
 import { isSourceFile } from './hardcoded.js';
 
 const DOCUMENT_EXTENSIONS = /\.(md|markdown|mdx|txt|rst|adoc)$/i;
@@ -50,7 +51,7 @@ export function readInputs(paths: readonly string[]): Input[] {
 }
 
 /** Run records from record files (one record, an array or JSON lines) or baseline files. */
-export function readRecordEvidence(paths: readonly string[]): StoredRecord[] {
+export function readRecordEvidence(paths: readonly string[]): RunRecord[] {
   return paths.flatMap((path) => {
     const text = read(path);
     let whole: unknown;
@@ -67,7 +68,7 @@ export function readRecordEvidence(paths: readonly string[]): StoredRecord[] {
  * Every run in the history store at `path`, or an INVALID_FILE error saying how to get some. `recent` keeps
  * only that many most recent sessions.
  */
-export function readStoreEvidence(path: string, recent?: number): { records: StoredRecord[]; sessions: number } {
+export function readStoreEvidence(path: string, recent?: number): { records: RunRecord[]; sessions: number } {
   const how = 'record runs first (`stoq-bench run --runs 5` records every run there), or give --records FILES';
   if (!existsSync(path)) throw new StoqError('INVALID_FILE', `no history store at ${path}: ${how}`);
   const store = HistoryStore.open(path, { readonly: true });

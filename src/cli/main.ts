@@ -3,6 +3,7 @@ import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
 import { EXIT, EXIT_HELP, SignalCancel, type Command, type Io } from './command.js';
 import { commands } from './commands/index.js';
+import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
@@ -45,7 +46,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         } catch (error) {
           const e = fromNative(error);
           if (e.code === 'INVALID_ARGUMENT' || e.code === 'INVALID_FILE') {
-            usageError = e.message;
+            // The engine names the field at fault; the user knows it by its flag.
+            const flag = e.field === undefined ? undefined : (flagOf(e.field) ?? e.field);
+            usageError = flag !== undefined && flag in command.options ? `--${flag}: ${e.message}` : e.message;
           } else {
             io.stderr(`stoq-bench ${command.name}: ${e.code}: ${e.message}\n`);
             exitCode = EXIT.runtime;

@@ -2,7 +2,7 @@
 // keeps its history without being asked), so `claims`, `compare` and `history` have evidence later.
 import type { Options } from 'yargs';
 import { defaultStorePath, HistoryStore } from '../history/store.js';
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import type { Io } from './command.js';
 
 export const historyOptions: Record<string, Options> = {
@@ -35,7 +35,7 @@ export class RunHistory {
   }
 
   /** Adds one run; a failure is reported on stderr and never loses the run (it is still printed and written). */
-  add(record: StoredRecord): void {
+  add(record: RunRecord): void {
     if (!this.store) return;
     try {
       this.store.addRecords([record]);

@@ -1,78 +1,116 @@
-// The flags that describe a measurement, shared by the commands that measure (`run`, `validate`): one table,
-// one set of cross-flag rules, and the scenario they describe.
+// The flags that describe a measurement, shared by the commands that measure (`run`, `validate`), each
+// bound to the engine field it sets. Their ranges, defaults and
+// which kinds take them are the engine's (`engineSpec()`), never typed again here: a flag a kind does not
+// take is a usage error naming the kind, and an engine error naming a field is reported by its flag.
 import type { Options } from 'yargs';
-import { StoqError } from '../errors.js';
-import { CONGESTION_CONTROLS, SCENARIO_KINDS, type ScenarioInput, type ScenarioKind, type Settings } from '../scenario.js';
-import { size, time, whole } from './options.js';
+import type { ScenarioInput } from '../generated/engine.js';
+import { kindSpec, kindsTaking, takes } from '../kinds.js';
+import { engineSpec } from '../native.js';
+import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
+import { formatBytes, formatDuration } from '../units.js';
+import { size, time, whole as wholeIn } from './options.js';
+
+interface ScenarioFlag {
+  flag: string;
+  /** The scenario field it sets (`settings.NAME` for a transport setting; `intervalNs`: a run option). */
+  field: string;
+  option: Options;
+}
+
+const spec = engineSpec();
+const defaults = spec.defaults;
+const limit = (field: string) => {
+  const l = spec.limits.find((x) => x.field === field);
+  if (!l) throw new Error(`the engine has no limit for ${field}`);
+  return l;
+};
+/** A whole-number flag within the engine's limits of `field`. */
+const whole = (flag: string, describe: string, l: { min: number; max: number }, extra: Options = {}) => wholeIn(flag, describe, l.min, l.max, extra);
+/** "(default: X)" in --help, from the engine's defaults. */
+const shown = (value: string | number | boolean): Pick<Options, 'defaultDescription'> => ({ defaultDescription: String(value) });
+const perKind = (field: 'requestSize' | 'responseSize') =>
+  spec.kinds.filter((k) => k[field] != null).map((k) => `${formatBytes(k[field] as number)} for ${k.kind}`).join(', ');
+
+export const SCENARIO_FLAGS: readonly ScenarioFlag[] = [
+  { flag: 'bytes', field: 'bytes', option: size('bytes', 'stop after this many bytes in total (SIZE; per direction for bidir)') },
+  { flag: 'duration', field: 'durationNs', option: time('duration', `stop after this long (TIME); the default when nothing else is given: ${formatDuration(defaults.durationNs)}`) },
+  { flag: 'count', field: 'count', option: whole('count', 'stop after this many requests, round trips or handshakes', limit('count')) },
+  { flag: 'connections', field: 'connections', option: whole('connections', 'concurrent connections', limit('connections'), shown(defaults.connections)) },
+  { flag: 'streams', field: 'streams', option: whole('streams', 'concurrent streams per connection', limit('streams'), shown(defaults.streams)) },
+  { flag: 'inflight', field: 'inflight', option: whole('inflight', 'requests outstanding per connection', limit('inflight'), shown(defaults.inflight)) },
+  { flag: 'request-size', field: 'requestSize', option: size('request-size', `bytes uploaded per request (SIZE; default ${perKind('requestSize')})`) },
+  { flag: 'response-size', field: 'responseSize', option: size('response-size', `bytes returned per request (SIZE; default ${perKind('responseSize')})`) },
+  { flag: 'stream-type', field: 'streamType', option: { choices: ['bidi', 'uni'], describe: 'stream type (uni: the reply comes on a new server stream)', ...shown(defaults.streamType) } },
+  { flag: 'cc', field: 'settings.cc', option: { choices: spec.congestionControls, describe: 'congestion control', ...shown(defaults.settings.cc) } },
+  { flag: 'payload-size', field: 'settings.payloadSize', option: size('payload-size', `largest UDP payload (SIZE, ${limit('settings.payloadSize').min} to ${limit('settings.payloadSize').max})`, shown(defaults.settings.payloadSize)) },
+  { flag: 'pacing', field: 'settings.pacing', option: { type: 'boolean', describe: 'pace sends in user space; --no-pacing to disable', ...shown(defaults.settings.pacing) } },
+  { flag: 'gso', field: 'settings.gso', option: { type: 'boolean', describe: 'send with UDP GSO when available; --no-gso to disable', ...shown(defaults.settings.gso) } },
+  { flag: 'connection-window', field: 'settings.connectionWindow', option: size('connection-window', 'connection flow-control window (SIZE)', shown(formatBytes(defaults.settings.connectionWindow))) },
+  { flag: 'stream-window', field: 'settings.streamWindow', option: size('stream-window', 'stream flow-control window (SIZE)', shown(formatBytes(defaults.settings.streamWindow))) },
+  { flag: 'idle-timeout', field: 'settings.idleTimeoutNs', option: time('idle-timeout', 'a silent peer errors the connection after this (TIME)', shown(formatDuration(defaults.settings.idleTimeoutNs))) },
+  { flag: 'threads', field: 'settings.threads', option: whole('threads', 'client I/O threads', limit('settings.threads'), shown(defaults.settings.threads)) },
+  { flag: 'interval', field: 'intervalNs', option: time('interval', `interval length (TIME, at least ${formatDuration(limit('intervalNs').min)})`, shown(formatDuration(defaults.intervalNs))) },
+];
+
+/** The scenario flags as yargs options, with --scenario first. */
+function scenarioFlagOptions(): Record<string, Options> {
+  return {
+    scenario: { choices: SCENARIO_KINDS, default: 'download', describe: 'what to measure' },
+    ...Object.fromEntries(SCENARIO_FLAGS.map((f) => [f.flag, f.option])),
+  };
+}
 
 /** The flags that describe a measurement (shared with `validate`, which extends this table). */
 export const scenarioOptions: Record<string, Options> = {
   target: { type: 'string', describe: 'ADDRESS of a stoq-bench (or any perf) server; default: embedded server on [::1]' },
-  scenario: { choices: SCENARIO_KINDS, default: 'download', describe: 'what to measure' },
-  bytes: size('bytes', 'stop after this many bytes in total (SIZE; per direction for bidir)'),
-  duration: time('duration', 'stop after this long (TIME); the default when nothing else is given: 10s'),
-  count: whole('count', 'stop after this many requests, round trips or handshakes', 1, 4_294_967_295),
-  connections: whole('connections', 'concurrent connections', 1, 100_000, { default: '1' }),
-  streams: whole('streams', 'concurrent streams per connection', 1, 10_000, { default: '1' }),
-  inflight: whole('inflight', 'requests outstanding per connection (requests)', 1, 10_000, { default: '1' }),
-  'request-size': size('request-size', 'bytes uploaded per request (SIZE; requests, latency; default 64)'),
-  'response-size': size('response-size', 'bytes returned per request (SIZE; default 4KiB for requests, 64 for latency)'),
-  'stream-type': { choices: ['bidi', 'uni'], default: 'bidi', describe: 'stream type (uni: the reply comes on a new server stream)' },
-  cc: { choices: CONGESTION_CONTROLS, default: 'cubic', describe: 'congestion control' },
-  'payload-size': size('payload-size', 'largest UDP payload (SIZE, 1200 to 65527)', { default: '1350' }),
-  pacing: { type: 'boolean', default: true, describe: 'pace sends in user space; --no-pacing to disable' },
-  gso: { type: 'boolean', default: true, describe: 'send with UDP GSO when available; --no-gso to disable' },
-  'connection-window': size('connection-window', 'connection flow-control window (SIZE)', { default: '24MiB' }),
-  'stream-window': size('stream-window', 'stream flow-control window (SIZE)', { default: '16MiB' }),
-  'idle-timeout': time('idle-timeout', 'a silent peer errors the connection after this (TIME)', { default: '5s' }),
-  threads: whole('threads', 'client I/O threads', 1, 256, { default: '1' }),
-  interval: time('interval', 'interval length (TIME, at least 10ms)', { default: '1s' }),
-  runs: whole('runs', 'repeat the scenario this many times (one session)', 1, 10_000, { default: '1' }),
+  ...scenarioFlagOptions(),
+  runs: wholeIn('runs', 'repeat the scenario this many times (one session)', 1, 10_000, { default: '1' }),
   json: { type: 'boolean', default: false, describe: 'print each run record as one JSON line instead of text' },
   out: { type: 'string', describe: 'also write the run records to FILE (JSON lines)' },
   qlog: { type: 'string', describe: 'write a qlog per connection into DIR' },
 };
 
-/** Cross-flag rules of the scenario flags (`argv.scenario` names the kind checked). */
+/** The flag that sets an engine field (`settings.payloadSize` is --payload-size), if any. */
+export function flagOf(field: string): string | undefined {
+  return SCENARIO_FLAGS.find((f) => f.field === field)?.flag;
+}
+
+const list = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}` : items.join(''));
+
+/**
+ * Cross-flag rules of the scenario flags: one stop condition at most, only flags the kind takes (a flag it
+ * does not take would change the scenario's id without changing the workload), the interval's minimum.
+ * `argv.scenario` names the kind; without one, only the kind-free rules apply.
+ */
 export function checkScenario(argv: Record<string, unknown>): string | undefined {
-  const stops = ['bytes', 'duration', 'count'].filter((f) => argv[f] !== undefined);
-  if (stops.length > 1) return `give one of --bytes, --duration or --count, not ${stops.map((f) => `--${f}`).join(' and ')}`;
-  const kind = argv.scenario as ScenarioKind;
-  const transfer = kind === 'download' || kind === 'upload' || kind === 'bidir';
-  if (transfer && argv.count !== undefined) return `--count applies to requests, latency and handshakes, not ${kind}`;
-  if (!transfer && argv.bytes !== undefined) return `--bytes applies to download, upload and bidir, not ${kind}`;
-  if ((argv.interval as number) < 10e6) return '--interval must be at least 10ms';
+  const given = SCENARIO_FLAGS.filter((f) => argv[f.flag] !== undefined);
+  const stops = given.filter((f) => (spec.stops as string[]).includes(f.field));
+  if (stops.length > 1) {
+    const all = spec.stops.map((s) => `--${flagOf(s)}`);
+    return `give one of ${all.slice(0, -1).join(', ')} or ${all[all.length - 1]}, not ${stops.map((f) => `--${f.flag}`).join(' and ')}`;
+  }
+  const kind = argv.scenario as ScenarioKind | undefined;
+  if (kind !== undefined) {
+    for (const f of given.filter((g) => !takes(kind, g.field))) {
+      const note = kindSpec(kind).note;
+      return `--${f.flag} applies to ${list(kindsTaking(f.field))}, not ${kind}${note ? ` (${note})` : ''}`;
+    }
+  }
+  const interval = limit('intervalNs');
+  if (argv.interval !== undefined && (argv.interval as number) < interval.min) return `--interval must be at least ${formatDuration(interval.min)}`;
   return undefined;
 }
 
-/** The scenario the flags describe (throws INVALID_ARGUMENT naming the flag when they do not fit). */
+/** The scenario the flags describe: only what was given (the engine fills in the rest). */
 export function scenarioFrom(argv: Record<string, unknown>): ScenarioInput {
-  const kind = argv.scenario as ScenarioKind;
-  const settings: Partial<Settings> = {
-    cc: argv.cc as Settings['cc'],
-    payloadSize: argv['payload-size'] as number,
-    pacing: argv.pacing as boolean,
-    gso: argv.gso as boolean,
-    connectionWindow: argv['connection-window'] as number,
-    streamWindow: argv['stream-window'] as number,
-    idleTimeoutNs: argv['idle-timeout'] as number,
-    threads: argv.threads as number,
-  };
-  const requestKind = kind === 'requests' || kind === 'latency';
-  if (!requestKind && (argv['request-size'] !== undefined || argv['response-size'] !== undefined)) {
-    throw new StoqError('INVALID_ARGUMENT', `--request-size and --response-size apply to requests and latency, not ${kind}`);
+  const input: Record<string, unknown> = { kind: argv.scenario };
+  const settings: Record<string, unknown> = {};
+  for (const f of SCENARIO_FLAGS) {
+    const value = argv[f.flag];
+    if (value === undefined || f.field === 'intervalNs') continue;
+    if (f.field.startsWith('settings.')) settings[f.field.slice('settings.'.length)] = value;
+    else input[f.field] = value;
   }
-  return {
-    kind,
-    bytes: argv.bytes as number | undefined,
-    durationNs: argv.duration as number | undefined,
-    count: argv.count as number | undefined,
-    connections: argv.connections as number,
-    streams: argv.streams as number,
-    inflight: argv.inflight as number,
-    requestSize: argv['request-size'] as number | undefined,
-    responseSize: argv['response-size'] as number | undefined,
-    streamType: argv['stream-type'] as 'bidi' | 'uni',
-    settings,
-  };
+  if (Object.keys(settings).length > 0) input.settings = settings;
+  return input as unknown as ScenarioInput;
 }

@@ -2,7 +2,7 @@
 // rate): one value per run, the interval that the runs give, and every run that cannot count named with why
 // (failed, measured zero, too few samples for the percentile, another testbed). Validation and claims read
 // their verdicts off this; nothing is dropped without a word.
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import type { ScenarioKind } from '../scenario.js';
 import { quantileSorted } from '../stats/quantile.js';
 import {
@@ -98,7 +98,7 @@ function labeller(runs: readonly RunSummary[]): (r: RunSummary) => string {
 }
 
 /** A run's value of the quantity, or why it has none. */
-function runValue(q: Quantity, record: StoredRecord, run: RunSummary, level: number): { value?: number; undetermined?: string } {
+function runValue(q: Quantity, record: RunRecord, run: RunSummary, level: number): { value?: number; undetermined?: string } {
   const metric = asMetric(q);
   if (metric) {
     if (run.undetermined[metric]) return { undetermined: run.undetermined[metric] };
@@ -167,7 +167,7 @@ export function acrossRuns(values: readonly number[], sessions: number, level: n
  * the quantity across runs, within a single run, or not at all (a single run without an interval).
  */
 export function gatherEvidence(
-  runs: ReadonlyArray<{ record: StoredRecord; summary: RunSummary }>,
+  runs: ReadonlyArray<{ record: RunRecord; summary: RunSummary }>,
   quantity: Quantity,
   options: EvidenceOptions,
 ): Evidence {

@@ -4,7 +4,7 @@
 // it, when a run failed or moved nothing; it is INVALID (not judged) when nothing bounds that side: too few
 // runs or intervals, or a percentile that the runs' samples cannot determine.
 import { StoqError } from '../errors.js';
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import type { ScenarioKind } from '../scenario.js';
 import { DEFAULT_LEVEL, formatLevel, summarizeRun, type MetricId } from '../stats/run-model.js';
 import { minSampleForQuantile } from '../stats/quantile.js';
@@ -140,7 +140,7 @@ function notes(e: Evidence): string {
 
 /** Checks expectations against run records: one value per run and metric, interval across runs (or within one run). */
 export function validateRuns(
-  records: readonly StoredRecord[],
+  records: readonly RunRecord[],
   wanted: ReadonlyArray<{ spec: ExpectationSpec; limit: number }>,
   options: { level?: number; source: string; warmupS?: number; seed?: number },
 ): Validation {

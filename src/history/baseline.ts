@@ -3,7 +3,8 @@
 // the same testbed and scenario (after its last persistent change), else no baseline.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { StoqError } from '../errors.js';
-import { validateRecord, type StoredRecord } from '../records.js';
+import { validateRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import { quantileSorted } from '../stats/quantile.js';
 import { groupBySession, summarizeRun, type MetricId, type RunModelOptions, type RunSummary } from '../stats/run-model.js';
 import { sessionNoise, type Noise } from '../grading/compare.js';
@@ -21,7 +22,7 @@ export interface BaselineFile {
   fingerprint: string;
   scenarioId: string;
   note?: string | null;
-  records: StoredRecord[];
+  records: RunRecord[];
 }
 
 export function isBaselineFile(value: unknown): boolean {
@@ -58,7 +59,7 @@ export function readBaselineFile(path: string): BaselineFile {
   return parseBaselineFile(text, path);
 }
 
-export function makeBaselineFile(name: string, records: StoredRecord[], note?: string | null): BaselineFile {
+export function makeBaselineFile(name: string, records: RunRecord[], note?: string | null): BaselineFile {
   return {
     format: BASELINE_FORMAT,
     formatVersion: BASELINE_FORMAT_VERSION,
@@ -91,7 +92,7 @@ export function writeFileAtomic(path: string, text: string, force = false): void
 export interface SelectedBaseline {
   source: 'named' | 'file' | 'records' | 'history' | 'none';
   description: string;
-  records: StoredRecord[];
+  records: RunRecord[];
   /** Between-session noise per metric measured from the store's history for this testbed and scenario. */
   noise: Partial<Record<MetricId, Noise>>;
   changePoint?: { index: number; sessionsAfter: number; relative: number; p: number; persists: boolean } | null;
@@ -172,7 +173,7 @@ export function historyWindow(store: HistoryStore, fingerprint: string, scenario
  */
 export function selectBaseline(
   store: HistoryStore | undefined,
-  candidate: readonly StoredRecord[],
+  candidate: readonly RunRecord[],
   options: HistoryWindowOptions & { name?: string } = {},
 ): SelectedBaseline {
   const fingerprint = candidate[0]?.environment.fingerprint;

@@ -2,11 +2,12 @@
 // baseline name in the store.
 import { existsSync, readFileSync } from 'node:fs';
 import { StoqError } from '../errors.js';
-import { parseRecords, type StoredRecord } from '../records.js';
+import { parseRecords } from '../records.js';
+import type { RunRecord } from '../record.js';
 import { isBaselineFile, parseBaselineFile } from './baseline.js';
 import type { HistoryStore } from './store.js';
 
-export type FileContent = { kind: 'numbers'; values: number[] } | { kind: 'records'; records: StoredRecord[]; baselineName?: string };
+export type FileContent = { kind: 'numbers'; values: number[] } | { kind: 'records'; records: RunRecord[]; baselineName?: string };
 
 /** Reads a file as numbers (a JSON array of numbers), a baseline file, or run records. */
 export function readInputFile(path: string): FileContent {
@@ -42,14 +43,14 @@ export function resolveSide(
   store: () => HistoryStore | undefined,
   what: string,
   allowName = true,
-): { records: StoredRecord[]; description: string; source: 'named' | 'files' } {
+): { records: RunRecord[]; description: string; source: 'named' | 'files' } {
   if (allowName && specs.length === 1 && !existsSync(specs[0]) && !/[/\\]|\.jsonl?$/i.test(specs[0])) {
     const s = store();
     const records = s?.baselineRecords(specs[0]);
     if (!records) throw new StoqError('INVALID_ARGUMENT', `${what} "${specs[0]}" is neither a file nor a baseline in the store (see: stoq-bench baseline list)`);
     return { records, description: `baseline "${specs[0]}" from ${s!.path} (${records.length} runs)`, source: 'named' };
   }
-  const records: StoredRecord[] = [];
+  const records: RunRecord[] = [];
   const names: string[] = [];
   for (const f of specs) {
     const c = readInputFile(f);

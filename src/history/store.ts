@@ -9,7 +9,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoqError } from '../errors.js';
-import { validateRecord, type StoredRecord } from '../records.js';
+import { validateRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 
 /** 'STQB' */
 export const APPLICATION_ID = 0x53545142;
@@ -205,7 +206,7 @@ export class HistoryStore {
    * Adds run records (idempotent: a run already stored under the same session id and index is kept).
    * All records go in one transaction.
    */
-  addRecords(records: readonly StoredRecord[]): { sessions: number; runs: number; skipped: number } {
+  addRecords(records: readonly RunRecord[]): { sessions: number; runs: number; skipped: number } {
     const insertSession = this.db.prepare(
       `INSERT OR IGNORE INTO sessions (id, fingerprint, scenario_id, scenario_kind, started_at, tool_version, hostname, added_at)
        VALUES (@id, @fingerprint, @scenarioId, @kind, @startedAt, @toolVersion, @hostname, @addedAt)`,
@@ -272,7 +273,7 @@ export class HistoryStore {
   }
 
   /** The run records of the given sessions (samples re-attached), in session order then run order. */
-  records(sessionIds: readonly string[]): StoredRecord[] {
+  records(sessionIds: readonly string[]): RunRecord[] {
     const get = this.db.prepare('SELECT run, record FROM runs WHERE session_id = ? ORDER BY run');
     const samples = this.db.prepare('SELECT kind, data FROM samples WHERE session_id = ? AND run = ?');
     return this.run(() =>
@@ -282,8 +283,8 @@ export class HistoryStore {
     );
   }
 
-  private attach(sessionId: string, row: { run: number; record: string }, samples: Database.Statement): StoredRecord {
-    const rec = JSON.parse(row.record) as StoredRecord;
+  private attach(sessionId: string, row: { run: number; record: string }, samples: Database.Statement): RunRecord {
+    const rec = JSON.parse(row.record) as RunRecord;
     for (const s of samples.all(sessionId, row.run) as Array<{ kind: string; data: Buffer }>) {
       if (s.kind === 'latencyUs') rec.samples = { ...(rec.samples ?? {}), latencyUs: fromBlob(s.data) };
     }
@@ -291,7 +292,7 @@ export class HistoryStore {
   }
 
   /** Saves (or with `replace`, replaces) a named baseline made of these records; the records are stored too. */
-  saveBaseline(name: string, records: readonly StoredRecord[], options: { note?: string; replace?: boolean } = {}): BaselineInfo {
+  saveBaseline(name: string, records: readonly RunRecord[], options: { note?: string; replace?: boolean } = {}): BaselineInfo {
     if (!/^[\w.@:+-]{1,128}$/.test(name)) {
       throw new StoqError('INVALID_ARGUMENT', `invalid baseline name "${name}" (letters, digits and . _ - @ : + only)`);
     }
@@ -337,7 +338,7 @@ export class HistoryStore {
   }
 
   /** The records of a named baseline, or undefined when there is no such baseline. */
-  baselineRecords(name: string): StoredRecord[] | undefined {
+  baselineRecords(name: string): RunRecord[] | undefined {
     if (!this.baselineInfo(name)) return undefined;
     const samples = this.db.prepare('SELECT kind, data FROM samples WHERE session_id = ? AND run = ?');
     const rows = this.run(

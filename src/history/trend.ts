@@ -1,7 +1,7 @@
 // What the history store holds, made visible: its sessions, and a metric's trend per testbed and scenario
 // (one point per session: the median of its runs, with their range) with the change points
 // E-divisive finds in it (src/history/change-point.ts).
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import { quantileSorted } from '../stats/quantile.js';
 import { DEFAULT_LEVEL, summarizeRun, type MetricId } from '../stats/run-model.js';
 import { detectChangePoints } from './change-point.js';
@@ -82,7 +82,7 @@ export interface TrendGroup {
 export function metricTrend(store: HistoryStore, metric: MetricId, filter: TrendFilter = {}, options: { level?: number; seed?: number } = {}): TrendGroup[] {
   const level = options.level ?? DEFAULT_LEVEL;
   const sessions = store.sessions().filter((s) => matches(s, filter)).slice(0, filter.limit ?? Infinity).reverse();
-  const groups = new Map<string, { info: SessionInfo; records: StoredRecord[][] }>();
+  const groups = new Map<string, { info: SessionInfo; records: RunRecord[][] }>();
   for (const s of sessions) {
     const key = `${s.fingerprint}\u0000${s.scenarioId}`;
     const g = groups.get(key) ?? { info: s, records: [] };

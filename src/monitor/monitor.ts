@@ -9,7 +9,6 @@ import { fromNative } from '../errors.js';
 import type { Slo } from '../grading/index.js';
 import type { HistoryStore } from '../history/index.js';
 import type { RunRecord } from '../record.js';
-import type { StoredRecord } from '../records.js';
 import { runScenario } from '../run.js';
 import { normalizeScenario, type Scenario } from '../scenario.js';
 import { quantileSorted } from '../stats/index.js';
@@ -141,7 +140,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
     if (stop.signal.aborted && !timedOut) return undefined; // stopped mid-measurement: not data
     if (record) {
       try {
-        o.history?.addRecords([record as unknown as StoredRecord]);
+        o.history?.addRecords([record]);
       } catch (e) {
         o.alerts.stderr(`stoq-bench monitor: history: ${(e as Error).message}\n`);
       }
@@ -247,7 +246,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
 }
 
 /** A baseline's levels from its records: medians across runs of per-run RTT p50/p99 and goodput. */
-export function baselineLevels(name: string, records: StoredRecord[]): BaselineLevels {
+export function baselineLevels(name: string, records: RunRecord[]): BaselineLevels {
   const med = (v: number[]) => {
     if (v.length === 0) return undefined;
     const s = [...v].sort((a, b) => a - b);

@@ -4,7 +4,7 @@
 import type { MetricComparison } from '../grading/compare.js';
 import { sideSummary } from '../grading/compare.js';
 import { formatValue } from '../grading/format.js';
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import { groupBySession, METRICS, METRIC_IDS, summarizeRun, type MetricId, type RunSummary } from '../stats/run-model.js';
 import { formatBytes, formatRate } from '../units.js';
 import type { Validation } from '../grading/validate.js';
@@ -25,13 +25,13 @@ export interface ComparisonReport {
 }
 
 export type ReportInput =
-  | { file: string; kind: 'records'; records: StoredRecord[] }
+  | { file: string; kind: 'records'; records: RunRecord[] }
   | { file: string; kind: 'comparison'; comparison: ComparisonReport }
   | { file: string; kind: 'validation'; validation: Validation };
 
 export interface RunRow {
   label: string;
-  record: StoredRecord;
+  record: RunRecord;
   summary: RunSummary;
 }
 
@@ -57,8 +57,8 @@ export interface ScenarioGroup {
 }
 
 /** Groups records by scenario and reduces each run to one number per metric (the stats module's run model). */
-export function scenarioGroups(records: readonly StoredRecord[], level: number): ScenarioGroup[] {
-  const groups = new Map<string, StoredRecord[]>();
+export function scenarioGroups(records: readonly RunRecord[], level: number): ScenarioGroup[] {
+  const groups = new Map<string, RunRecord[]>();
   for (const r of records) groups.set(r.scenario.id, [...(groups.get(r.scenario.id) ?? []), r]);
   return [...groups.entries()].map(([scenarioId, list]) => {
     const multiSession = new Set(list.map((r) => r.session.id)).size > 1;

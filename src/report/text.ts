@@ -34,8 +34,10 @@ export function summary(r: RunRecord): string {
   if (e.handshakesPerSecond !== undefined) lines.push(`  ${e.completed} handshakes: ${e.handshakesPerSecond.toFixed(0)} per second`);
   if (e.latency) {
     const l = e.latency;
+    const us = (v: number | null) => (v === null ? '-' : formatMicros(v));
+    const undetermined = l.undetermined?.length ? ` (${l.undetermined.map((u) => `${u.percentile} needs ${u.minSamples} samples`).join(', ')})` : '';
     lines.push(
-      `  latency (n=${l.n}): min ${formatMicros(l.minUs)}, p50 ${formatMicros(l.p50Us)}, p90 ${formatMicros(l.p90Us)}, p99 ${formatMicros(l.p99Us)}, p99.9 ${formatMicros(l.p999Us)}, max ${formatMicros(l.maxUs)}`,
+      `  latency (n=${l.n}): min ${formatMicros(l.minUs)}, p50 ${us(l.p50Us)}, p90 ${us(l.p90Us)}, p99 ${us(l.p99Us)}, p99.9 ${us(l.p999Us)}, max ${formatMicros(l.maxUs)}${undetermined}`,
     );
   }
   const env = r.environment;

@@ -1,7 +1,7 @@
 // The run and session model: a session (one invocation on one testbed) holds runs (the unit of
 // replication) that hold intervals. Each run is reduced to one number per metric after omitting its
 // warm-up; its steadiness is checked (drift, autocorrelation) and flagged, never silently dropped.
-import type { StoredRecord } from '../records.js';
+import type { RunRecord } from '../record.js';
 import { batchMeansInterval, blockBootstrapMean, type Interval } from './bootstrap.js';
 import { minSampleForQuantile, quantileInterval, quantileSorted } from './quantile.js';
 import { autocorrelation, effectiveSampleSize, theilSen } from './series.js';
@@ -61,7 +61,7 @@ export interface RunSummary {
   scenarioId: string;
   scenarioKind: string;
   fingerprint: string;
-  state: StoredRecord['end']['state'];
+  state: RunRecord['end']['state'];
   error?: { code: string; message: string };
   metrics: Partial<Record<MetricId, number>>;
   /**
@@ -133,7 +133,7 @@ export function quantileUndetermined(n: number, p: number, level: number): strin
 }
 
 /** Reduces one run record to its run-level summary. */
-export function summarizeRun(record: StoredRecord, options: RunModelOptions = {}): RunSummary {
+export function summarizeRun(record: RunRecord, options: RunModelOptions = {}): RunSummary {
   const level = options.level ?? DEFAULT_LEVEL;
   const kind = record.scenario.kind;
   const intervals = [...record.intervals].sort((a, b) => a.startS - b.startS);

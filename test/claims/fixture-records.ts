@@ -3,10 +3,10 @@
 // - latency: 6 runs of 5,000 round trips around 60 us (p50 about 60 us, p99 about 120 us), 15,000 requests/s;
 // - handshakes: 6 runs at about 2,800 handshakes/s, 400 handshake times around 1.3 ms each;
 // - one download of exactly 100 MB over 1,000 connections, every one completed.
-import type { StoredRecord } from '../../src/records.js';
+import type { RunRecord } from '../../src/record.js';
 import { createRng, fakeRecord, fakeSession } from '../stats/make-records.js';
 
-export function fixtureRecords(): StoredRecord[] {
+export function fixtureRecords(): RunRecord[] {
   const rng = createRng(8);
   const downloads = fakeSession(rng, 'corpus-download', 6, { noise: 0.01 });
   for (const r of downloads) {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkClaims } from '../../src/claims/check.js';
 import { extractClaims, type Claim } from '../../src/claims/extract.js';
-import type { StoredRecord } from '../../src/records.js';
+import type { RunRecord } from '../../src/record.js';
 import { createRng, fakeRecord, fakeSession } from '../stats/make-records.js';
 
 const measurement = fc.record({
@@ -17,7 +17,7 @@ const measurement = fc.record({
   latencyUs: fc.double({ min: 5, max: 50_000, noNaN: true }),
 });
 
-function records(m: { seed: number; runs: number; levelBps: number; noise: number; latencyUs: number }): StoredRecord[] {
+function records(m: { seed: number; runs: number; levelBps: number; noise: number; latencyUs: number }): RunRecord[] {
   const rng = createRng(m.seed);
   return [
     ...fakeSession(rng, 'goodput', m.runs, { levelBps: m.levelBps, noise: m.noise }, m.noise),

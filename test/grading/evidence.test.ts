@@ -26,7 +26,7 @@ describe('percentile determinacy in the run model', () => {
 
   it('records without raw samples are judged by the count of their histogram', () => {
     const r = fakeRecord(rng, { kind: 'latency' });
-    r.end.latency = { unit: 'us', n: 5, minUs: 30, meanUs: 120, p50Us: 31, p90Us: 462, p99Us: 462, p999Us: 462, maxUs: 462 };
+    r.end.latency = { unit: 'us', method: 'hdrhistogram-3', n: 5, minUs: 30, meanUs: 120, p50Us: 31, p90Us: 462, p99Us: 462, p999Us: 462, maxUs: 462 };
     const s = summarizeRun(r);
     expect(s.metrics.latencyP99).toBeUndefined();
     expect(s.undetermined.latencyP99).toMatch(/^5 latency sample/);

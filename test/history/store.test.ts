@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryStore, SCHEMA_VERSION } from '../../src/history/store.js';
 import { makeBaselineFile, parseBaselineFile, readBaselineFile, selectBaseline, writeFileAtomic } from '../../src/history/baseline.js';
 import { createRng } from '../../src/stats/rng.js';
-import { fakeRecord, fakeSession } from '../stats/make-records.js';
+import { fakeRecord, fakeScenarioId, fakeSession } from '../stats/make-records.js';
 import { transpileSources } from './transpile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-history-'));
@@ -16,7 +16,7 @@ const fresh = () => join(dir, `h${n++}.db`);
 
 let srcDir: string;
 beforeAll(() => {
-  srcDir = transpileSources(['history/store.ts', 'errors.ts', 'records.ts']);
+  srcDir = transpileSources(['history/store.ts']);
 });
 
 function runChild(code: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
@@ -43,7 +43,7 @@ describe('history store', () => {
     expect(back).toHaveLength(3);
     expect(back[1].samples!.latencyUs).toEqual(recs[1].samples!.latencyUs);
     expect(back[1].intervals).toEqual(recs[1].intervals);
-    expect(store.sessions({ fingerprint: 'tb-1', scenarioId: 'scn-download-1' })[0].runs).toBe(3);
+    expect(store.sessions({ fingerprint: 'tb-1', scenarioId: fakeScenarioId('scn-download-1') })[0].runs).toBe(3);
     store.close();
     // reopening keeps everything
     const again = HistoryStore.open(path);

@@ -9,17 +9,22 @@ pub mod metrics;
 mod payload;
 pub mod protocol;
 mod qlog;
+pub mod record;
 mod rng;
 pub mod scenario;
+pub mod schema;
 pub mod server;
 pub mod socket;
+pub mod spec;
 pub mod workload;
 
 pub use client::{run, Cancel, ConnectionResult, Pacing, RunOptions, RunResult, RunState};
 pub use error::{Error, ErrorCode, ErrorInfo, Result};
 pub use payload::{Connection, SharedBufs};
+pub use record::{Build, RecordContext, RunRecord};
 pub use scenario::{Kind, Scenario, Settings};
 pub use server::{Server, ServerOptions, ServerStats};
+pub use spec::{engine_spec, EngineSpec};
 
 // The homes of the payload sender, the CSPRNG and qlog, as the server reaches them.
 pub(crate) use payload::send_chunk;

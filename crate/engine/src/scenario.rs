@@ -109,6 +109,9 @@ pub enum CongestionControl {
 }
 
 impl CongestionControl {
+    pub const ALL: [CongestionControl; 3] =
+        [CongestionControl::Cubic, CongestionControl::Reno, CongestionControl::Bbr2];
+
     pub fn quiche_name(self) -> &'static str {
         match self {
             CongestionControl::Cubic => "cubic",
@@ -130,21 +133,37 @@ pub enum StreamType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Settings {
-    /// Congestion control. @default "cubic"
+    /// Congestion control.
+    ///
+    /// @default "cubic"
     pub cc: CongestionControl,
-    /// Connection flow-control window (and its auto-tuning cap), bytes. @default 25165824 (24 MiB)
+    /// Connection flow-control window (and its auto-tuning cap), bytes.
+    ///
+    /// @default 25165824 (24 MiB)
     pub connection_window: u64,
-    /// Stream flow-control window (and its auto-tuning cap), bytes. @default 16777216 (16 MiB)
+    /// Stream flow-control window (and its auto-tuning cap), bytes.
+    ///
+    /// @default 16777216 (16 MiB)
     pub stream_window: u64,
-    /// Largest UDP payload sent, bytes (1200 to 65527). @default 1350
+    /// Largest UDP payload sent, bytes (1200 to 65527).
+    ///
+    /// @default 1350
     pub payload_size: u32,
-    /// Pace packets to quiche's release times (in user space: this kernel has no fq). @default true
+    /// Pace packets to quiche's release times (in user space: this kernel has no fq).
+    ///
+    /// @default true
     pub pacing: bool,
-    /// Send batches with UDP GSO when the kernel offers it. @default true
+    /// Send batches with UDP GSO when the kernel offers it.
+    ///
+    /// @default true
     pub gso: bool,
-    /// Idle timeout, ns: a silent peer errors the connection after this. @default 5000000000 (5 s)
+    /// Idle timeout, ns: a silent peer errors the connection after this.
+    ///
+    /// @default 5000000000 (5 s)
     pub idle_timeout_ns: u64,
-    /// Client I/O threads (connections are spread over them). @default 1
+    /// Client I/O threads (connections are spread over them).
+    ///
+    /// @default 1
     pub threads: u32,
 }
 
@@ -173,28 +192,42 @@ pub struct Scenario {
     /// direction for bidir).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
-    /// Stop after this long, ns. @default 10000000000 (10 s, when no other stop condition is given)
+    /// Stop after this long, ns.
+    ///
+    /// @default 10000000000 (10 s, when no other stop condition is given)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ns: Option<u64>,
     /// Stop after this many requests, round trips or handshakes in total.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
-    /// Concurrent connections. @default 1
+    /// Concurrent connections.
+    ///
+    /// @default 1
     #[serde(default = "one")]
     pub connections: u32,
-    /// Concurrent streams per connection (download, upload, bidir). @default 1
+    /// Concurrent streams per connection (download, upload, bidir).
+    ///
+    /// @default 1
     #[serde(default = "one")]
     pub streams: u32,
-    /// Requests outstanding per connection (requests). @default 1
+    /// Requests outstanding per connection (requests).
+    ///
+    /// @default 1
     #[serde(default = "one")]
     pub inflight: u32,
-    /// Bytes the client uploads per request (requests, latency). @default 64
+    /// Bytes the client uploads per request (requests, latency).
+    ///
+    /// @default 64
     #[serde(default)]
     pub request_size: Option<u64>,
-    /// Bytes the server sends back per request (requests, latency). @default 4096 (requests), 64 (latency)
+    /// Bytes the server sends back per request (requests, latency).
+    ///
+    /// @default 4096 (requests), 64 (latency)
     #[serde(default)]
     pub response_size: Option<u64>,
-    /// Bidirectional or unidirectional streams (the reply then comes on a new server stream). @default "bidi"
+    /// Bidirectional or unidirectional streams (the reply then comes on a new server stream).
+    ///
+    /// @default "bidi"
     #[serde(default = "bidi")]
     pub stream_type: StreamType,
     #[serde(default)]

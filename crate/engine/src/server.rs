@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -72,7 +73,7 @@ struct Shared {
 }
 
 /// The server's state at one moment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerStats {
     pub open_connections: u64,

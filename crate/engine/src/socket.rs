@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use mio::{Interest, Registry, Token};
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
+use schemars::JsonSchema;
 use serde::Serialize;
 use socket2::{Domain, Protocol, Type};
 
@@ -24,7 +25,7 @@ pub const RECV_BATCH: usize = quinn_udp::BATCH_SIZE;
 pub const RECV_SLOT_BYTES: usize = 64 * 1024;
 
 /// Which fast-path features one run really used (the environment fingerprint of the data path).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FastPath {
     /// The kernel offers UDP GSO on these sockets.

@@ -1,65 +1,96 @@
-//! The Node binding: a thin `#[napi]` layer over `stoq-engine`. Values cross as JSON strings (parsed
-//! once in TypeScript) and raw samples as typed arrays that take over the engine's buffers without a copy.
-//! Engine errors become JS errors whose message starts with the stable code (`CODE: message`).
+//! The Node binding: a thin `#[napi]` layer over `stoq-engine`. Values cross as JSON strings, each the
+//! serialisation of an engine type described by `schema/engine.schema.json` (the TypeScript types are
+//! generated from it); raw samples cross as typed arrays that take over the engine's buffers without a
+//! copy. An engine error becomes a JS `Error` whose `code` is the engine's stable code and, for an
+//! invalid argument, whose `field` names the argument at fault.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use stoq_engine::{Cancel, RunOptions, RunResult, Scenario, Server, ServerOptions, Settings};
+use stoq_engine::metrics::Interval;
+use stoq_engine::record::IntervalRecord;
+use stoq_engine::schema::StoppedServer;
+use stoq_engine::{Cancel, RecordContext, RunOptions, RunRecord, Scenario, Server, ServerOptions, Settings};
+
+type EngineError = stoq_engine::Error;
 
 /// Interval snapshots waiting for the JS thread; past this they are dropped (and counted), so a slow
 /// JS consumer never blocks an engine thread.
 const SNAPSHOT_QUEUE: usize = 64;
 
-fn to_js(e: stoq_engine::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, e.to_string())
+/// The JS error for an engine error: `code` set to the stable code, `field` to the argument at fault.
+fn js_error(env: &Env, e: &EngineError) -> napi::Error {
+    let error = napi::Error::new(e.code(), e.message().to_string());
+    let value = JsError::from(error).into_unknown(*env);
+    let with_field = |value: &Unknown| -> napi::Result<()> {
+        if let Some(field) = e.field() {
+            value.coerce_to_object()?.set_named_property("field", field)?;
+        }
+        Ok(())
+    };
+    match with_field(&value) {
+        Ok(()) => napi::Error::from(value),
+        Err(failed) => failed,
+    }
 }
 
-fn invalid(message: String) -> napi::Error {
-    to_js(stoq_engine::Error::invalid(message))
+fn invalid(field: &'static str, message: String) -> EngineError {
+    EngineError::invalid_field(field, message)
 }
 
 /// Runs engine code so that a panic becomes an INTERNAL error instead of crossing into Node.
-fn guarded<T>(f: impl FnOnce() -> stoq_engine::Result<T>) -> napi::Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r.map_err(to_js),
-        Err(p) => {
-            let m = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
-            Err(to_js(stoq_engine::Error::Internal(format!("engine panicked: {}", m.unwrap_or_default()))))
-        }
-    }
+fn guarded<T>(f: impl FnOnce() -> stoq_engine::Result<T>) -> stoq_engine::Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let m = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+        Err(EngineError::Internal(format!("engine panicked: {}", m.unwrap_or_default())))
+    })
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("engine values serialise")
 }
 
-/// Validates a scenario (JSON), fills its defaults and returns it with its content-hash `id` (JSON).
+/// The engine's interface as data (JSON of `EngineSpec`): scenario kinds and the fields each takes,
+/// limits, defaults, error codes, the percentile rule, and how this engine was built.
 #[napi]
-pub fn normalize_scenario(scenario_json: String) -> napi::Result<String> {
-    guarded(|| Scenario::from_json(&scenario_json).map(|s| s.to_json()))
+pub fn engine_spec() -> String {
+    json(&stoq_engine::engine_spec())
+}
+
+/// Validates a scenario (JSON of `ScenarioInput`), fills its defaults and returns it with its
+/// content-hash `id` (JSON of `Scenario`).
+#[napi]
+pub fn normalize_scenario(env: Env, scenario_json: String) -> napi::Result<String> {
+    guarded(|| Scenario::from_json(&scenario_json).map(|s| s.to_json())).map_err(|e| js_error(&env, &e))
 }
 
 /// Options of a server.
 #[napi(object)]
 pub struct ServerConfig {
     /// Address to listen on, `[v6addr]:port`; port 0 picks one.
-    pub listen: String,
-    /// Worker threads sharing the port. @default 1
+    ///
+    /// @default "[::]:4433"
+    pub listen: Option<String>,
+    /// Worker threads sharing the port.
+    ///
+    /// @default 1
     pub threads: Option<u32>,
-    /// Certificate and private key PEM files; a self-signed certificate is generated when absent.
+    /// Certificate PEM file; a self-signed certificate is generated when neither it nor `key` is given.
     pub cert: Option<String>,
+    /// Private key PEM file of `cert`.
     pub key: Option<String>,
-    /// Transport settings (JSON of a scenario's `settings`) used when the server sends.
+    /// Transport settings the server sends with (JSON of a scenario's `settings`, every field optional).
     pub settings_json: Option<String>,
     /// Write a qlog per connection into this directory.
     pub qlog_dir: Option<String>,
-    /// Connections beyond this are refused with application error 2. @default 100000
+    /// Connections beyond this are refused with application error 2.
+    ///
+    /// @default 100000
     pub max_connections: Option<u32>,
 }
 
@@ -70,30 +101,40 @@ pub struct NativeServer {
     address: String,
 }
 
+fn server_options(config: ServerConfig) -> stoq_engine::Result<ServerOptions> {
+    let defaults = ServerOptions::default();
+    let listen = match config.listen {
+        Some(l) => l.parse().map_err(|_| invalid("listen", format!("invalid listen address {l}")))?,
+        None => defaults.listen,
+    };
+    let identity = match (config.cert, config.key) {
+        (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+        (None, None) => None,
+        (Some(_), None) => return Err(invalid("key", "give both a certificate and a key, or neither".into())),
+        (None, Some(_)) => return Err(invalid("cert", "give both a certificate and a key, or neither".into())),
+    };
+    let settings: Settings = match config.settings_json {
+        Some(s) => {
+            serde_json::from_str(&s).map_err(|e| invalid("settings", format!("invalid server settings: {e}")))?
+        }
+        None => Settings::default(),
+    };
+    Ok(ServerOptions {
+        listen,
+        threads: config.threads.unwrap_or(defaults.threads),
+        identity,
+        settings,
+        qlog_dir: config.qlog_dir.map(PathBuf::from),
+        max_connections: config.max_connections.map_or(defaults.max_connections, u64::from),
+    })
+}
+
 #[napi]
 impl NativeServer {
     /// Binds and starts serving; the returned server reports its bound address.
     #[napi(factory)]
-    pub fn start(config: ServerConfig) -> napi::Result<NativeServer> {
-        let listen = config.listen.parse().map_err(|_| invalid(format!("invalid listen address {}", config.listen)))?;
-        let identity = match (config.cert, config.key) {
-            (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
-            (None, None) => None,
-            _ => return Err(invalid("give both a certificate and a key, or neither".into())),
-        };
-        let settings: Settings = match config.settings_json {
-            Some(s) => serde_json::from_str(&s).map_err(|e| invalid(format!("invalid server settings: {e}")))?,
-            None => Settings::default(),
-        };
-        let options = ServerOptions {
-            listen,
-            threads: config.threads.unwrap_or(1),
-            identity,
-            settings,
-            qlog_dir: config.qlog_dir.map(PathBuf::from),
-            max_connections: config.max_connections.map_or(100_000, u64::from),
-        };
-        let server = guarded(|| Server::start(options))?;
+    pub fn start(env: Env, config: ServerConfig) -> napi::Result<NativeServer> {
+        let server = guarded(|| Server::start(server_options(config)?)).map_err(|e| js_error(&env, &e))?;
         let address = server.local_addr().to_string();
         Ok(NativeServer { inner: Some(server), address })
     }
@@ -106,13 +147,15 @@ impl NativeServer {
 
     /// Connection, byte and memory counters now (JSON of `ServerStats`).
     #[napi]
-    pub fn stats(&self) -> napi::Result<String> {
-        let server = self.inner.as_ref().ok_or_else(|| invalid("the server is stopped".into()))?;
-        Ok(json(&server.stats()))
+    pub fn stats(&self, env: Env) -> napi::Result<String> {
+        match self.inner.as_ref() {
+            Some(server) => Ok(json(&server.stats())),
+            None => Err(js_error(&env, &stoq_engine::Error::invalid("the server is stopped"))),
+        }
     }
 
-    /// Closes every connection and stops the workers; resolves with the final stats and fast-path
-    /// record (JSON `{ stats, fastPath }`).
+    /// Closes every connection and stops the workers; resolves with the final counters and fast-path
+    /// record (JSON of `StoppedServer`).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn stop(&mut self) -> AsyncTask<StopTask> {
         AsyncTask::new(StopTask(self.inner.take()))
@@ -122,19 +165,20 @@ impl NativeServer {
 pub struct StopTask(Option<Server>);
 
 impl Task for StopTask {
-    type Output = String;
+    type Output = stoq_engine::Result<String>;
     type JsValue = String;
 
-    fn compute(&mut self) -> napi::Result<String> {
-        let server = self.0.take().ok_or_else(|| invalid("the server is already stopped".into()))?;
-        guarded(|| {
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let server = self.0.take();
+        Ok(guarded(|| {
+            let server = server.ok_or_else(|| stoq_engine::Error::invalid("the server is already stopped"))?;
             let (stats, fast_path) = server.stop();
-            Ok(json(&serde_json::json!({ "stats": stats, "fastPath": fast_path })))
-        })
+            Ok(json(&StoppedServer { stats, fast_path }))
+        }))
     }
 
-    fn resolve(&mut self, _: Env, output: String) -> napi::Result<String> {
-        Ok(output)
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<String> {
+        output.map_err(|e| js_error(&env, &e))
     }
 }
 
@@ -145,6 +189,7 @@ pub struct NativeCancel(Cancel);
 #[napi]
 impl NativeCancel {
     #[napi(constructor)]
+    #[allow(clippy::new_without_default, reason = "a JS class constructor, not a Rust value")]
     pub fn new() -> Self {
         NativeCancel(Cancel::default())
     }
@@ -160,92 +205,125 @@ impl NativeCancel {
 pub struct RunConfig {
     /// The server, `[v6addr]:port`.
     pub target: String,
-    /// Interval length, ns (at least 10 ms). @default 1 s
+    /// Interval length, ns (at least 10 ms).
+    ///
+    /// @default 1000000000 (1 s)
     pub interval_ns: Option<f64>,
     /// Write a qlog per connection into this directory.
     pub qlog_dir: Option<String>,
-    /// TLS server name. @default "localhost"
+    /// TLS server name.
+    ///
+    /// @default "localhost"
     pub server_name: Option<String>,
+    /// What the record carries besides the measurement (JSON of `RecordContext`).
+    pub context_json: String,
 }
 
-/// What a run hands back: the result (JSON) and the raw latency samples as typed arrays (no copy).
+/// What a run hands back: its record (JSON) and the raw latency samples as typed arrays (no copy).
 #[napi(object)]
 pub struct RunOutput {
-    /// JSON of the engine's `RunResult`: state, totals, intervals, connections, fast path, latency summary.
-    pub result_json: String,
+    /// JSON of the run's `RunRecord` (the embedded server's part is the caller's to add).
+    pub record_json: String,
     /// Per-request, per-round-trip or per-handshake latency, ns, in completion order.
     pub latency_ns: BigUint64Array,
     /// When each sample completed, ns since the run started.
     pub latency_at_ns: BigUint64Array,
-    /// Interval snapshots not delivered live because JS lagged (all are in `result_json` regardless).
-    pub snapshots_dropped: u32,
 }
 
 type IntervalCallback = ThreadsafeFunction<String, (), String, Status, false, false, SNAPSHOT_QUEUE>;
 
-/// Runs a scenario (JSON) on engine threads. `onInterval` receives each interval (JSON) as it ends.
+/// Runs a scenario (JSON of `ScenarioInput`) on engine threads. `onInterval` receives each interval
+/// (JSON of `IntervalRecord`) as it ends; a slow consumer misses snapshots (counted in the record), never
+/// slows the engine.
 #[napi(
     ts_args_type = "scenarioJson: string, config: RunConfig, cancel: NativeCancel, onInterval: (interval: string) => void",
     ts_return_type = "Promise<RunOutput>"
 )]
 pub fn run_scenario(
+    env: Env,
     scenario_json: String,
     config: RunConfig,
     cancel: &NativeCancel,
     on_interval: IntervalCallback,
 ) -> napi::Result<AsyncTask<RunTask>> {
-    let scenario = Scenario::from_json(&scenario_json).map_err(to_js)?;
-    let target = config.target.parse().map_err(|_| invalid(format!("invalid target address {}", config.target)))?;
-    let mut options = RunOptions::new(target);
-    if let Some(ns) = config.interval_ns {
-        options.interval_ns = ns as u64;
-    }
-    options.qlog_dir = config.qlog_dir.map(PathBuf::from);
-    if let Some(name) = config.server_name {
-        options.server_name = name;
-    }
+    let prepare = || -> stoq_engine::Result<(Scenario, RunOptions, RecordContext)> {
+        let scenario = Scenario::from_json(&scenario_json)?;
+        let target = config
+            .target
+            .parse()
+            .map_err(|_| invalid("target", format!("invalid target address {}", config.target)))?;
+        let mut options = RunOptions::new(target);
+        if let Some(ns) = config.interval_ns {
+            options.interval_ns = ns as u64;
+        }
+        options.qlog_dir = config.qlog_dir.map(PathBuf::from);
+        if let Some(name) = config.server_name {
+            options.server_name = name;
+        }
+        let context = serde_json::from_str(&config.context_json)
+            .map_err(|e| invalid("context", format!("invalid record context: {e}")))?;
+        Ok((scenario, options, context))
+    };
+    let (scenario, options, context) = guarded(prepare).map_err(|e| js_error(&env, &e))?;
     Ok(AsyncTask::new(RunTask {
         scenario,
         options,
+        context: Some(context),
         cancel: cancel.0.clone(),
         on_interval: Arc::new(on_interval),
-        dropped: Arc::new(AtomicU32::new(0)),
+        dropped: Arc::new(AtomicU64::new(0)),
     }))
 }
 
 pub struct RunTask {
     scenario: Scenario,
     options: RunOptions,
+    context: Option<RecordContext>,
     cancel: Cancel,
     on_interval: Arc<IntervalCallback>,
-    dropped: Arc<AtomicU32>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// A finished run: its record (JSON) and the raw samples it moves to JS.
+pub struct Finished {
+    record_json: String,
+    latency_ns: Vec<u64>,
+    latency_at_ns: Vec<u64>,
 }
 
 impl Task for RunTask {
-    type Output = RunResult;
+    type Output = stoq_engine::Result<Finished>;
     type JsValue = RunOutput;
 
-    fn compute(&mut self) -> napi::Result<RunResult> {
+    fn compute(&mut self) -> napi::Result<Self::Output> {
         let callback = self.on_interval.clone();
         let dropped = self.dropped.clone();
-        guarded(|| {
-            stoq_engine::run(&self.scenario, &self.options, &self.cancel, &mut |interval| {
-                let status = callback.call(json(interval), ThreadsafeFunctionCallMode::NonBlocking);
-                if status != Status::Ok {
-                    dropped.fetch_add(1, Relaxed);
-                }
+        let context = self.context.take();
+        Ok(guarded(|| {
+            let mut result =
+                stoq_engine::run(&self.scenario, &self.options, &self.cancel, &mut |interval: &Interval| {
+                    let status =
+                        callback.call(json(&IntervalRecord::from(interval)), ThreadsafeFunctionCallMode::NonBlocking);
+                    if status != Status::Ok {
+                        dropped.fetch_add(1, Relaxed);
+                    }
+                })?;
+            let context = context.ok_or_else(|| stoq_engine::Error::Internal("a run task ran twice".into()))?;
+            let record = RunRecord::new(&self.scenario, &result, context, dropped.load(Relaxed));
+            Ok(Finished {
+                record_json: json(&record),
+                latency_ns: std::mem::take(&mut result.latency_ns),
+                latency_at_ns: std::mem::take(&mut result.latency_at_ns),
             })
-        })
+        }))
     }
 
-    fn resolve(&mut self, _: Env, mut result: RunResult) -> napi::Result<RunOutput> {
-        let latency_ns = std::mem::take(&mut result.latency_ns);
-        let latency_at_ns = std::mem::take(&mut result.latency_at_ns);
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<RunOutput> {
+        let finished = output.map_err(|e| js_error(&env, &e))?;
         Ok(RunOutput {
-            result_json: json(&result),
-            latency_ns: BigUint64Array::new(latency_ns),
-            latency_at_ns: BigUint64Array::new(latency_at_ns),
-            snapshots_dropped: self.dropped.load(Relaxed),
+            record_json: finished.record_json,
+            latency_ns: BigUint64Array::new(finished.latency_ns),
+            latency_at_ns: BigUint64Array::new(finished.latency_at_ns),
         })
     }
 }

@@ -2,11 +2,13 @@
 // socket buffer limits, the UDP fast path really available, AEAD speed measured in-process, versions).
 import { runScenario } from '../../run.js';
 import { readRecordFile } from '../../records.js';
-import type { Environment } from '../../record.js';
 import { StoqError } from '../../errors.js';
-import { compareTestbed, describeHost, fastPathFrom, measureAead, type EnvironmentReport, type FastPathProbe } from '../../environment.js';
+import { measureAead } from '../../environment/aead.js';
+import { compareTestbed } from '../../environment/fingerprint.js';
+import { describeHost, fastPathFrom, type EnvironmentReport, type FastPathProbe } from '../../environment/host.js';
 import { formatBytes, formatRate } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
+import { debugEngineWarning, warnIfDebugEngine } from '../engine-build.js';
 import { time } from '../options.js';
 
 const PROBE_BYTES = 1 << 20;
@@ -28,13 +30,14 @@ export const envCommand: Command = {
     return undefined;
   },
   async run(argv, io) {
+    warnIfDebugEngine(io, 'env');
     const host = describeHost();
     let fastPath: EnvironmentReport['fastPath'] = null;
     let recordTestbed: EnvironmentReport['record'];
     const recordFile = argv.record as string | undefined;
     if (recordFile !== undefined) {
       const [first] = readRecordFile(recordFile);
-      const env = first.environment as unknown as Environment;
+      const env = first.environment;
       if (typeof env.fastPath !== 'object' || env.fastPath === null) {
         throw new StoqError('INVALID_FILE', `${recordFile}: the record has no environment.fastPath`);
       }
@@ -107,7 +110,8 @@ export function formatEnvironment(r: EnvironmentReport): string {
       );
     }
   } else lines.push('aead          not measured (--no-aead)');
-  lines.push(`build         ${r.build} (the profile npm run build:native builds: napi build --release)`);
+  const debug = debugEngineWarning();
+  lines.push(`build         ${r.build} (read from the loaded engine${debug ? `; ${debug}` : '; npm run build:native builds with --release'})`);
   const v = r.versions;
   lines.push(`versions      stoq-bench ${v.stoqBench}, node ${v.node} (v8 ${v.v8}, napi ${v.napi}), OpenSSL ${v.openssl} (node:crypto), quiche ${v.quiche} (engine, BoringSSL)`);
   return `${lines.join('\n')}\n`;

@@ -3,7 +3,7 @@
 // event; on a terminal a live status line goes to stderr.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fingerprintOf, testbedIdentity } from '../../environment.js';
+import { fingerprintOf, testbedIdentity } from '../../environment/fingerprint.js';
 import { StoqError } from '../../errors.js';
 import { parseSlo, type Slo } from '../../grading/index.js';
 import { defaultStorePath, HistoryStore } from '../../history/index.js';

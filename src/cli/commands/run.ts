@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { StoqError } from '../../errors.js';
+import { writeFileAtomic } from '../../files.js';
+import type { RunRecord } from '../../record.js';
+import { intervalHeader, intervalLine, summary } from '../../report/text.js';
 import { runScenario } from '../../run.js';
 import { normalizeScenario } from '../../scenario.js';
-import type { RunRecord } from '../../record.js';
-import { StoqError } from '../../errors.js';
+import { median } from '../../stats/order-statistics.js';
 import { formatRate } from '../../units.js';
-import { intervalHeader, intervalLine, summary } from '../../report/text.js';
-import type { StoredRecord } from '../../records.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
+import { warnIfDebugEngine } from '../engine-build.js';
 import { Progress } from '../progress.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
@@ -20,6 +22,7 @@ export const runCommand: Command = {
   check: checkScenario,
   async run(argv, io) {
     const scenario = normalizeScenario(scenarioFrom(argv));
+    warnIfDebugEngine(io, 'run');
     const json = argv.json as boolean;
     const runs = argv.runs as number;
     const out = argv.out as string | undefined;
@@ -43,7 +46,7 @@ export const runCommand: Command = {
         try {
           ({ record } = await runScenario(scenario, {
             target: argv.target as string | undefined,
-            intervalNs: argv.interval as number,
+            intervalNs: argv.interval as number | undefined,
             qlogDir: argv.qlog as string | undefined,
             signal: io.signal,
             session: { id: session, run, runs },
@@ -59,18 +62,14 @@ export const runCommand: Command = {
           progress?.stop();
         }
         records.push(record);
-        history.add(record as unknown as StoredRecord);
+        history.add(record);
         io.stdout(json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
       }
     } finally {
       history.close();
     }
     if (!json && records.length > 1) io.stdout(`${acrossRuns(records)}\n`);
-    if (out) {
-      const tmp = `${out}.${process.pid}.tmp`;
-      writeFileSync(tmp, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      renameSync(tmp, out);
-    }
+    if (out) writeFileAtomic(out, records.map((r) => JSON.stringify(r)).join('\n') + '\n', { name: `--out ${out}` });
     // a cancelled session exits non-zero (130 SIGINT, 143 SIGTERM) once what it measured is written
     if (io.signal.aborted) return cancelledExit(io.signal);
     return records.some((r) => r.end.state === 'errored') ? EXIT.runtime : EXIT.ok;
@@ -79,7 +78,6 @@ export const runCommand: Command = {
 
 /** Median and range across the runs of a session (full statistics: `stoq-bench stats`). */
 function acrossRuns(records: RunRecord[]): string {
-  const g = records.map((r) => r.end.goodputBps).sort((a, b) => a - b);
-  const mid = g.length % 2 ? g[(g.length - 1) / 2] : (g[g.length / 2 - 1] + g[g.length / 2]) / 2;
-  return `across ${records.length} runs: goodput median ${formatRate(mid)}, range ${formatRate(g[0])} to ${formatRate(g[g.length - 1])}`;
+  const g = records.map((r) => r.end.goodputBps);
+  return `across ${records.length} runs: goodput median ${formatRate(median(g))}, range ${formatRate(Math.min(...g))} to ${formatRate(Math.max(...g))}`;
 }

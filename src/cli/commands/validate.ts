@@ -5,7 +5,8 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
 import { formatValue } from '../../grading/format.js';
 import { EXPECTATIONS, formatValidation, parsePerSecond, ROUND_TRIP_KINDS, TRANSFER_KINDS, validateRuns } from '../../grading/validate.js';
-import { readRecordFile, type StoredRecord } from '../../records.js';
+import { readRecordFile } from '../../records.js';
+import type { RunRecord } from '../../record.js';
 import { runScenario } from '../../run.js';
 import { normalizeScenario, type ScenarioKind } from '../../scenario.js';
 import { DEFAULT_LEVEL, quantileUndetermined } from '../../stats/run-model.js';
@@ -118,7 +119,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
     const json = argv.json as boolean;
     const warmupS = argv.warmup !== undefined ? (argv.warmup as number) / 1e9 : undefined;
     const files = argv.records as string[] | undefined;
-    let records: StoredRecord[];
+    let records: RunRecord[];
     let source: string;
     if (files) {
       records = files.flatMap((f) => readRecordFile(f));
@@ -151,9 +152,9 @@ its own intervals (block bootstrap) or samples (order statistics).`,
               signal: io.signal,
               session: { id: session, run, runs },
             });
-            records.push(record as unknown as StoredRecord);
-            history.add(record as unknown as StoredRecord);
-            if (!json) io.stdout(`${progressLine(record as unknown as StoredRecord, run, runs, level)}\n`);
+            records.push(record);
+            history.add(record);
+            if (!json) io.stdout(`${progressLine(record, run, runs, level)}\n`);
           }
         }
       } finally {
@@ -177,7 +178,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
 };
 
 /** One line per measured run; a percentile its samples cannot determine is shown as "-" with the count. */
-function progressLine(r: StoredRecord, run: number, runs: number, level: number): string {
+function progressLine(r: RunRecord, run: number, runs: number, level: number): string {
   const e = r.end;
   const parts = [`${r.scenario.kind} run ${run + 1}/${runs}: ${e.state}`];
   if (TRANSFER_KINDS.includes(r.scenario.kind as ScenarioKind)) parts.push(`goodput ${formatRate(e.goodputBps)}`);

@@ -30,11 +30,15 @@ use worker::{Worker, WorkerResult};
 pub struct RunOptions {
     /// The server to measure.
     pub target: SocketAddr,
-    /// Interval length, ns (at least 10 ms). @default 1 s
+    /// Interval length, ns (at least 10 ms).
+    ///
+    /// @default 1 s
     pub interval_ns: u64,
     /// Write a qlog per connection into this directory.
     pub qlog_dir: Option<PathBuf>,
-    /// TLS server name sent in the handshake. @default "localhost"
+    /// TLS server name sent in the handshake.
+    ///
+    /// @default "localhost"
     pub server_name: String,
 }
 

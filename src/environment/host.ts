@@ -1,55 +1,18 @@
-// The testbed: what makes two measurements comparable (the fingerprint, computed here and only here, for
-// both `stoq-bench env` and every run record), and the wider description `stoq-bench env` prints: CPU,
-// kernel, interfaces (MTU, qdisc, driver), socket buffer limits, the fast path, AEAD speed, versions.
+// The wider description of the testbed that `stoq-bench env` prints: CPU, kernel, interfaces (MTU, qdisc,
+// driver), default routes, socket buffer limits, the fast path, versions. The fingerprint itself is
+// computed in ./fingerprint.ts; the AEAD probe is ./aead.ts.
 import { execFileSync } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastPath } from './record.js';
-import { VERSION } from './version.js';
-
-/** How the engine was built (`npm run build:native` builds with `--release`). */
-export const BUILD_PROFILE = 'release' as const;
+import type { Build, Environment, FastPath } from '../generated/engine.js';
+import { VERSION } from '../version.js';
+import type { AeadResult } from './aead.js';
+import { FINGERPRINT_COVERS, fingerprintOf, testbedIdentity, type RecordTestbed, type TestbedIdentity } from './fingerprint.js';
 
 /** The quiche version the engine depends on (crate/engine/Cargo.toml); the exact one comes from Cargo.lock when present. */
 export const QUICHE_REQUIREMENT = '0.29';
-
-/** What the fingerprint covers: two testbeds are comparable when all of these are equal. */
-export interface TestbedIdentity {
-  cpu: { model: string; count: number };
-  kernel: string;
-  os: string;
-  arch: string;
-  build: typeof BUILD_PROFILE;
-}
-
-/** The fields the fingerprint hashes, named for people (printed by `stoq-bench env`). */
-export const FINGERPRINT_COVERS = ['CPU model', 'CPU count', 'kernel release', 'OS', 'architecture', 'engine build profile'] as const;
-
-/** This host's identity as a testbed. */
-export function testbedIdentity(): TestbedIdentity {
-  const cpus = os.cpus();
-  return {
-    cpu: { model: cpus[0]?.model.trim() ?? 'unknown', count: cpus.length },
-    kernel: os.release(),
-    os: os.platform(),
-    arch: os.arch(),
-    build: BUILD_PROFILE,
-  };
-}
-
-/** The one hash identifying comparable testbeds (16 hex digits). Records and `env` both use this. */
-export function fingerprintOf(id: TestbedIdentity): string {
-  // Key order is fixed here: records written before this module existed hash the same way.
-  return createHash('sha256')
-    .update(JSON.stringify({ cpu: { model: id.cpu.model, count: id.cpu.count }, kernel: id.kernel, os: id.os, arch: id.arch, build: id.build }))
-    .digest('hex')
-    .slice(0, 16);
-}
-
-// ---- the wider description (`stoq-bench env`)
 
 export interface InterfaceInfo {
   name: string;
@@ -67,18 +30,6 @@ export interface InterfaceInfo {
   defaultRoute: Array<'ipv6' | 'ipv4'>;
 }
 
-export interface AeadResult {
-  cipher: 'aes-128-gcm';
-  bytes: number;
-  /** A fresh cipher context and nonce per buffer, as QUIC seals each packet (includes Node's per-call cost). */
-  perPacketBps: number;
-  /** One context, `update` per buffer: the bulk cipher rate (comparable with `openssl speed`). */
-  bulkBps: number;
-  rounds: number;
-  /** Spread of the per-packet rate over the rounds. */
-  perPacketRangeBps: [number, number];
-}
-
 export interface FastPathProbe {
   source: string;
   gsoAvailable: boolean;
@@ -87,29 +38,6 @@ export interface FastPathProbe {
   client: { gso: boolean; gro: boolean; gsoMaxSegmentsUsed: number; recvmmsg: boolean; sendmmsg: boolean; sendBufferBytes: number; recvBufferBytes: number; buffersForced: boolean };
   server: FastPathProbe['client'] | null;
   pacing: string | null;
-}
-
-/** How a record's testbed relates to this host: the same fingerprint, or which identity fields differ. */
-export interface RecordTestbed {
-  file: string;
-  fingerprint: string;
-  sameTestbed: boolean;
-  differs: string[];
-}
-
-/** Compares a record's environment with this host's identity, field by field. */
-export function compareTestbed(file: string, env: Record<string, unknown>, id: TestbedIdentity = testbedIdentity()): RecordTestbed {
-  const fingerprint = String(env.fingerprint);
-  const differs: string[] = [];
-  const cpu = env.cpu as { model?: string; count?: number } | undefined;
-  if (cpu?.model !== id.cpu.model) differs.push(`CPU model (${cpu?.model ?? '?'} vs ${id.cpu.model})`);
-  if (cpu?.count !== id.cpu.count) differs.push(`CPU count (${cpu?.count ?? '?'} vs ${id.cpu.count})`);
-  if (env.kernel !== id.kernel) differs.push(`kernel (${String(env.kernel ?? '?')} vs ${id.kernel})`);
-  if (env.os !== `${id.os}-${id.arch}`) differs.push(`OS/architecture (${String(env.os ?? '?')} vs ${id.os}-${id.arch})`);
-  if (env.build !== id.build) differs.push(`build (${String(env.build ?? '?')} vs ${id.build})`);
-  const same = fingerprint === fingerprintOf(id);
-  if (!same && differs.length === 0) differs.push('the fingerprint (computed from fields this record does not show)');
-  return { file, fingerprint, sameTestbed: same, differs: same ? [] : differs };
 }
 
 export interface EnvironmentReport {
@@ -128,7 +56,8 @@ export interface EnvironmentReport {
   socketBuffers: { rmemMax: number | null; wmemMax: number | null; rmemDefault: number | null; wmemDefault: number | null };
   fastPath: FastPathProbe | { source: string; error: string } | null;
   aead: { method: string; results: AeadResult[] } | null;
-  build: typeof BUILD_PROFILE;
+  /** How the loaded engine was compiled (a debug engine runs several times slower). */
+  build: Build;
   versions: { stoqBench: string; node: string; v8: string; openssl: string; quiche: string; napi: string };
 }
 
@@ -248,7 +177,7 @@ export function interfaces(): InterfaceInfo[] {
 
 /** The exact quiche version from Cargo.lock when the source tree is at hand, else the requirement. */
 export function quicheVersion(): string {
-  const lock = fileURLToPath(new URL('../Cargo.lock', import.meta.url));
+  const lock = fileURLToPath(new URL('../../Cargo.lock', import.meta.url));
   if (existsSync(lock)) {
     const m = /name = "quiche"\nversion = "([^"]+)"/.exec(readText(lock) ?? '');
     if (m) return m[1];
@@ -256,72 +185,8 @@ export function quicheVersion(): string {
   return `${QUICHE_REQUIREMENT}.x`;
 }
 
-/**
- * AES-128-GCM speed on one core, in this process (node:crypto, the OpenSSL Node links). Each size is
- * measured in `rounds` interleaved rounds of `budgetMs / rounds`; the median round is reported.
- */
-export function measureAead(options: { sizes?: number[]; budgetMs?: number; rounds?: number } = {}): AeadResult[] {
-  const sizes = options.sizes ?? [1350, 16384];
-  const rounds = Math.max(1, options.rounds ?? 5);
-  const slice = BigInt(Math.max(1, Math.round(((options.budgetMs ?? 200) / rounds) * 1e6)));
-  const key = randomBytes(16);
-  const iv = randomBytes(12);
-  const tagSink = { n: 0 };
-  const perPacket = (buf: Buffer, counter: number) => {
-    iv.writeUInt32BE(counter >>> 0, 8);
-    const c = createCipheriv('aes-128-gcm', key, iv);
-    const out = c.update(buf);
-    c.final();
-    tagSink.n += c.getAuthTag()[0] + out.length;
-  };
-  const timed = (fn: (i: number) => void): number => {
-    const start = process.hrtime.bigint();
-    const end = start + slice;
-    let i = 0;
-    let now = start;
-    while (now < end) {
-      for (let k = 0; k < 16; k++) fn(i++);
-      now = process.hrtime.bigint();
-    }
-    return i / (Number(now - start) / 1e9);
-  };
-  const results: AeadResult[] = [];
-  const samples = sizes.map(() => ({ per: [] as number[], bulk: [] as number[] }));
-  const bufs = sizes.map((s) => randomBytes(s));
-  // warm-up: first calls load the cipher and fill caches
-  bufs.forEach((b) => {
-    for (let i = 0; i < 64; i++) perPacket(b, i);
-  });
-  for (let r = 0; r < rounds; r++) {
-    sizes.forEach((size, j) => {
-      const buf = bufs[j];
-      samples[j].per.push(timed((i) => perPacket(buf, i)) * size * 8);
-      iv.writeUInt32BE(r, 8);
-      const c = createCipheriv('aes-128-gcm', key, iv);
-      samples[j].bulk.push(timed(() => void (tagSink.n += c.update(buf).length)) * size * 8);
-      c.final();
-    });
-  }
-  const median = (v: number[]) => {
-    const s = [...v].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
-  sizes.forEach((bytes, j) => {
-    const per = samples[j].per;
-    results.push({
-      cipher: 'aes-128-gcm',
-      bytes,
-      perPacketBps: median(per),
-      bulkBps: median(samples[j].bulk),
-      rounds,
-      perPacketRangeBps: [Math.min(...per), Math.max(...per)],
-    });
-  });
-  return results;
-}
-
 /** The fast-path part of a record's environment (a probe run's, or one read from a file). */
-export function fastPathFrom(env: { fastPath: FastPath; serverFastPath?: FastPath; pacing?: string }, source: string): FastPathProbe {
+export function fastPathFrom(env: Pick<Environment, 'fastPath' | 'serverFastPath' | 'pacing'>, source: string): FastPathProbe {
   const pick = (f: FastPath) => ({
     gso: f.gso,
     gro: f.gro,
@@ -363,7 +228,7 @@ export function describeHost(): Omit<EnvironmentReport, 'fastPath' | 'aead'> {
       rmemDefault: readInt('/proc/sys/net/core/rmem_default'),
       wmemDefault: readInt('/proc/sys/net/core/wmem_default'),
     },
-    build: BUILD_PROFILE,
+    build: identity.build,
     versions: {
       stoqBench: VERSION,
       node: process.version,

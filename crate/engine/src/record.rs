@@ -1,0 +1,621 @@
+//! The run record: what one run measured, as versioned data. Its shape is defined here and only here:
+//! `schema/run-record.schema.json` and the TypeScript types (`src/generated/`) are generated from these
+//! types (`stoq-schema`), so the doc comments below (units, `@default`) reach every reader.
+//!
+//! Times in seconds (`…S`) or microseconds (`…Us`), rates in bits per second (`…Bps`), sizes in bytes.
+//! Path statistics are the client's (quiche's `PathStats` names); the embedded server's counters are in
+//! `end.server`.
+
+use std::borrow::Cow;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::client::{ConnectionResult, Pacing, RunResult, RunState};
+use crate::error::ErrorInfo;
+use crate::metrics::{Interval, LatencySummary};
+use crate::scenario::Scenario;
+use crate::server::ServerStats;
+use crate::socket::FastPath;
+use crate::workload::Rate;
+
+/// The version of the record's shape. Readers upgrade older versions on read.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The confidence level at which a percentile must be boundable from a run's own sample to be reported.
+pub const PERCENTILE_LEVEL: f64 = 0.95;
+
+/// The percentiles a latency summary reports.
+pub const PERCENTILES: [Percentile; 4] = [Percentile::P50, Percentile::P90, Percentile::P99, Percentile::P999];
+
+/// What one run measured.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(title = "stoq-bench run record")]
+pub struct RunRecord {
+    /// The version of this record's shape (older versions are upgraded on read).
+    pub schema_version: SchemaVersion,
+    pub tool: Tool,
+    pub session: Session,
+    /// When the run started (RFC 3339, UTC).
+    #[schemars(extend("format" = "date-time"))]
+    pub started_at: String,
+    /// The server measured, `[v6addr]:port`.
+    pub target: String,
+    /// The server ran in this process (then `end.server` holds its counters and memory per connection).
+    pub embedded_server: bool,
+    /// The normalised workload, with its content-hash `id`.
+    pub scenario: Scenario,
+    pub environment: Environment,
+    /// The run's intervals, in order.
+    pub intervals: Vec<IntervalRecord>,
+    /// How each connection (slot) ended.
+    pub connections: Vec<ConnectionRecord>,
+    pub end: EndRecord,
+    /// Raw samples, when the kind times what it completes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Samples>,
+}
+
+/// The record's `schemaVersion`: always [`SCHEMA_VERSION`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SchemaVersion;
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u32(SCHEMA_VERSION)
+    }
+}
+
+impl JsonSchema for SchemaVersion {
+    fn schema_name() -> Cow<'static, str> {
+        "SchemaVersion".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "const": SCHEMA_VERSION })
+    }
+}
+
+/// The tool that wrote the record.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    pub name: ToolName,
+    /// The package version.
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ToolName {
+    #[serde(rename = "stoq-bench")]
+    StoqBench,
+}
+
+/// Where the run stands in its session (one invocation on one testbed; runs are the unit of replication).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Session {
+    /// The session's id, shared by its runs.
+    pub id: String,
+    /// 0-based number of the run within the session.
+    pub run: u32,
+    /// Runs the session was asked for.
+    #[schemars(range(min = 1))]
+    pub runs: u32,
+}
+
+/// How the engine was compiled: a `debug` engine (the dev profile) runs several times slower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Build {
+    /// Optimised, without debug assertions (`napi build --release`).
+    Release,
+    /// The dev profile: debug assertions, little optimisation.
+    Debug,
+}
+
+impl Build {
+    /// The build of this engine, as compiled.
+    pub const CURRENT: Build = if cfg!(debug_assertions) { Build::Debug } else { Build::Release };
+}
+
+/// The host a run was measured on, as the caller describes it (the testbed identity and its hash).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Host {
+    /// Hash of what makes two testbeds comparable (16 hex digits): CPU model and count, kernel
+    /// release, OS, architecture and the engine's build.
+    pub fingerprint: String,
+    pub hostname: String,
+    /// Platform and architecture, e.g. `linux-x64`.
+    pub os: String,
+    /// Kernel release.
+    pub kernel: String,
+    pub cpu: Cpu,
+    /// The Node.js version that drove the engine.
+    pub node: String,
+    /// How the engine was compiled (read from the loaded engine).
+    pub build: Build,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cpu {
+    pub model: String,
+    /// Logical CPUs.
+    pub count: u32,
+}
+
+/// The testbed and the fast path the run really used.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    #[serde(flatten)]
+    pub host: Host,
+    /// UDP GSO really used by the client in this run.
+    pub gso: bool,
+    /// UDP GRO really coalesced datagrams the client received.
+    pub gro: bool,
+    /// The pacing in effect.
+    pub pacing: Pacing,
+    /// The client's fast path.
+    pub fast_path: FastPath,
+    /// The embedded server's fast path (absent against a remote target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_fast_path: Option<FastPath>,
+}
+
+/// One interval of the run, all connections combined (client side).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntervalRecord {
+    pub index: u32,
+    /// Start, seconds since the run started.
+    pub start_s: f64,
+    /// End, seconds since the run started.
+    pub end_s: f64,
+    /// Application payload bytes sent in the interval (the 8-byte perf header not included).
+    pub bytes_sent: u64,
+    /// Application payload bytes received in the interval.
+    pub bytes_received: u64,
+    /// Application payload, both directions, bits per second.
+    pub goodput_bps: f64,
+    /// QUIC packets the client sent (quiche's count).
+    pub packets_sent: u64,
+    /// QUIC packets the client received.
+    pub packets_received: u64,
+    /// Requests, round trips or handshakes completed in the interval.
+    pub completed: u64,
+    /// Open connections the path statistics cover, at the interval's end.
+    pub connections: u32,
+    /// Smoothed RTT, mean over connections, us (client's quiche `PathStats`).
+    pub rtt_us: f64,
+    /// Smallest RTT seen on any connection, us (0 when none yet).
+    pub min_rtt_us: f64,
+    /// RTT variation, mean over connections, us.
+    pub rttvar_us: f64,
+    /// The client's congestion windows, summed, bytes.
+    pub cwnd: u64,
+    /// Packets the client declared lost in the interval.
+    pub lost: u64,
+    /// Packets the client retransmitted in the interval.
+    pub retrans: u64,
+    /// quiche's delivery-rate estimates, summed over connections, bits per second.
+    pub delivery_rate_bps: u64,
+    /// Path MTU, smallest over connections, bytes.
+    pub pmtu: u64,
+    /// Client CPU time used in the interval, seconds.
+    pub cpu_s: f64,
+}
+
+/// How one connection (slot) ended; for `handshakes` a slot runs many connections in turn.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionRecord {
+    pub index: u32,
+    pub state: RunState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// Application payload bytes.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Streams that ended with their FIN seen and every requested byte received.
+    pub streams_completed: u64,
+    /// Streams reset or answered short.
+    pub streams_failed: u64,
+    /// Time from connect to handshake completion (the slot's first connection), us; null when the
+    /// handshake never completed.
+    pub handshake_us: Option<f64>,
+    /// QUIC packets (quiche's view at the end).
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub lost: u64,
+    pub retrans: u64,
+    /// Smoothed RTT at the end, us.
+    pub rtt_us: f64,
+    /// Smallest RTT seen, us.
+    pub min_rtt_us: f64,
+    /// Congestion window at the end, bytes.
+    pub cwnd: u64,
+    /// Path MTU, bytes.
+    pub pmtu: u64,
+}
+
+/// How the run ended, and its totals.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndRecord {
+    pub state: RunState,
+    /// The first connection error, when the run errored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// From the first connect until the last byte was confirmed, seconds.
+    pub duration_s: f64,
+    /// Application payload bytes (the 8-byte perf header not included).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Application payload, both directions, bits per second over `durationS`.
+    pub goodput_bps: f64,
+    /// QUIC packets, as the client's quiche counts them.
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// UDP payload bytes of the QUIC packets sent (the kernel's interface counters less IP, UDP and L2
+    /// headers).
+    pub udp_bytes_sent: u64,
+    /// UDP payload bytes of the QUIC packets received.
+    pub udp_bytes_received: u64,
+    pub lost: u64,
+    pub retrans: u64,
+    /// Requests, round trips or handshakes completed.
+    pub completed: u64,
+    /// Requests or round trips completed per second over `durationS` (requests, latency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<f64>,
+    /// Handshakes completed per second over `durationS` (handshakes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshakes_per_second: Option<f64>,
+    /// Latency of what was completed (requests, round trips, handshakes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyRecord>,
+    pub connections: ConnectionCounts,
+    /// Client CPU time, seconds.
+    pub cpu_s: f64,
+    /// Interval snapshots not shown live because the consumer lagged (all are in `intervals`).
+    pub snapshots_dropped: u64,
+    /// The embedded server's counters, memory per connection included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerStats>,
+}
+
+/// Connections by how they ended.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionCounts {
+    pub total: u64,
+    pub completed: u64,
+    pub errored: u64,
+    pub cancelled: u64,
+}
+
+/// Latency percentiles, microseconds, from an HdrHistogram at 3 significant digits (within 0.1% of the
+/// sample quantile). A percentile the run's own sample cannot bound is null, and `undetermined` says why.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencyRecord {
+    pub unit: LatencyUnit,
+    pub method: LatencyMethod,
+    /// Samples summarised.
+    #[schemars(range(min = 1))]
+    pub n: u64,
+    pub min_us: f64,
+    pub mean_us: f64,
+    pub p50_us: Option<f64>,
+    pub p90_us: Option<f64>,
+    pub p99_us: Option<f64>,
+    pub p999_us: Option<f64>,
+    pub max_us: f64,
+    /// The percentiles left null, with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undetermined: Vec<Undetermined>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum LatencyUnit {
+    #[serde(rename = "us")]
+    Us,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub enum LatencyMethod {
+    /// HdrHistogram at 3 significant digits.
+    #[serde(rename = "hdrhistogram-3")]
+    HdrHistogram3,
+}
+
+/// A percentile of the latency summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Percentile {
+    P50,
+    P90,
+    P99,
+    P999,
+}
+
+impl Percentile {
+    pub fn quantile(self) -> f64 {
+        match self {
+            Percentile::P50 => 0.5,
+            Percentile::P90 => 0.9,
+            Percentile::P99 => 0.99,
+            Percentile::P999 => 0.999,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P90 => "p90",
+            Percentile::P99 => "p99",
+            Percentile::P999 => "p999",
+        }
+    }
+
+    /// Samples needed to bound this percentile at [`PERCENTILE_LEVEL`].
+    pub fn min_samples(self) -> u64 {
+        min_samples_for_quantile(self.quantile(), PERCENTILE_LEVEL)
+    }
+}
+
+/// A percentile a run's sample is too small to bound.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Undetermined {
+    pub percentile: Percentile,
+    /// Samples a distribution-free bound at 95% needs.
+    pub min_samples: u64,
+    pub reason: String,
+}
+
+/// The smallest sample for which a two-sided distribution-free interval for quantile `p` exists at
+/// `level`: the sample extremes must cover it with probability at least `level`, i.e.
+/// max(p, 1-p)^n <= (1 - level)/2 (p99 at 95% needs 368). The same rule as `minSampleForQuantile` in
+/// `src/stats/quantile.ts`.
+pub fn min_samples_for_quantile(p: f64, level: f64) -> u64 {
+    let tail = (1.0 - level) / 2.0;
+    (tail.ln() / p.max(1.0 - p).ln() - 1e-12).ceil() as u64
+}
+
+/// Raw samples of the run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Samples {
+    /// Per-request, per-round-trip or per-handshake latencies, microseconds, in completion order.
+    pub latency_us: Vec<f64>,
+}
+
+/// What the caller adds to what the engine measured: who ran it, where and when.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordContext {
+    /// The package version written as `tool.version`.
+    pub tool_version: String,
+    pub session: Session,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// The server measured, `[v6addr]:port`.
+    pub target: String,
+    /// The server runs in this process.
+    pub embedded_server: bool,
+    pub host: Host,
+}
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1e3
+}
+
+fn seconds(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+fn bps(bytes: u64, ns: u64) -> f64 {
+    if ns > 0 {
+        (bytes as f64 * 8.0 * 1e9) / ns as f64
+    } else {
+        0.0
+    }
+}
+
+impl From<&Interval> for IntervalRecord {
+    fn from(i: &Interval) -> Self {
+        let d = &i.delta;
+        IntervalRecord {
+            index: i.index,
+            start_s: seconds(i.start_ns),
+            end_s: seconds(i.end_ns),
+            bytes_sent: d.bytes_sent,
+            bytes_received: d.bytes_received,
+            goodput_bps: bps(d.bytes_sent + d.bytes_received, i.end_ns.saturating_sub(i.start_ns)),
+            packets_sent: d.packets_sent,
+            packets_received: d.packets_received,
+            completed: d.completed,
+            connections: i.path.connections,
+            rtt_us: us(i.path.rtt_ns),
+            min_rtt_us: us(i.path.min_rtt_ns),
+            rttvar_us: us(i.path.rttvar_ns),
+            cwnd: i.path.cwnd,
+            lost: d.lost,
+            retrans: d.retrans,
+            delivery_rate_bps: i.path.delivery_rate * 8,
+            pmtu: i.path.pmtu,
+            cpu_s: seconds(d.cpu_ns),
+        }
+    }
+}
+
+impl From<&ConnectionResult> for ConnectionRecord {
+    fn from(c: &ConnectionResult) -> Self {
+        ConnectionRecord {
+            index: c.index,
+            state: c.state,
+            error: c.error.clone(),
+            bytes_sent: c.bytes_sent,
+            bytes_received: c.bytes_received,
+            streams_completed: c.streams_completed,
+            streams_failed: c.streams_failed,
+            handshake_us: c.handshake_ns.map(us),
+            packets_sent: c.packets_sent,
+            packets_received: c.packets_received,
+            lost: c.lost,
+            retrans: c.retrans,
+            rtt_us: us(c.rtt_ns),
+            min_rtt_us: us(c.min_rtt_ns),
+            cwnd: c.cwnd,
+            pmtu: c.pmtu,
+        }
+    }
+}
+
+impl From<&LatencySummary> for LatencyRecord {
+    /// Applies the percentile rule: a percentile the sample cannot bound at 95% is null, with the reason.
+    fn from(l: &LatencySummary) -> Self {
+        let mut undetermined = Vec::new();
+        let mut determined = |p: Percentile, ns: u64| {
+            let needed = p.min_samples();
+            if l.n >= needed {
+                return Some(us(ns));
+            }
+            undetermined.push(Undetermined {
+                percentile: p,
+                min_samples: needed,
+                reason: format!(
+                    "{} samples cannot bound {}: a distribution-free {}% interval needs at least {needed}",
+                    l.n,
+                    p.as_str(),
+                    PERCENTILE_LEVEL * 100.0
+                ),
+            });
+            None
+        };
+        let p50_us = determined(Percentile::P50, l.p50_ns);
+        let p90_us = determined(Percentile::P90, l.p90_ns);
+        let p99_us = determined(Percentile::P99, l.p99_ns);
+        let p999_us = determined(Percentile::P999, l.p999_ns);
+        LatencyRecord {
+            unit: LatencyUnit::Us,
+            method: LatencyMethod::HdrHistogram3,
+            n: l.n,
+            min_us: us(l.min_ns),
+            mean_us: l.mean_ns / 1e3,
+            p50_us,
+            p90_us,
+            p99_us,
+            p999_us,
+            max_us: us(l.max_ns),
+            undetermined,
+        }
+    }
+}
+
+impl RunRecord {
+    /// The record of a run: what the engine measured (`result`, of `scenario`) in the record's units, with
+    /// what the caller knows (`context`). `snapshots_dropped`: interval snapshots the caller missed live.
+    pub fn new(scenario: &Scenario, result: &RunResult, context: RecordContext, snapshots_dropped: u64) -> RunRecord {
+        let t = &result.totals;
+        let rate = (result.duration_ns > 0).then(|| t.completed as f64 * 1e9 / result.duration_ns as f64);
+        let rate_of = |r: Rate| scenario.kind.spec().rate.filter(|k| *k == r).map(|_| rate.unwrap_or(0.0));
+        let count = |state: RunState| result.connections.iter().filter(|c| c.state == state).count() as u64;
+        let end = EndRecord {
+            state: result.state,
+            error: result.error.clone(),
+            duration_s: seconds(result.duration_ns),
+            bytes_sent: t.bytes_sent,
+            bytes_received: t.bytes_received,
+            goodput_bps: bps(t.bytes_sent + t.bytes_received, result.duration_ns),
+            packets_sent: t.packets_sent,
+            packets_received: t.packets_received,
+            udp_bytes_sent: t.udp_bytes_sent,
+            udp_bytes_received: t.udp_bytes_received,
+            lost: t.lost,
+            retrans: t.retrans,
+            completed: t.completed,
+            requests_per_second: rate_of(Rate::Requests),
+            handshakes_per_second: rate_of(Rate::Handshakes),
+            latency: result.latency.as_ref().map(LatencyRecord::from),
+            connections: ConnectionCounts {
+                total: result.connections.len() as u64,
+                completed: count(RunState::Completed),
+                errored: count(RunState::Errored),
+                cancelled: count(RunState::Cancelled),
+            },
+            cpu_s: seconds(t.cpu_ns),
+            snapshots_dropped,
+            server: None,
+        };
+        RunRecord {
+            schema_version: SchemaVersion,
+            tool: Tool { name: ToolName::StoqBench, version: context.tool_version },
+            session: context.session,
+            started_at: context.started_at,
+            target: context.target,
+            embedded_server: context.embedded_server,
+            scenario: scenario.clone(),
+            environment: Environment {
+                host: context.host,
+                gso: result.fast_path.gso,
+                gro: result.fast_path.gro,
+                pacing: result.pacing,
+                fast_path: result.fast_path.clone(),
+                server_fast_path: None,
+            },
+            intervals: result.intervals.iter().map(IntervalRecord::from).collect(),
+            connections: result.connections.iter().map(ConnectionRecord::from).collect(),
+            end,
+            samples: (!result.latency_ns.is_empty())
+                .then(|| Samples { latency_us: result.latency_ns.iter().map(|&ns| us(ns)).collect() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_percentile_rule_matches_the_order_statistics() {
+        // The same values as minSampleForQuantile in src/stats/quantile.ts.
+        assert_eq!(Percentile::P50.min_samples(), 6);
+        assert_eq!(Percentile::P90.min_samples(), 36);
+        assert_eq!(Percentile::P99.min_samples(), 368);
+        assert_eq!(Percentile::P999.min_samples(), 3688);
+        // p99: the sample maximum exceeds it with probability 1 - 0.99^n, at least 97.5% from n = 368 on.
+        assert!(0.99f64.powi(368) <= 0.025 && 0.99f64.powi(367) > 0.025);
+    }
+
+    #[test]
+    fn a_small_sample_leaves_the_high_percentiles_null_with_the_reason() {
+        let mut lat = crate::metrics::Latencies::default();
+        for (i, ns) in [30_000, 31_000, 32_000, 33_000, 90_000].into_iter().enumerate() {
+            lat.record(ns, i as u64);
+        }
+        let r = LatencyRecord::from(&lat.summary().unwrap());
+        assert_eq!((r.n, r.p50_us, r.p90_us, r.p99_us, r.p999_us), (5, None, None, None, None));
+        assert_eq!(r.undetermined.iter().map(|u| u.min_samples).collect::<Vec<_>>(), vec![6, 36, 368, 3688]);
+        assert!(r.undetermined[2].reason.contains("5 samples cannot bound p99"), "{}", r.undetermined[2].reason);
+        assert!((r.max_us - 90.0).abs() <= 0.09, "the histogram keeps 3 significant digits: {}", r.max_us);
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["p99Us"].is_null());
+
+        for i in 0..400 {
+            lat.record(40_000 + i, i);
+        }
+        let r = LatencyRecord::from(&lat.summary().unwrap());
+        assert!(r.p50_us.is_some() && r.p99_us.is_some() && r.p999_us.is_none());
+        assert_eq!(r.undetermined.len(), 1);
+    }
+}

@@ -1,0 +1,16 @@
+// A debug engine (the dev profile) runs several times slower than a release one: say so wherever it
+// measures or judges, so its figures are never taken for the engine's.
+import { engineSpec } from '../native.js';
+import type { Io } from './command.js';
+
+/** The warning for a debug engine, or undefined for a release one. */
+export function debugEngineWarning(): string | undefined {
+  if (engineSpec().build !== 'debug') return undefined;
+  return 'the loaded engine is a debug build (the dev profile): it runs several times slower than a release build, and its records say build "debug" (rebuild with npm run build:native)';
+}
+
+/** Warns on stderr when the loaded engine is a debug build. */
+export function warnIfDebugEngine(io: Io, command: string): void {
+  const warning = debugEngineWarning();
+  if (warning) io.stderr(`stoq-bench ${command}: warning: ${warning}\n`);
+}

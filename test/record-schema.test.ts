@@ -1,0 +1,84 @@
+// The record is defined once, in the engine's Rust types: every record the engine or a test makes
+// validates against the schema generated from them (strictly: no unknown keyword or format, every object
+// closed), older records are upgraded on read, and a percentile the run's own sample cannot bound is null
+// with the reason.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { engineSpec } from '../src/native.js';
+import { parseRecords } from '../src/records.js';
+import { SCENARIO_KINDS } from '../src/scenario.js';
+import { minSampleForQuantile } from '../src/stats/quantile.js';
+import { cli, recordSchema } from './helpers.js';
+import { createRng, fakeRecord } from './stats/make-records.js';
+
+const readmeRecords = ['download', 'latency', 'handshakes'].map((k) => new URL(`../bench/results/readme-${k}.jsonl`, import.meta.url));
+
+describe('the record schema', () => {
+  it('closes every object it describes', () => {
+    const schema = JSON.parse(readFileSync(new URL('../schema/run-record.schema.json', import.meta.url), 'utf8'));
+    const open: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as Record<string, unknown>;
+      if (n.properties !== undefined && n.additionalProperties !== false) open.push(path);
+      for (const [k, v] of Object.entries(n)) walk(v, `${path}/${k}`);
+    };
+    walk(schema, '#');
+    expect(open).toEqual([]);
+    expect(Object.keys(schema.definitions)).toEqual(expect.arrayContaining(['ConnectionRecord', 'ServerStats', 'Environment', 'FastPath', 'LatencyRecord']));
+  });
+
+  it('fake records of every kind, as tests make them, validate', () => {
+    const rng = createRng(1);
+    for (const kind of SCENARIO_KINDS) {
+      const r = fakeRecord(rng, { kind, latencyUs: 50, latencySamples: 20 });
+      expect(recordSchema.errors(r), kind).toBeUndefined();
+    }
+  });
+
+  it('records of schemaVersion 1 are upgraded on read and then validate', () => {
+    for (const url of readmeRecords) {
+      const text = readFileSync(url, 'utf8');
+      expect(JSON.parse(text.split('\n')[0]).schemaVersion).toBe(1);
+      for (const r of parseRecords(text, url.pathname)) {
+        expect(r.schemaVersion).toBe(2);
+        expect(recordSchema.errors(r), url.pathname).toBeUndefined();
+      }
+    }
+  });
+
+  it('upgrading a version-1 record of a small sample leaves what it cannot bound null, with the reason', () => {
+    const [v1] = parseRecords(readFileSync(readmeRecords[1], 'utf8'), 'latency');
+    const small = structuredClone(v1) as unknown as Record<string, any>;
+    small.schemaVersion = 1;
+    small.end.latency = { ...small.end.latency, n: 50, p50Us: 30, p90Us: 40, p99Us: 60, p999Us: 60 };
+    delete small.end.latency.undetermined;
+    const [r] = parseRecords(JSON.stringify(small), 'small');
+    expect(r.end.latency).toMatchObject({ n: 50, p50Us: 30, p90Us: 40, p99Us: null, p999Us: null });
+    expect(r.end.latency?.undetermined?.map((u) => [u.percentile, u.minSamples])).toEqual([['p99', 368], ['p999', 3688]]);
+    expect(recordSchema.errors(r)).toBeUndefined();
+  });
+});
+
+describe('percentiles a run cannot bound', () => {
+  it('the engine applies the same order-statistic rule as the statistics (95%: p50 6, p90 36, p99 368)', () => {
+    const rule = engineSpec().percentiles;
+    expect(rule.level).toBe(0.95);
+    for (const m of rule.minSamples) expect(m.minSamples, m.percentile).toBe(minSampleForQuantile(m.quantile, rule.level));
+    expect(rule.minSamples.find((m) => m.percentile === 'p99')?.minSamples).toBe(368);
+  });
+
+  it('run --scenario latency --count 5: no percentile is claimed from 5 samples, and the record says why', async () => {
+    const { code, stdout } = await cli(['run', '--scenario', 'latency', '--count', '5', '--json']);
+    expect(code).toBe(0);
+    const r = JSON.parse(stdout);
+    expect(recordSchema.errors(r)).toBeUndefined();
+    expect(r.end.latency).toMatchObject({ n: 5, p50Us: null, p90Us: null, p99Us: null, p999Us: null });
+    expect(r.end.latency.maxUs).toBeGreaterThan(0);
+    const p99 = r.end.latency.undetermined.find((u: { percentile: string }) => u.percentile === 'p99');
+    expect(p99).toMatchObject({ minSamples: 368 });
+    expect(p99.reason).toMatch(/5 samples cannot bound p99: a distribution-free 95% interval needs at least 368/);
+    const text = await cli(['run', '--scenario', 'latency', '--count', '5']);
+    expect(text.stdout).toMatch(/latency \(n=5\): min [\d.]+ us, p50 -, p90 -, p99 -, p99\.9 -, max [\d.]+ [um]s \(p50 needs 6 samples/);
+  });
+});

@@ -16,21 +16,21 @@ export interface KindInfo {
   measures: readonly MetricId[];
   /** The series its intervals are checked for steadiness on: goodput, or completions per second. */
   series: 'goodput' | 'completions';
-  /** Directions payload flows in: `bytes` is per direction, so a bidir run moves twice its bytes. */
-  directions: 0 | 1 | 2;
+  /** The directions its `bytes` go (transfers): each direction moves all of them, so bidir moves twice. */
+  bytes?: { sent: boolean; received: boolean };
   /** What one latency sample times, for people; absent when the kind times nothing. */
   sample?: 'round trip' | 'handshake';
 }
 
-const TRANSFER: Omit<KindInfo, 'measures'> = { metrics: ['goodput'], series: 'goodput', directions: 1 };
+const TRANSFER = { metrics: ['goodput'], series: 'goodput' } as const;
 
 export const KINDS: Readonly<Record<ScenarioKind, KindInfo>> = {
-  download: { ...TRANSFER, measures: ['goodput'] },
-  upload: { ...TRANSFER, measures: [] },
-  bidir: { ...TRANSFER, measures: [], directions: 2 },
-  requests: { metrics: ['requestRate', 'latencyP50', 'latencyP99'], measures: ['requestRate'], series: 'completions', directions: 2, sample: 'round trip' },
-  latency: { metrics: ['latencyP50', 'latencyP99', 'requestRate'], measures: ['latencyP50', 'latencyP99'], series: 'completions', directions: 2, sample: 'round trip' },
-  handshakes: { metrics: ['handshakeRate', 'latencyP50', 'latencyP99'], measures: ['handshakeRate'], series: 'completions', directions: 0, sample: 'handshake' },
+  download: { ...TRANSFER, measures: ['goodput'], bytes: { sent: false, received: true } },
+  upload: { ...TRANSFER, measures: [], bytes: { sent: true, received: false } },
+  bidir: { ...TRANSFER, measures: [], bytes: { sent: true, received: true } },
+  requests: { metrics: ['requestRate', 'latencyP50', 'latencyP99'], measures: ['requestRate'], series: 'completions', sample: 'round trip' },
+  latency: { metrics: ['latencyP50', 'latencyP99', 'requestRate'], measures: ['latencyP50', 'latencyP99'], series: 'completions', sample: 'round trip' },
+  handshakes: { metrics: ['handshakeRate'], measures: ['handshakeRate'], series: 'completions', sample: 'handshake' },
 };
 
 /** The engine's declaration of a kind: its stop conditions, the fields it takes, its defaults. */
@@ -53,14 +53,22 @@ export function kindsTaking(field: string): ScenarioKind[] {
   return engineSpec().kinds.filter((k) => takes(k.kind, field)).map((k) => k.kind);
 }
 
-/** The kinds whose records carry a metric. */
+const allKinds = (): ScenarioKind[] => engineSpec().kinds.map((k) => k.kind);
+
+/** The kinds whose records carry a metric, the one measured for it by default first. */
 export function kindsWith(metric: MetricId): ScenarioKind[] {
-  return engineSpec().kinds.map((k) => k.kind).filter((k) => KINDS[k].metrics.includes(metric));
+  const natural = kindFor(metric);
+  return [natural, ...allKinds().filter((k) => k !== natural && KINDS[k].metrics.includes(metric))];
+}
+
+/** The kinds whose latency samples time a round trip, or a handshake. */
+export function kindsTiming(sample: 'round trip' | 'handshake'): ScenarioKind[] {
+  return allKinds().filter((k) => KINDS[k].sample === sample);
 }
 
 /** The kind measured for a metric when no scenario is named. */
 export function kindFor(metric: MetricId): ScenarioKind {
-  const kind = engineSpec().kinds.map((k) => k.kind).find((k) => KINDS[k].measures.includes(metric));
+  const kind = allKinds().find((k) => KINDS[k].measures.includes(metric));
   if (!kind) throw new Error(`no scenario kind measures ${metric}`);
   return kind;
 }

@@ -2,7 +2,7 @@
 // from the types that src/generated/engine.ts is generated from. Internal: users import `index.ts`.
 import * as binding from '../index.js';
 import { fromNative } from './errors.js';
-import type { BindingValues, EngineSpec } from './generated/engine.js';
+import type { BindingValues, EngineSpec, Limit } from './generated/engine.js';
 
 export const native = binding;
 export type { RunOutput, RunConfig, ServerConfig } from '../index.js';
@@ -22,6 +22,13 @@ export function callNative<T>(call: () => T): T {
 }
 
 let spec: EngineSpec | undefined;
+
+/** The engine's accepted range of a value (a scenario field, `settings.NAME`, or `intervalNs`). */
+export function engineLimit(field: string): Limit {
+  const limit = engineSpec().limits.find((l) => l.field === field);
+  if (!limit) throw new Error(`the engine has no limit for ${field}`);
+  return limit;
+}
 
 /** The loaded engine's interface: its kinds and the fields each takes, limits, defaults, codes, build. */
 export function engineSpec(): EngineSpec {

@@ -8,9 +8,9 @@
 // when the claim lies more than a stated factor beyond it.
 import { gatherEvidence, runsToSettle, type Evidence, type Measured, type Quantity } from '../grading/evidence.js';
 import { formatValue } from '../grading/format.js';
-import { ROUND_TRIP_KINDS, TRANSFER_KINDS } from '../grading/validate.js';
+import { KINDS, kindsTiming, kindsWith } from '../kinds.js';
 import type { RunRecord } from '../record.js';
-import type { ScenarioKind } from '../scenario.js';
+import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
 import { DEFAULT_LEVEL, formatLevel, summarizeRun, type MetricId } from '../stats/run-model.js';
 import { formatMicros, formatRate } from '../units.js';
 import type { Claim, Form, Subject } from './extract.js';
@@ -95,18 +95,18 @@ function quantityOf(subject: Subject): { quantity: Quantity; kinds: ScenarioKind
   switch (subject.kind) {
     case 'goodput': {
       const first = subject.direction ? [subject.direction] : [];
-      return { quantity: { kind: 'metric', metric: 'goodput' }, kinds: subject.direction ? first : [...TRANSFER_KINDS] };
+      return { quantity: { kind: 'metric', metric: 'goodput' }, kinds: subject.direction ? first : kindsWith('goodput') };
     }
     case 'packetRate':
-      return { quantity: { kind: 'packetRate' }, kinds: [...TRANSFER_KINDS, 'requests', 'latency', 'handshakes'] };
+      return { quantity: { kind: 'packetRate' }, kinds: [...SCENARIO_KINDS] };
     case 'requestRate':
-      return { quantity: { kind: 'metric', metric: 'requestRate' }, kinds: ['requests', 'latency'] };
+      return { quantity: { kind: 'metric', metric: 'requestRate' }, kinds: kindsWith('requestRate') };
     case 'handshakeRate':
-      return { quantity: { kind: 'metric', metric: 'handshakeRate' }, kinds: ['handshakes'] };
+      return { quantity: { kind: 'metric', metric: 'handshakeRate' }, kinds: kindsWith('handshakeRate') };
     case 'latency':
       return {
         quantity: subject.p === 'mean' ? { kind: 'latencyMean' } : { kind: 'latency', p: subject.p },
-        kinds: subject.of === 'handshake' ? ['handshakes'] : [...ROUND_TRIP_KINDS],
+        kinds: subject.of === 'handshake' ? kindsTiming('handshake') : kindsWith('latencyP50'),
       };
     case 'connections':
       return undefined;
@@ -210,10 +210,9 @@ function checkConnections(claim: Claim, records: readonly RunRecord[]): Pick<Che
     const e = r.end;
     const wanted = s.connections ?? 1;
     if (e.state !== 'completed' || e.connections?.completed !== wanted) return false;
-    if (typeof s.bytes === 'number') {
-      if (r.scenario.kind === 'download') return e.bytesReceived === s.bytes;
-      if (r.scenario.kind === 'upload') return e.bytesSent === s.bytes;
-      if (r.scenario.kind === 'bidir') return e.bytesSent === s.bytes && e.bytesReceived === s.bytes;
+    const flows = KINDS[r.scenario.kind].bytes;
+    if (typeof s.bytes === 'number' && flows) {
+      return (!flows.sent || e.bytesSent === s.bytes) && (!flows.received || e.bytesReceived === s.bytes);
     }
     if (typeof s.count === 'number' && typeof s.requestSize === 'number' && typeof s.responseSize === 'number') {
       return e.bytesSent === s.count * s.requestSize && e.bytesReceived === s.count * s.responseSize;

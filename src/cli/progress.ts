@@ -5,6 +5,10 @@
 import type { IntervalRecord } from '../record.js';
 import type { Scenario } from '../scenario.js';
 import type { Io } from './command.js';
+import { KINDS } from '../kinds.js';
+
+/** How many times a scenario's `bytes` cross the link: once per direction its kind sends them. */
+const directions = (kind: Scenario['kind']) => Number(KINDS[kind].bytes?.sent ?? false) + Number(KINDS[kind].bytes?.received ?? false);
 
 const BAR = 20;
 
@@ -94,7 +98,7 @@ export class Progress {
     }
     const { total, done } =
       s.bytes !== undefined
-        ? { total: s.bytes * (s.kind === 'bidir' ? 2 : 1), done: this.done.bytes }
+        ? { total: s.bytes * directions(s.kind), done: this.done.bytes }
         : s.count !== undefined
           ? { total: s.count, done: this.done.completed }
           : { total: 0, done: 0 };

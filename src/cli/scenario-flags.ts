@@ -5,7 +5,7 @@
 import type { Options } from 'yargs';
 import type { ScenarioInput } from '../generated/engine.js';
 import { kindSpec, kindsTaking, takes } from '../kinds.js';
-import { engineSpec } from '../native.js';
+import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
 import { formatBytes, formatDuration } from '../units.js';
 import { size, time, whole as wholeIn } from './options.js';
@@ -19,11 +19,7 @@ interface ScenarioFlag {
 
 const spec = engineSpec();
 const defaults = spec.defaults;
-const limit = (field: string) => {
-  const l = spec.limits.find((x) => x.field === field);
-  if (!l) throw new Error(`the engine has no limit for ${field}`);
-  return l;
-};
+const limit = engineLimit;
 /** A whole-number flag within the engine's limits of `field`. */
 const whole = (flag: string, describe: string, l: { min: number; max: number }, extra: Options = {}) => wholeIn(flag, describe, l.min, l.max, extra);
 /** "(default: X)" in --help, from the engine's defaults. */
@@ -75,8 +71,6 @@ export function flagOf(field: string): string | undefined {
   return SCENARIO_FLAGS.find((f) => f.field === field)?.flag;
 }
 
-const list = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}` : items.join(''));
-
 /**
  * Cross-flag rules of the scenario flags: one stop condition at most, only flags the kind takes (a flag it
  * does not take would change the scenario's id without changing the workload), the interval's minimum.
@@ -91,14 +85,31 @@ export function checkScenario(argv: Record<string, unknown>): string | undefined
   }
   const kind = argv.scenario as ScenarioKind | undefined;
   if (kind !== undefined) {
-    for (const f of given.filter((g) => !takes(kind, g.field))) {
+    for (const { flag, takenBy } of flagsNotTaken(argv, kind)) {
       const note = kindSpec(kind).note;
-      return `--${f.flag} applies to ${list(kindsTaking(f.field))}, not ${kind}${note ? ` (${note})` : ''}`;
+      return `--${flag} applies to ${listKinds(takenBy)}, not ${kind}${note ? ` (${note})` : ''}`;
     }
   }
   const interval = limit('intervalNs');
   if (argv.interval !== undefined && (argv.interval as number) < interval.min) return `--interval must be at least ${formatDuration(interval.min)}`;
   return undefined;
+}
+
+/** The scenario flags given that `kind` does not take. */
+export function flagsNotTaken(argv: Record<string, unknown>, kind: ScenarioKind): Array<{ flag: string; takenBy: ScenarioKind[] }> {
+  return SCENARIO_FLAGS.filter((f) => argv[f.flag] !== undefined && !takes(kind, f.field)).map((f) => ({ flag: f.flag, takenBy: kindsTaking(f.field) }));
+}
+
+/** The flags with those `kind` does not take left out (for one kind of several measured together). */
+export function onlyFlagsTaken(argv: Record<string, unknown>, kind: ScenarioKind): Record<string, unknown> {
+  const a: Record<string, unknown> = { ...argv, scenario: kind };
+  for (const { flag } of flagsNotTaken(argv, kind)) delete a[flag];
+  return a;
+}
+
+/** Kinds in words: `download, upload and bidir`. */
+export function listKinds(kinds: readonly string[]): string {
+  return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds[kinds.length - 1]}` : kinds.join('');
 }
 
 /** The scenario the flags describe: only what was given (the engine fills in the rest). */

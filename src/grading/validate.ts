@@ -5,6 +5,7 @@
 // runs or intervals, or a percentile that the runs' samples cannot determine.
 import { StoqError } from '../errors.js';
 import type { RunRecord } from '../record.js';
+import { kindFor, kindsWith } from '../kinds.js';
 import type { ScenarioKind } from '../scenario.js';
 import { DEFAULT_LEVEL, formatLevel, summarizeRun, type MetricId } from '../stats/run-model.js';
 import { minSampleForQuantile } from '../stats/quantile.js';
@@ -31,18 +32,18 @@ export function parsePerSecond(text: string): number {
   return Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6 } as Record<string, number>)[m[2].toLowerCase()];
 }
 
-export const TRANSFER_KINDS: readonly ScenarioKind[] = ['download', 'upload', 'bidir'];
-export const ROUND_TRIP_KINDS: readonly ScenarioKind[] = ['latency', 'requests'];
-
 const microseconds = (t: string) => parseDuration(t) / 1e3;
 
-export const EXPECTATIONS: readonly ExpectationSpec[] = [
-  { flag: 'expect-goodput', metric: 'goodput', label: 'goodput', parse: parseRate, natural: 'download', kinds: TRANSFER_KINDS },
-  { flag: 'expect-p50-rtt', metric: 'latencyP50', label: 'p50 round trip', parse: microseconds, natural: 'latency', kinds: ROUND_TRIP_KINDS },
-  { flag: 'expect-p99-rtt', metric: 'latencyP99', label: 'p99 round trip', parse: microseconds, natural: 'latency', kinds: ROUND_TRIP_KINDS },
-  { flag: 'expect-requests', metric: 'requestRate', label: 'requests', parse: parsePerSecond, natural: 'requests', kinds: ['requests', 'latency'] },
-  { flag: 'expect-handshakes', metric: 'handshakeRate', label: 'handshakes', parse: parsePerSecond, natural: 'handshakes', kinds: ['handshakes'] },
-];
+/** The expectation flags; the scenarios that measure each come from the kind table (src/kinds.ts). */
+export const EXPECTATIONS: readonly ExpectationSpec[] = (
+  [
+    { flag: 'expect-goodput', metric: 'goodput', label: 'goodput', parse: parseRate },
+    { flag: 'expect-p50-rtt', metric: 'latencyP50', label: 'p50 round trip', parse: microseconds },
+    { flag: 'expect-p99-rtt', metric: 'latencyP99', label: 'p99 round trip', parse: microseconds },
+    { flag: 'expect-requests', metric: 'requestRate', label: 'requests', parse: parsePerSecond },
+    { flag: 'expect-handshakes', metric: 'handshakeRate', label: 'handshakes', parse: parsePerSecond },
+  ] as const
+).map((e) => ({ ...e, natural: kindFor(e.metric), kinds: kindsWith(e.metric) }));
 
 export type ExpectationVerdict = 'PASS' | 'FAIL' | 'INVALID';
 

@@ -11,6 +11,9 @@ import type { HistoryStore } from '../history/index.js';
 import type { RunRecord } from '../record.js';
 import { runScenario } from '../run.js';
 import { normalizeScenario, type Scenario } from '../scenario.js';
+import { isTransfer, kindFor } from '../kinds.js';
+import { engineLimit, engineSpec } from '../native.js';
+import { median } from '../stats/order-statistics.js';
 import { quantileSorted } from '../stats/index.js';
 import { emitAlert, type Alert, type AlertSinks } from './alerts.js';
 import { evaluateHealth, type BaselineLevels, type Health, type HealthState } from './health.js';
@@ -79,12 +82,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A probe: the scenario that measures round-trip latency (64-byte requests and responses). */
+const PROBE_KIND = kindFor('latencyP50');
+/** A burst: the scenario that measures goodput. */
+const BURST_KIND = kindFor('goodput');
+
 export function probeScenario(o: Pick<MonitorOptions, 'probeCount' | 'probeTimeoutNs'>): Scenario {
-  return normalizeScenario({ kind: 'latency', count: o.probeCount, requestSize: 64, responseSize: 64, settings: { idleTimeoutNs: o.probeTimeoutNs } });
+  return normalizeScenario({ kind: PROBE_KIND, count: o.probeCount, requestSize: 64, responseSize: 64, settings: { idleTimeoutNs: o.probeTimeoutNs } });
 }
 
 export function burstScenario(o: Pick<MonitorOptions, 'burstDurationNs' | 'probeTimeoutNs'>): Scenario {
-  return normalizeScenario({ kind: 'download', durationNs: o.burstDurationNs, settings: { idleTimeoutNs: o.probeTimeoutNs } });
+  return normalizeScenario({ kind: BURST_KIND, durationNs: o.burstDurationNs, settings: { idleTimeoutNs: o.probeTimeoutNs } });
 }
 
 export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
@@ -125,7 +133,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
     try {
       ({ record } = await runScenario(scenario, {
         target: o.target,
-        intervalNs: Math.max(10e6, Math.min(1e9, o.intervalNs)),
+        intervalNs: Math.max(engineLimit('intervalNs').min, Math.min(engineSpec().defaults.intervalNs, o.intervalNs)),
         signal: own.signal,
         session: { id: session.id, run: session.run, runs: session.run + 1 },
       }));
@@ -247,24 +255,22 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
 
 /** A baseline's levels from its records: medians across runs of per-run RTT p50/p99 and goodput. */
 export function baselineLevels(name: string, records: RunRecord[]): BaselineLevels {
-  const med = (v: number[]) => {
-    if (v.length === 0) return undefined;
-    const s = [...v].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
+  const med = (v: number[]) => (v.length === 0 ? undefined : median(v));
   const ok = records.filter((r) => r.end.state === 'completed');
-  // per run: the recorded percentiles, else type-7 percentiles of the raw samples
+  // per run of the scenario probes are (round trips, one at a time): the recorded percentiles where the run
+  // determined them, else type-7 percentiles of the raw samples
   const lat = ok
-    .filter((r) => r.scenario.kind === 'latency')
+    .filter((r) => r.scenario.kind === PROBE_KIND)
     .map((r) => {
-      if (r.end.latency) return { p50: r.end.latency.p50Us, p99: r.end.latency.p99Us };
+      const l = r.end.latency;
+      if (l && l.p50Us !== null && l.p99Us !== null) return { p50: l.p50Us, p99: l.p99Us };
       const xs = r.samples?.latencyUs;
       if (!xs || xs.length === 0) return undefined;
       const sorted = Float64Array.from(xs).sort();
       return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99) };
     })
     .filter((x): x is { p50: number; p99: number } => x !== undefined);
-  const xfer = ok.filter((r) => ['download', 'upload', 'bidir'].includes(r.scenario.kind));
+  const xfer = ok.filter((r) => isTransfer(r.scenario.kind));
   return {
     name,
     p50Us: med(lat.map((l) => l.p50)),

@@ -3,6 +3,7 @@
 // time per run, round-trip latency CDF from the raw samples, smoothed RTT, cwnd and loss over time, the
 // per-run values with the across-run interval, and for a comparison, baseline vs candidate with their
 // confidence intervals and the candidate/baseline ratio against the threshold.
+import { isTransfer, KINDS } from '../kinds.js';
 import { VERSION } from '../version.js';
 import { formatBytes, formatMicros } from '../units.js';
 import { METRICS, type MetricId } from '../stats/run-model.js';
@@ -236,7 +237,9 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
     );
   }
   const charts: string[] = [];
-  const transfer = ['download', 'upload', 'bidir'].includes(g.kind);
+  const kind = KINDS[g.kind];
+  const transfer = isTransfer(g.kind);
+  const timed = kind.sample === 'handshake' ? { title: 'Handshake time', axis: 'handshake time' } : { title: 'Round-trip latency', axis: 'latency' };
   const perRun = (f: (iv: ScenarioGroup['runs'][number]['record']['intervals'][number]) => number | undefined) =>
     runs.map((r) => ({ name: r.label, points: r.record.intervals.map((iv) => [mid(iv), f(iv) ?? NaN] as [number, number]) }));
   charts.push(lineChart(`${id}-throughput`, 'Goodput over time, per run (interval midpoints)', perRun((iv) => iv.goodputBps), { label: 'time since the run started (s)', format: secTick, zero: true }, { label: 'goodput', format: rateTick }));
@@ -248,9 +251,9 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
     charts.push(
       lineChart(
         `${id}-cdf`,
-        `${g.kind === 'handshakes' ? 'Handshake time' : 'Round-trip latency'} CDF, per run (raw samples)`,
+        `${timed.title} CDF, per run (raw samples)`,
         series,
-        { label: `${g.kind === 'handshakes' ? 'handshake time' : 'latency'} (${log ? 'log scale' : 'linear'})`, format: usTick, log },
+        { label: `${timed.axis} (${log ? 'log scale' : 'linear'})`, format: usTick, log },
         { label: 'fraction of samples at or below', format: (v) => `${+(v * 100).toFixed(0)}%`, max: 1 },
         `${withSamples.reduce((s, r) => s + (r.record.samples!.latencyUs as number[]).length, 0)} samples; each curve thinned to at most 400 points of its empirical CDF`,
       ),

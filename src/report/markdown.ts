@@ -6,6 +6,7 @@ import { sideSummary } from '../grading/compare.js';
 import { formatValue } from '../grading/format.js';
 import type { RunRecord } from '../record.js';
 import { groupBySession, METRICS, METRIC_IDS, summarizeRun, type MetricId, type RunSummary } from '../stats/run-model.js';
+import type { ScenarioKind } from '../scenario.js';
 import { formatBytes, formatRate } from '../units.js';
 import type { Validation } from '../grading/validate.js';
 
@@ -48,7 +49,7 @@ export interface MetricOverview {
 /** The runs of one scenario (same scenario id) with their across-run figures. */
 export interface ScenarioGroup {
   scenarioId: string;
-  kind: string;
+  kind: ScenarioKind;
   fingerprints: string[];
   runs: RunRow[];
   metrics: MetricOverview[];

@@ -1,6 +1,7 @@
 // The run and session model: a session (one invocation on one testbed) holds runs (the unit of
 // replication) that hold intervals. Each run is reduced to one number per metric after omitting its
 // warm-up; its steadiness is checked (drift, autocorrelation) and flagged, never silently dropped.
+import { KINDS, type MetricId } from '../kinds.js';
 import type { RunRecord } from '../record.js';
 import { batchMeansInterval, blockBootstrapMean, type Interval } from './bootstrap.js';
 import { minSampleForQuantile, quantileInterval, quantileSorted } from './quantile.js';
@@ -15,7 +16,7 @@ export const DEFAULT_LEVEL = 0.95;
 /** A level as people read it: `95%`. */
 export const formatLevel = (level: number): string => `${+(level * 100).toFixed(2)}%`;
 
-export type MetricId = 'goodput' | 'latencyP50' | 'latencyP99' | 'requestRate' | 'handshakeRate';
+export type { MetricId };
 
 export interface MetricInfo {
   id: MetricId;
@@ -93,8 +94,6 @@ export interface RunSummary {
   withinRun: { blockBootstrap: Interval; batchMeans: Interval } | null;
 }
 
-const THROUGHPUT_KINDS = new Set(['download', 'upload', 'bidir']);
-
 /** MSER (marginal standard error rule): the truncation d <= n/2 minimising var(x_d..) / (n - d). */
 export function mserTruncation(series: ArrayLike<number>): number {
   const n = series.length;
@@ -143,7 +142,7 @@ export function summarizeRun(record: RunRecord, options: RunModelOptions = {}): 
   if (intervals.length > 1 && intervals[intervals.length - 1].endS - intervals[intervals.length - 1].startS < quantileSorted(lengths, 0.5) / 2) {
     intervals.pop();
   }
-  const completions = !THROUGHPUT_KINDS.has(kind) && intervals.length > 0 && intervals.every((iv) => typeof iv.completed === 'number');
+  const completions = KINDS[kind].series === 'completions' && intervals.length > 0 && intervals.every((iv) => typeof iv.completed === 'number');
   const seriesOf = (ivs: typeof intervals) =>
     ivs.map((iv) => (completions ? (iv.completed as number) / Math.max(iv.endS - iv.startS, 1e-9) : iv.goodputBps));
   const full = seriesOf(intervals);
@@ -162,7 +161,7 @@ export function summarizeRun(record: RunRecord, options: RunModelOptions = {}): 
   const durationS = steadyIvs.reduce((s, iv) => s + (iv.endS - iv.startS), 0);
 
   const metrics: RunSummary['metrics'] = {};
-  if (THROUGHPUT_KINDS.has(kind)) {
+  if (KINDS[kind].metrics.includes('goodput')) {
     if (steadyIvs.length > 0 && durationS > 0) {
       metrics.goodput = steadyIvs.reduce((s, iv) => s + iv.goodputBps * (iv.endS - iv.startS), 0) / durationS;
     } else {

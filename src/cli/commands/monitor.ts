@@ -10,7 +10,8 @@ import { defaultStorePath, HistoryStore } from '../../history/index.js';
 import { MonitorMetrics, serveMetrics } from '../../monitor/metrics.js';
 import { baselineLevels, runMonitor, type Measurement } from '../../monitor/monitor.js';
 import type { BaselineLevels } from '../../monitor/health.js';
-import { formatMicros, formatRate, parseAddress } from '../../units.js';
+import { engineLimit } from '../../native.js';
+import { formatDuration, formatMicros, formatRate, parseAddress } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
 import { time, whole } from '../options.js';
 
@@ -29,12 +30,16 @@ export function parseMonitorSlo(text: string): Slo {
   return { ...slo, text: String(text).trim() };
 }
 
+/** The engine's shortest interval, and shortest idle timeout (a probe's timeout is its idle timeout). */
+const INTERVAL_MIN = engineLimit('intervalNs').min;
+const IDLE_MIN = engineLimit('settings.idleTimeoutNs').min;
+
 export const monitorCommand: Command = {
   name: 'monitor',
   describe: 'Measure --target continuously: RTT probes, throughput bursts, health, alerts, Prometheus metrics',
   options: {
     target: { type: 'string', demandOption: true, describe: 'ADDRESS of the server to watch (required)' },
-    interval: time('interval', 'probe period (TIME, at least 10ms)', { default: '1s' }),
+    interval: time('interval', `probe period (TIME, at least ${formatDuration(INTERVAL_MIN)})`, { default: '1s' }),
     window: time('window', 'sliding window of the percentiles and the health (TIME)', { default: '60s' }),
     'burst-every': time('burst-every', 'period of the throughput bursts (TIME; 0 disables them)', { default: '10s' }),
     'burst-duration': time('burst-duration', 'length of one throughput burst, a download (TIME)', { default: '500ms' }),
@@ -52,11 +57,11 @@ export const monitorCommand: Command = {
     metrics: { type: 'string', describe: 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)' },
   },
   check(argv) {
-    if ((argv.interval as number) < 10e6) return '--interval must be at least 10ms';
+    if ((argv.interval as number) < INTERVAL_MIN) return `--interval must be at least ${formatDuration(INTERVAL_MIN)}`;
     if ((argv.window as number) < (argv.interval as number)) return '--window must be at least one --interval';
     if ((argv['burst-duration'] as number) <= 0) return '--burst-duration must be more than 0';
     if ((argv['probe-warmup'] as number) >= (argv['probe-count'] as number)) return '--probe-warmup must be less than --probe-count';
-    if ((argv['probe-timeout'] as number) < 10e6) return '--probe-timeout must be at least 10ms';
+    if ((argv['probe-timeout'] as number) < IDLE_MIN) return `--probe-timeout must be at least ${formatDuration(IDLE_MIN)}`;
     if (argv.duration !== undefined && (argv.duration as number) <= 0) return '--duration must be more than 0';
     const margin = argv['baseline-margin'] as number;
     if (!Number.isFinite(margin) || margin < 0 || margin > 1000) return `--baseline-margin: expected a percentage from 0 to 1000, got "${argv['baseline-margin']}"`;

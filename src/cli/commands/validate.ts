@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
 import { formatValue } from '../../grading/format.js';
-import { EXPECTATIONS, formatValidation, parsePerSecond, ROUND_TRIP_KINDS, TRANSFER_KINDS, validateRuns } from '../../grading/validate.js';
+import { EXPECTATIONS, formatValidation, parsePerSecond, validateRuns } from '../../grading/validate.js';
+import { isTransfer } from '../../kinds.js';
 import { readRecordFile } from '../../records.js';
 import type { RunRecord } from '../../record.js';
 import { runScenario } from '../../run.js';
@@ -14,7 +15,7 @@ import { formatRate, parseDuration, parseRate } from '../../units.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
 import { time } from '../options.js';
 import { historyOptions, RunHistory } from '../run-history.js';
-import { checkScenario, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
+import { checkScenario, flagsNotTaken, listKinds, onlyFlagsTaken, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
 const coerceWith = (flag: string, parse: (t: string) => number) => (value: unknown) => {
   if (value === undefined) return undefined;
@@ -41,18 +42,9 @@ function kindsFor(argv: Record<string, unknown>): ScenarioKind[] {
   return [...new Set(wantedFrom(argv).map((w) => w.spec.natural))];
 }
 
-/** The flags for one kind when several are measured: stop and size flags go only where they apply. */
+/** The flags for one kind when several are measured: each flag goes only where the kind takes it. */
 function argvFor(argv: Record<string, unknown>, kind: ScenarioKind, several: boolean): Record<string, unknown> {
-  if (!several) return { ...argv, scenario: kind };
-  const a: Record<string, unknown> = { ...argv, scenario: kind };
-  const transfer = TRANSFER_KINDS.includes(kind);
-  if (!transfer) delete a.bytes;
-  if (transfer) delete a.count;
-  if (!ROUND_TRIP_KINDS.includes(kind)) {
-    delete a['request-size'];
-    delete a['response-size'];
-  }
-  return a;
+  return several ? onlyFlagsTaken(argv, kind) : { ...argv, scenario: kind };
 }
 
 const { scenario: runScenarioFlag, runs: _runs, json: _json, out: _out, ...restOfRun } = scenarioOptions;
@@ -105,8 +97,9 @@ its own intervals (block bootstrap) or samples (order statistics).`,
       return checkScenario(argv);
     }
     const kinds = kindsFor(argv);
-    if (argv.bytes !== undefined && !kinds.some((k) => TRANSFER_KINDS.includes(k))) return `--bytes applies to download, upload and bidir; these expectations measure ${kinds.join(', ')}`;
-    if (argv.count !== undefined && kinds.every((k) => TRANSFER_KINDS.includes(k))) return `--count applies to requests, latency and handshakes; these expectations measure ${kinds.join(', ')}`;
+    // a flag no measured kind takes (one that only some take goes to those)
+    const unused = kinds.map((k) => flagsNotTaken(argv, k)).reduce((a, b) => a.filter((x) => b.some((y) => y.flag === x.flag)));
+    if (unused.length > 0) return `--${unused[0].flag} applies to ${listKinds(unused[0].takenBy)}; these expectations measure ${kinds.join(', ')}`;
     for (const kind of kinds) {
       const problem = checkScenario(argvFor(argv, kind, kinds.length > 1));
       if (problem) return problem;
@@ -181,7 +174,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
 function progressLine(r: RunRecord, run: number, runs: number, level: number): string {
   const e = r.end;
   const parts = [`${r.scenario.kind} run ${run + 1}/${runs}: ${e.state}`];
-  if (TRANSFER_KINDS.includes(r.scenario.kind as ScenarioKind)) parts.push(`goodput ${formatRate(e.goodputBps)}`);
+  if (isTransfer(r.scenario.kind)) parts.push(`goodput ${formatRate(e.goodputBps)}`);
   if (e.latency) {
     const l = e.latency;
     const show = (metric: 'latencyP50' | 'latencyP99', p: number, v: number | null) =>

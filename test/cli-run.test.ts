@@ -3,6 +3,7 @@ import { readFileSync, mkdtempSync, existsSync, readdirSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { engineSpec } from '../src/native.js';
 import { cli, recordSchema, spawnServer } from './helpers.js';
 
 const validate = recordSchema.validate;
@@ -82,6 +83,14 @@ describe('bad flags: a clear message naming the flag, exit 2, nothing written', 
     [['--interval', '1ms'], /at least 10ms/],
     [['--payload-size', '100'], /payload size must be between 1200/],
     [['--scenario', 'teleport'], /Invalid values/],
+    // a flag the kind does not take would change the scenario's id without changing the workload
+    [['--scenario', 'download', '--inflight', '16'], /--inflight applies to requests, not download/],
+    [['--scenario', 'latency', '--streams', '4'], /--streams applies to download, upload and bidir, not latency/],
+    [['--scenario', 'latency', '--connections', '2'], /--connections applies to .*, not latency \(latency runs one request at a time on one connection\)/],
+    [['--scenario', 'handshakes', '--stream-type', 'uni'], /--stream-type applies to .*, not handshakes/],
+    [['--scenario', 'upload', '--request-size', '10'], /--request-size applies to requests and latency, not upload/],
+    // the engine's own checks, reported by the flag of the field at fault
+    [['--scenario', 'bidir', '--stream-type', 'uni'], /--stream-type: bidir needs bidirectional streams/],
     [['--bogus'], /Unknown argument/],
   ];
   for (const [args, message] of cases) {
@@ -95,6 +104,26 @@ describe('bad flags: a clear message naming the flag, exit 2, nothing written', 
       expect(existsSync(out)).toBe(false);
     });
   }
+});
+
+describe('flags follow the engine', () => {
+  it('--help shows the engine\'s defaults and limits', async () => {
+    const spec = engineSpec();
+    const { code, stdout } = await cli(['run', '--help']);
+    expect(code).toBe(0);
+    const line = (flag: string) => stdout.split('\n').find((l) => l.trimStart().startsWith(`--${flag} `)) ?? '';
+    expect(line('payload-size')).toMatch(new RegExp(`\\[default: ${spec.defaults.settings.payloadSize}\\]`));
+    expect(line('payload-size')).toMatch(/1200 to 65527/);
+    expect(line('connections')).toMatch(new RegExp(`\\[default: ${spec.defaults.connections}\\]`));
+    expect(line('cc')).toMatch(new RegExp(`\\[default: ${spec.defaults.settings.cc}\\]`));
+    expect(line('interval')).toMatch(/at least 10ms.*\[default: 1s\]/);
+  });
+
+  it('flags left out are left to the engine: the same workload keeps its id', async () => {
+    const plain = JSON.parse((await cli(['run', '--scenario', 'latency', '--count', '3', '--json'])).stdout);
+    const spelled = JSON.parse((await cli(['run', '--scenario', 'latency', '--count', '3', '--request-size', '64', '--payload-size', '1350', '--json'])).stdout);
+    expect(spelled.scenario.id).toBe(plain.scenario.id);
+  });
 });
 
 describe('stoq-bench server', () => {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../src/stats/rng.js';
 import { cli } from './helpers.js';
 import { fakeSession } from './stats/make-records.js';
+import { withChartCheck } from './report/chart-check.js';
 import { checkWellFormed } from './report/xml.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-report-'));
@@ -133,8 +134,11 @@ describe('report --format html', () => {
   it('headless Chromium draws every chart: throughput, latency CDF, cwnd, loss, baseline vs candidate', async () => {
     const out = file('rendered.html');
     expect((await cli(['report', upload, latency, comparison, validation, '--format', 'html', '--out', out])).code).toBe(0);
-    const dom = renderInChromium(out);
-    // the page's own check ran in the browser: each chart counts the data paths that were laid out
+    // the page runs no script: the check that counts what the browser laid out is injected here
+    const checked = file('rendered-checked.html');
+    writeFileSync(checked, withChartCheck(readFileSync(out, 'utf8')));
+    const dom = renderInChromium(checked);
+    // the check ran in the browser: each chart counts the data paths that were laid out
     const charts = [...dom.matchAll(/<figure class="chart" data-chart="([^"]+)" data-drawn="(\d+)" data-marks="(\d+)">/g)].map((m) => ({
       id: m[1],
       drawn: Number(m[2]),

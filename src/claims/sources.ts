@@ -1,8 +1,9 @@
 // What `claims` reads: documents and source files (directories walked), and the evidence: run-record or
 // baseline files, or else the history store that `run` and `monitor` record into.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoqError } from '../errors.js';
+import { readTextFile } from '../files.js';
 import { isBaselineFile, parseBaselineFile } from '../history/baseline.js';
 import { HistoryStore } from '../history/store.js';
 import { parseRecords } from '../records.js';
@@ -18,14 +19,7 @@ export interface Input {
   text: string;
 }
 
-function read(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new StoqError('INVALID_FILE', `${path}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(error)})`);
-  }
-}
+const read = (path: string) => readTextFile(path);
 
 /**
  * The files to check: each file named (a source file by its extension, anything else a document), and in

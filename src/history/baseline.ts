@@ -1,8 +1,8 @@
 // Baselines: named sets of runs in the store, portable JSON baseline files (commit one to a repo for CI),
 // and the baseline-selection order: a named baseline (or baseline file), else the recent stable history on
 // the same testbed and scenario (after its last persistent change), else no baseline.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { StoqError } from '../errors.js';
+import { readTextFile } from '../files.js';
 import { validateRecord } from '../records.js';
 import type { RunRecord } from '../record.js';
 import { quantileSorted } from '../stats/quantile.js';
@@ -50,13 +50,7 @@ export function parseBaselineFile(text: string, source: string): BaselineFile {
 }
 
 export function readBaselineFile(path: string): BaselineFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new StoqError('INVALID_FILE', `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`);
-  }
-  return parseBaselineFile(text, path);
+  return parseBaselineFile(readTextFile(path), path);
 }
 
 export function makeBaselineFile(name: string, records: RunRecord[], note?: string | null): BaselineFile {
@@ -70,23 +64,6 @@ export function makeBaselineFile(name: string, records: RunRecord[], note?: stri
     note: note ?? null,
     records,
   };
-}
-
-/** Writes a file atomically (temporary file, fsync, rename); refuses to replace an existing file unless `force`. */
-export function writeFileAtomic(path: string, text: string, force = false): void {
-  if (existsSync(path) && !force) throw new StoqError('INVALID_ARGUMENT', `${path} exists (use --force to replace it)`);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'wx');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 export interface SelectedBaseline {

@@ -1,7 +1,8 @@
 // What the CLI reads: a JSON array of numbers, run-record files (JSON or JSON lines), baseline files, or a
 // baseline name in the store.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { StoqError } from '../errors.js';
+import { readTextFile } from '../files.js';
 import { parseRecords } from '../records.js';
 import type { RunRecord } from '../record.js';
 import { isBaselineFile, parseBaselineFile } from './baseline.js';
@@ -11,13 +12,11 @@ export type FileContent = { kind: 'numbers'; values: number[] } | { kind: 'recor
 
 /** Reads a file as numbers (a JSON array of numbers), a baseline file, or run records. */
 export function readInputFile(path: string): FileContent {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new StoqError('INVALID_FILE', `${path}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? error})`);
-  }
+  return parseInputText(readTextFile(path), path);
+}
+
+/** Reads text (of the file `path`) as numbers, a baseline file, or run records. */
+export function parseInputText(text: string, path: string): FileContent {
   let whole: unknown;
   try {
     whole = JSON.parse(text);

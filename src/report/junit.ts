@@ -1,7 +1,7 @@
 // JUnit XML: one test case per metric and per expectation. A Regression (or an SLO breached with
 // confidence) and a failed expectation are failures; a run that did not complete is an error; a metric
 // that could not be judged (Invalid) is skipped with the reason.
-import { baselineText, fmtInterval, fmtMetric, fmtRatio, pctLevel, scenarioGroups, type ReportInput } from './markdown.js';
+import { baselineText, fmtInterval, fmtMetric, fmtRatio, pctLevel, scenarioGroups, type ReportInput } from './model.js';
 
 interface Case {
   classname: string;

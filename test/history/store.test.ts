@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryStore, SCHEMA_VERSION } from '../../src/history/store.js';
-import { makeBaselineFile, parseBaselineFile, readBaselineFile, selectBaseline, writeFileAtomic } from '../../src/history/baseline.js';
+import { writeFileAtomic } from '../../src/files.js';
+import { makeBaselineFile, parseBaselineFile, readBaselineFile, selectBaseline } from '../../src/history/baseline.js';
 import { createRng } from '../../src/stats/rng.js';
 import { fakeRecord, fakeScenarioId, fakeSession } from '../stats/make-records.js';
 import { transpileSources } from './transpile.js';
@@ -72,7 +73,7 @@ describe('history store', () => {
     const file = makeBaselineFile('ci', recs, 'for CI');
     const path = join(dir, 'ci-baseline.json');
     writeFileAtomic(path, JSON.stringify(file));
-    expect(() => writeFileAtomic(path, '{}')).toThrow(/exists/);
+    expect(() => writeFileAtomic(path, '{}', { replace: false })).toThrow(/exists/);
     expect(readBaselineFile(path).records).toEqual(recs);
     expect(() => parseBaselineFile('{"format":"other"}', 'x.json')).toThrow(/not a stoq-bench baseline file/);
     expect(() => parseBaselineFile('{"format":"stoq-bench-baseline","formatVersion":9}', 'x.json')).toThrow(/formatVersion 9/);

@@ -1,9 +1,11 @@
 // The renderers on their own: chart geometry and ticks, escaping of hostile text in every format, and
 // inputs with nothing to draw.
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, intervalChart, lineChart, niceTicks, renderHtml } from '../../src/report/html.js';
+import { escapeHtml, intervalChart, lineChart, niceTicks } from '../../src/report/charts.js';
+import { renderHtml } from '../../src/report/html.js';
 import { escapeXml, renderJunit } from '../../src/report/junit.js';
-import { renderMarkdown, type ReportInput } from '../../src/report/markdown.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import type { ReportInput } from '../../src/report/model.js';
 import { createRng } from '../../src/stats/rng.js';
 import { fakeSession } from '../stats/make-records.js';
 import { checkWellFormed } from './xml.js';
@@ -64,7 +66,7 @@ describe('escaping', () => {
     const html = renderHtml(inputs, { title: hostile });
     expect(html).not.toContain('<script>alert');
     expect(html).toContain(escapeHtml('<script>alert(1)</script>'));
-    expect(html.match(/<script>/g)).toHaveLength(1); // the page's own check
+    expect(html).not.toMatch(/<script/i); // the page runs nothing: its CSP allows no script
   });
 
   it('JUnit: well-formed, control characters dropped, the errored run is an error', () => {

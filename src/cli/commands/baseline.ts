@@ -2,7 +2,8 @@
 // files (JSON) to commit to a repository for CI.
 import { StoqError } from '../../errors.js';
 import { formatRuns, table } from '../../grading/format.js';
-import { makeBaselineFile, readBaselineFile, writeFileAtomic } from '../../history/baseline.js';
+import { writeFileAtomic } from '../../files.js';
+import { makeBaselineFile, readBaselineFile } from '../../history/baseline.js';
 import { resolveSide } from '../../history/inputs.js';
 import { defaultStorePath, HistoryStore } from '../../history/store.js';
 import { summarizeRun } from '../../stats/run-model.js';
@@ -82,7 +83,7 @@ export const baselineCommand: Command = {
           if (!records || !info) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
           const text = `${JSON.stringify(makeBaselineFile(info.name, records, info.note), null, 1)}\n`;
           if (argv.out) {
-            writeFileAtomic(argv.out as string, text, argv.force as boolean);
+            writeFileAtomic(argv.out as string, text, { replace: argv.force as boolean });
             io.stderr(`exported baseline "${info.name}" (${records.length} runs) to ${argv.out}\n`);
           } else io.stdout(text);
           return EXIT.ok;

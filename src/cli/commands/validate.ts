@@ -1,8 +1,9 @@
 // `stoq-bench validate`: measures a scenario --runs times (or reads --records) and checks expectations
 // such as `--expect-goodput 1Gbps --expect-p99-rtt 2ms --expect-handshakes 1000/s` (src/grading/validate.ts).
 import { randomUUID } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
+import { writeFileAtomic } from '../../files.js';
 import { formatValue } from '../../grading/format.js';
 import { EXPECTATIONS, formatValidation, parsePerSecond, validateRuns } from '../../grading/validate.js';
 import { isTransfer } from '../../kinds.js';
@@ -13,6 +14,7 @@ import { normalizeScenario, type ScenarioKind } from '../../scenario.js';
 import { DEFAULT_LEVEL, quantileUndetermined } from '../../stats/run-model.js';
 import { formatRate, parseDuration, parseRate } from '../../units.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
+import { warnIfDebugEngine, warnIfDebugRecords } from '../engine-build.js';
 import { time } from '../options.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, flagsNotTaken, listKinds, onlyFlagsTaken, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
@@ -116,6 +118,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
     let source: string;
     if (files) {
       records = files.flatMap((f) => readRecordFile(f));
+      warnIfDebugRecords(io, 'validate', records);
       source = `records ${files.join(', ')} (${records.length} runs)`;
       const missing = wanted.filter((w) => !records.some((r) => w.spec.kinds.includes(r.scenario.kind as ScenarioKind)));
       if (missing.length > 0) {
@@ -128,6 +131,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
     } else {
       const kinds = kindsFor(argv);
       const runs = argv.runs as number;
+      warnIfDebugEngine(io, 'validate');
       // every scenario is built (and so checked) before anything is measured or written
       const scenarios = kinds.map((kind) => normalizeScenario(scenarioFrom(argvFor(argv, kind, kinds.length > 1))));
       const out = argv.out as string | undefined;
@@ -140,7 +144,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
           for (let run = 0; run < runs && !io.signal.aborted; run++) {
             const { record } = await runScenario(scenario, {
               target: argv.target as string | undefined,
-              intervalNs: argv.interval as number,
+              intervalNs: argv.interval as number | undefined,
               qlogDir: argv.qlog as string | undefined,
               signal: io.signal,
               session: { id: session, run, runs },
@@ -153,11 +157,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
       } finally {
         history.close();
       }
-      if (out) {
-        const tmp = `${out}.${process.pid}.tmp`;
-        writeFileSync(tmp, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-        renameSync(tmp, out);
-      }
+      if (out) writeFileAtomic(out, records.map((r) => JSON.stringify(r)).join('\n') + '\n', { name: `--out ${out}` });
       source = `${kinds.join(' + ')} against ${argv.target ?? 'an embedded server on [::1]'}, ${runs} run(s) each`;
       if (!json) io.stdout('\n');
     }

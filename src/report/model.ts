@@ -1,0 +1,136 @@
+// The report model: the inputs people look at (run records, a comparison from `compare --json`, a validation
+// from `validate --json`), their per-scenario overview (one number per run and metric, the median across runs
+// with its interval), and the figures as every renderer prints them. The renderers (Markdown, JUnit, HTML)
+// each render this one model (see ./index.ts).
+import type { MetricComparison } from '../grading/compare.js';
+import { sideSummary } from '../grading/compare.js';
+import { formatValue } from '../grading/format.js';
+import type { RunRecord } from '../record.js';
+import { groupBySession, METRICS, METRIC_IDS, summarizeRun, type MetricId, type RunSummary } from '../stats/run-model.js';
+import type { ScenarioKind } from '../scenario.js';
+import { formatBytes, formatRate } from '../units.js';
+import type { Validation } from '../grading/validate.js';
+
+/** `stoq-bench compare --json` output (non-finite numbers became null). */
+export interface ComparisonReport {
+  baseline: string | { source: string; description: string };
+  candidate?: string;
+  history?: string | null;
+  failOn?: string;
+  failed?: boolean;
+  level?: number;
+  verdict: string;
+  gates?: { ok: boolean; reasons: string[] };
+  metrics?: MetricComparison[];
+  tier?: { name: string | null; basis: string; lowerBps: number } | null;
+  runs?: { baseline: number; candidate: number };
+}
+
+export type ReportInput =
+  | { file: string; kind: 'records'; records: RunRecord[] }
+  | { file: string; kind: 'comparison'; comparison: ComparisonReport }
+  | { file: string; kind: 'validation'; validation: Validation };
+
+export interface RunRow {
+  label: string;
+  record: RunRecord;
+  summary: RunSummary;
+}
+
+export interface MetricOverview {
+  metric: MetricId;
+  label: string;
+  n: number;
+  centre: number;
+  lower: number | null;
+  upper: number | null;
+  method: string;
+}
+
+/** The runs of one scenario (same scenario id) with their across-run figures. */
+export interface ScenarioGroup {
+  scenarioId: string;
+  kind: ScenarioKind;
+  fingerprints: string[];
+  runs: RunRow[];
+  metrics: MetricOverview[];
+  failed: RunRow[];
+  unsteady: RunRow[];
+}
+
+/** Groups records by scenario and reduces each run to one number per metric (the stats module's run model). */
+export function scenarioGroups(records: readonly RunRecord[], level: number): ScenarioGroup[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) groups.set(r.scenario.id, [...(groups.get(r.scenario.id) ?? []), r]);
+  return [...groups.entries()].map(([scenarioId, list]) => {
+    const multiSession = new Set(list.map((r) => r.session.id)).size > 1;
+    const runs: RunRow[] = list.map((record) => ({
+      label: multiSession ? `${record.session.id.slice(0, 8)}#${record.session.run + 1}` : `run ${record.session.run + 1}`,
+      record,
+      summary: summarizeRun(record, { level }),
+    }));
+    const completed = runs.filter((r) => r.summary.state === 'completed');
+    const metrics: MetricOverview[] = [];
+    for (const metric of METRIC_IDS) {
+      const with_ = completed.filter((r) => r.summary.metrics[metric] !== undefined);
+      if (with_.length === 0) continue;
+      const values = with_.map((r) => r.summary.metrics[metric] as number);
+      const s = sideSummary(values, groupBySession(with_.map((r) => r.summary)).size, level);
+      metrics.push({
+        metric,
+        label: METRICS[metric].label,
+        n: s.n,
+        centre: s.centre,
+        lower: Number.isFinite(s.lower) ? s.lower : null,
+        upper: Number.isFinite(s.upper) ? s.upper : null,
+        method: s.method,
+      });
+    }
+    return {
+      scenarioId,
+      kind: list[0].scenario.kind,
+      fingerprints: [...new Set(list.map((r) => r.environment.fingerprint))],
+      runs,
+      metrics,
+      failed: runs.filter((r) => r.summary.state !== 'completed'),
+      unsteady: runs.filter((r) => r.summary.steadiness.status === 'unsteady'),
+    };
+  });
+}
+
+export const pctLevel = (level: number) => `${+(level * 100).toFixed(2)}%`;
+
+export function fmtMetric(metric: MetricId | string, v: number | null | undefined): string {
+  return metric in METRICS ? formatValue(metric as MetricId, v) : v === null || v === undefined ? 'n/a' : String(v);
+}
+
+export function fmtInterval(metric: MetricId | string, lower: number | null | undefined, upper: number | null | undefined): string {
+  if (lower === null || lower === undefined || upper === null || upper === undefined || !Number.isFinite(lower) || !Number.isFinite(upper)) return 'n/a';
+  return `[${fmtMetric(metric, lower)}, ${fmtMetric(metric, upper)}]`;
+}
+
+export function fmtRatio(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(1)}%`;
+}
+
+export function baselineText(c: ComparisonReport): string {
+  return typeof c.baseline === 'string' ? c.baseline : c.baseline.description;
+}
+
+/** A one-line account of a run: its state and headline figures. */
+export function runFigures(row: RunRow): Record<string, string> {
+  const e = row.record.end;
+  const m = row.summary.metrics;
+  return {
+    state: e.state + (e.error ? ` (${e.error.code})` : ''),
+    duration: `${e.durationS.toFixed(2)} s`,
+    transferred: formatBytes(e.bytesSent + e.bytesReceived),
+    goodput: formatRate(e.goodputBps),
+    steady: m.goodput !== undefined ? formatRate(m.goodput) : '-',
+    p50: m.latencyP50 !== undefined ? fmtMetric('latencyP50', m.latencyP50) : '-',
+    p99: m.latencyP99 !== undefined ? fmtMetric('latencyP99', m.latencyP99) : '-',
+    rate: m.requestRate !== undefined ? `${m.requestRate.toFixed(0)}/s` : m.handshakeRate !== undefined ? `${m.handshakeRate.toFixed(0)}/s` : '-',
+    lost: `${e.lost ?? 0} / ${e.retrans ?? 0}`,
+    steadiness: row.summary.steadiness.status + (row.summary.steadiness.reasons.length ? `: ${row.summary.steadiness.reasons.join('; ')}` : ''),
+  };
+}

@@ -6,6 +6,7 @@ import { bcaTwoSample, type Interval } from '../stats/bootstrap.js';
 import { quantileInterval, quantileSorted, selectInPlace } from '../stats/quantile.js';
 import { DEFAULT_LEVEL, formatLevel, METRICS, METRIC_IDS, groupBySession, type MetricId, type RunSummary } from '../stats/run-model.js';
 import { mean, variance } from '../stats/series.js';
+import { sessionNoise, type Noise } from '../stats/session-noise.js';
 import { normalQuantile, studentTQuantile } from '../stats/special.js';
 import { benjaminiHochberg, hodgesLehmannShift, mannWhitney, minRunsForLevel, welch } from '../stats/two-sample.js';
 import type { Slo } from './slo.js';
@@ -15,12 +16,7 @@ export type Verdict = 'Invalid' | 'Regression' | 'Improvement' | 'Equivalent' | 
 export type Severity = 'Minor' | 'Moderate' | 'Severe' | 'Critical';
 export const SEVERITIES: readonly Severity[] = ['Minor', 'Moderate', 'Severe', 'Critical'];
 
-/** Between-session noise of a metric: the sd of log session medians, measured from history. */
-export interface Noise {
-  sd: number;
-  sessions: number;
-  source: string;
-}
+export type { Noise };
 
 export interface CompareOptions {
   /** Two-sided confidence level of every interval (default 0.95: one-sided 97.5% bounds). */
@@ -108,17 +104,6 @@ export function sideSummary(values: number[], sessions: number, level: number): 
     return { n, sessions, centre, lower: Math.exp(m - half), upper: Math.exp(m + half), method: 'median; interval: t on logs (too few runs for a distribution-free one)' };
   }
   return { n, sessions, centre, lower: NaN, upper: NaN, method: 'a single run: no interval' };
-}
-
-/** Between-session noise from runs spanning several sessions: sd of log session medians (>= 3 sessions). */
-export function sessionNoise(runs: readonly RunSummary[], metric: MetricId, source: string): Noise | undefined {
-  const medians: number[] = [];
-  for (const list of groupBySession(runs).values()) {
-    const vals = list.map((r) => r.metrics[metric]).filter((v): v is number => v !== undefined && v > 0);
-    if (vals.length > 0) medians.push(Math.log(quantileSorted(Float64Array.from(vals).sort(), 0.5)));
-  }
-  if (medians.length < 3) return undefined;
-  return { sd: Math.sqrt(variance(medians)), sessions: medians.length, source };
 }
 
 /** Quantile of the pooled sorted samples of several runs (equal weight per kept point). */

@@ -7,7 +7,7 @@ import { validateRecord } from '../records.js';
 import type { RunRecord } from '../record.js';
 import { quantileSorted } from '../stats/quantile.js';
 import { groupBySession, summarizeRun, type MetricId, type RunModelOptions, type RunSummary } from '../stats/run-model.js';
-import { sessionNoise, type Noise } from '../grading/compare.js';
+import { sessionNoise, type Noise } from '../stats/session-noise.js';
 import { latestChange } from './change-point.js';
 import type { HistoryStore } from './store.js';
 

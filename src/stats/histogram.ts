@@ -4,7 +4,7 @@
 // come from whole cells and the cells around each boundary were gathered, so every answer is exact.
 // Correctness rests only on the cell function being monotone (v < w implies cell(v) <= cell(w)); what the
 // plan guessed is checked when read, and a query the gathered cells cannot answer takes a pass of its own.
-import type { OrderBounds, OrderStatisticsPlan, RankedValues } from './order-statistics.js';
+import type { OrderBounds, OrderStatisticsPlan, RankedValues } from './order-plan.js';
 import { medianOfMiddle, middleRanks, multiSelect, quantileRanks, selectInPlace } from './quantile.js';
 import { countByPass, madBySelection, selectRanks, sortedSample } from './select.js';
 

@@ -3,7 +3,7 @@
 // collects what falls inside, and only the collected values are searched. A rank that its bracket missed
 // (rare) falls back to quickselect. Results equal those of a full sort. The large-sample path takes this
 // where a histogram does not suit the data (histogram.ts); the MAD and counts then take passes of their own.
-import type { OrderStatisticsPlan, RankedValues } from './order-statistics.js';
+import type { OrderStatisticsPlan, RankedValues } from './order-plan.js';
 import { medianOfMiddle, middleRanks, multiSelect } from './quantile.js';
 import { createRng } from './rng.js';
 

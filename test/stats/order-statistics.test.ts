@@ -18,7 +18,8 @@ import {
   type OrderStatisticsPlan,
   type QuantileType,
 } from '../../src/stats/index.js';
-import { plannedRanks, type RankedValues } from '../../src/stats/order-statistics.js';
+import type { RankedValues } from '../../src/stats/order-plan.js';
+import { plannedRanks } from '../../src/stats/order-statistics.js';
 import { BRACKET_MIN_N, bracketValues } from '../../src/stats/select.js';
 
 const SHAPES = ['lognormal', 'normal', 'coarse clock', 'few values', 'spike and tail', 'ascending', 'heavy tail', 'bimodal', 'nearly constant'] as const;

@@ -78,18 +78,42 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
   }
 }
 
+/** What a caller of `runSession` sees of each run. */
+export interface SessionHooks {
+  /** Before each run (0-based); a function it returns sees that run's intervals as they end. */
+  beforeRun?: (run: number) => ((interval: IntervalRecord) => void) | void;
+  /** After each run, however it ended (a run that threw included). */
+  afterRun?: (run: number) => void;
+  /** Each run's record, as the run ends. */
+  onRecord?: (record: RunRecord, run: number) => void;
+}
+
 /** Runs a scenario `runs` times in one session; stops early (keeping what ran) when the signal aborts. */
 export async function runSession(
   input: ScenarioInput | Scenario,
   runs: number,
-  options: Omit<RunOptions, 'session'> & { onRecord?: (record: RunRecord) => void } = {},
+  options: Omit<RunOptions, 'session'> & SessionHooks = {},
 ): Promise<RunRecord[]> {
+  const { beforeRun, afterRun, onRecord, onInterval, ...runOptions } = options;
+  const scenario = normalizeScenario(input);
   const id = randomUUID();
   const records: RunRecord[] = [];
   for (let run = 0; run < runs && !options.signal?.aborted; run++) {
-    const { record } = await runScenario(input, { ...options, session: { id, run, runs } });
-    options.onRecord?.(record);
-    records.push(record);
+    const ofRun = beforeRun?.(run);
+    try {
+      const { record } = await runScenario(scenario, {
+        ...runOptions,
+        session: { id, run, runs },
+        onInterval: (i) => {
+          onInterval?.(i);
+          ofRun?.(i);
+        },
+      });
+      records.push(record);
+      onRecord?.(record, run);
+    } finally {
+      afterRun?.(run);
+    }
   }
   return records;
 }

@@ -74,6 +74,11 @@ export function formatDuration(ns: number): string {
   return `${ns / size}${unit}`;
 }
 
+/** Formats a confidence level as people read it: `95%`, `99.9%`. */
+export function formatLevel(level: number): string {
+  return `${+(level * 100).toFixed(4)}%`;
+}
+
 /** Formats bits per second with a decimal prefix (`9.41 Gbit/s`). */
 export function formatRate(bps: number): string {
   const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'];

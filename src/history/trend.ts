@@ -2,7 +2,9 @@
 // (one point per session: the median of its runs, with their range) with the change points
 // E-divisive finds in it (src/history/change-point.ts).
 import type { RunRecord } from '../record.js';
-import { quantileSorted } from '../stats/quantile.js';
+import { KINDS } from '../kinds.js';
+import type { ScenarioKind } from '../scenario.js';
+import { median } from '../stats/order-statistics.js';
 import { DEFAULT_LEVEL, summarizeRun, type MetricId } from '../stats/run-model.js';
 import { detectChangePoints } from './change-point.js';
 import type { HistoryStore, SessionInfo } from './store.js';
@@ -22,13 +24,13 @@ export interface TrendFilter {
   limit?: number;
 }
 
-const HEADLINE: Record<string, MetricId> = { download: 'goodput', upload: 'goodput', bidir: 'goodput', latency: 'latencyP50', requests: 'requestRate', handshakes: 'handshakeRate' };
 
 function matches(s: SessionInfo, f: TrendFilter): boolean {
   return (f.fingerprint === undefined || s.fingerprint.startsWith(f.fingerprint)) && (f.scenario === undefined || s.scenarioId === f.scenario || s.scenarioKind === f.scenario);
 }
 
-const median = (values: number[]) => (values.length ? quantileSorted(Float64Array.from(values).sort(), 0.5) : null);
+/** The median of the values, or null when there are none. */
+const medianOrNull = (values: number[]) => (values.length ? median(values) : null);
 
 /** Sessions, newest first, with their run states and headline figure. */
 export function listSessions(store: HistoryStore, filter: TrendFilter = {}): SessionRow[] {
@@ -37,9 +39,9 @@ export function listSessions(store: HistoryStore, filter: TrendFilter = {}): Ses
     const runs = store.records([s.id]).map((r) => summarizeRun(r));
     const states: Record<string, number> = {};
     for (const r of runs) states[r.state] = (states[r.state] ?? 0) + 1;
-    const metric = HEADLINE[s.scenarioKind];
-    const values = runs.filter((r) => r.state === 'completed' && r.metrics[metric] !== undefined).map((r) => r.metrics[metric] as number);
-    return { ...s, states, headline: metric ? { metric, value: median(values) } : null };
+    const metric = s.scenarioKind in KINDS ? headlineMetric(s.scenarioKind) : undefined;
+    const values = metric ? runs.filter((r) => r.state === 'completed' && r.metrics[metric] !== undefined).map((r) => r.metrics[metric] as number) : [];
+    return { ...s, states, headline: metric ? { metric, value: medianOrNull(values) } : null };
   });
 }
 
@@ -101,7 +103,7 @@ export function metricTrend(store: HistoryStore, metric: MetricId, filter: Trend
         sessionId: runs[0].sessionId,
         startedAt: runs[0].startedAt,
         runs: runs.length,
-        value: median(values) as number,
+        value: median(values),
         min: Math.min(...values),
         max: Math.max(...values),
         undetermined: completed.filter((r) => r.undetermined[metric] !== undefined).length,
@@ -140,5 +142,5 @@ export function metricTrend(store: HistoryStore, metric: MetricId, filter: Trend
 
 /** The metric a trend shows by default for a scenario kind. */
 export function headlineMetric(kind: string): MetricId {
-  return HEADLINE[kind] ?? 'goodput';
+  return kind in KINDS ? KINDS[kind as ScenarioKind].metrics[0] : 'goodput';
 }

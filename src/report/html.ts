@@ -7,7 +7,8 @@ import { isTransfer, KINDS } from '../kinds.js';
 import { METRICS, type MetricId } from '../stats/run-model.js';
 import { VERSION } from '../version.js';
 import { bytesTick, countTick, escapeHtml, frame, intervalChart, lineChart, metricAxis, PALETTE, rateTick, secTick, usTick, type IntervalRow } from './charts.js';
-import { baselineText, fmtInterval, fmtMetric, fmtRatio, pctLevel, runFigures, scenarioGroups, type ReportInput, type ScenarioGroup } from './model.js';
+import { baselineText, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput, type ScenarioGroup } from './model.js';
+import { formatLevel } from '../units.js';
 
 /** Thins a sorted sample to at most k points of its empirical CDF (keeping both ends). */
 function cdfPoints(sorted: number[], k = 400): Array<[number, number]> {
@@ -29,7 +30,7 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
   // across-run figures
   if (g.metrics.length > 0) {
     parts.push(
-      `<table><thead><tr><th>metric</th><th>median across runs</th><th>${pctLevel(level)} interval</th><th>runs</th><th>method</th></tr></thead><tbody>${g.metrics
+      `<table><thead><tr><th>metric</th><th>median across runs</th><th>${formatLevel(level)} interval</th><th>runs</th><th>method</th></tr></thead><tbody>${g.metrics
         .map((m) => `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(fmtMetric(m.metric, m.centre))}</td><td>${escapeHtml(fmtInterval(m.metric, m.lower, m.upper))}</td><td>${m.n}</td><td class="muted">${escapeHtml(m.method)}</td></tr>`)
         .join('')}</tbody></table>`,
     );
@@ -75,7 +76,7 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
     charts.push(
       intervalChart(
         `${id}-runs`,
-        `${headline.label}: each run${headline.metric === 'goodput' ? ' (within-run block-bootstrap interval)' : ''} and the median across runs (${pctLevel(level)} interval)`,
+        `${headline.label}: each run${headline.metric === 'goodput' ? ' (within-run block-bootstrap interval)' : ''} and the median across runs (${formatLevel(level)} interval)`,
         rows,
         metricAxis(headline.metric),
         [],
@@ -111,7 +112,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
   if (c.gates && !c.gates.ok) parts.push(`<p class="bad">Gates failed:</p><ul>${c.gates.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`);
   if (metrics.length > 0) {
     parts.push(
-      `<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>candidate/baseline − 1 (${pctLevel(level)})</th><th>verdict</th><th>severity</th><th>reason</th></tr></thead><tbody>${metrics
+      `<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>candidate/baseline − 1 (${formatLevel(level)})</th><th>verdict</th><th>severity</th><th>reason</th></tr></thead><tbody>${metrics
         .map(
           (m) =>
             `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.baseline.centre)} ${fmtInterval(m.metric, m.baseline.lower, m.baseline.upper)}`)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.candidate.centre)} ${fmtInterval(m.metric, m.candidate.lower, m.candidate.upper)}`)}</td><td>${escapeHtml(`${fmtRatio(m.ratio.estimate)} [${fmtRatio(m.ratio.lower)}, ${fmtRatio(m.ratio.upper)}]`)}</td><td style="color:${VERDICT_COLOR[m.verdict] ?? '#000'}"><strong>${escapeHtml(m.verdict)}</strong></td><td>${escapeHtml(m.severity ?? '-')}</td><td>${escapeHtml(m.reason)}</td></tr>`,
@@ -132,7 +133,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
     charts.push(
       intervalChart(
         `c${index}-ratio`,
-        `Candidate / baseline − 1, per metric, with its ${pctLevel(level)} interval (Hodges-Lehmann on logs)`,
+        `Candidate / baseline − 1, per metric, with its ${formatLevel(level)} interval (Hodges-Lehmann on logs)`,
         ratioRows,
         { label: 'change of candidate against baseline (%)', format: (v) => `${v > 0 ? '+' : ''}${+v.toFixed(1)}%` },
         [{ value: 0, label: 'no change' }],
@@ -144,7 +145,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
       charts.push(
         intervalChart(
           `c${index}-${m.metric}`,
-          `${m.label}: baseline vs candidate (${pctLevel(level)} intervals)`,
+          `${m.label}: baseline vs candidate (${formatLevel(level)} intervals)`,
           [
             { label: `baseline (${m.baseline.n} runs)`, centre: m.baseline.centre, lower: m.baseline.lower, upper: m.baseline.upper, color: '#1f77b4' },
             { label: `candidate (${m.candidate.n} runs)`, centre: m.candidate.centre, lower: m.candidate.lower, upper: m.candidate.upper, color: VERDICT_COLOR[m.verdict] ?? '#d62728' },
@@ -192,7 +193,7 @@ function validationHtml(input: Extract<ReportInput, { kind: 'validation' }>, ind
   const charts = v.expectations.map((e, i) =>
     intervalChart(
       `v${index}-${i}`,
-      `${e.text}: measured ${pctLevel(v.level)} interval`,
+      `${e.text}: measured ${formatLevel(v.level)} interval`,
       [{ label: 'measured', centre: e.measured?.centre ?? NaN, lower: e.measured?.lower ?? null, upper: e.measured?.upper ?? null, color: e.verdict === 'PASS' ? '#2ca02c' : '#d62728' }],
       metricAxis(e.metric, false),
       [{ value: e.limit, label: `expected ${e.op} ${fmtMetric(e.metric, e.limit)}` }],
@@ -202,7 +203,7 @@ function validationHtml(input: Extract<ReportInput, { kind: 'validation' }>, ind
   );
   return `<section class="input"><h2>Validation <span class="muted">${escapeHtml(input.file)}</span></h2>
 <p class="verdict" style="border-color:${v.passed ? '#2ca02c' : '#d62728'}"><strong class="${v.passed ? 'good' : 'bad'}">${v.passed ? 'PASS' : 'FAIL'}</strong>: ${v.expectations.filter((e) => e.verdict === 'PASS').length} of ${v.expectations.length} expectation(s) met — ${escapeHtml(v.source)}</p>
-<table><thead><tr><th>expectation</th><th>measured</th><th>${pctLevel(v.level)} interval</th><th>bound checked</th><th>result</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead><tr><th>expectation</th><th>measured</th><th>${formatLevel(v.level)} interval</th><th>bound checked</th><th>result</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>
 <div class="charts">${charts.join('\n')}</div></section>`;
 }
 
@@ -248,7 +249,7 @@ export function renderHtml(inputs: readonly ReportInput[], options: { title?: st
 <style>${CSS}</style>
 </head>
 <body>
-<header><h1>${escapeHtml(title)}</h1><p class="muted">stoq-bench ${escapeHtml(VERSION)} · ${inputs.length} input(s): ${escapeHtml(inputs.map((i) => i.file).join(', '))} · intervals at ${pctLevel(level)} unless stated</p></header>
+<header><h1>${escapeHtml(title)}</h1><p class="muted">stoq-bench ${escapeHtml(VERSION)} · ${inputs.length} input(s): ${escapeHtml(inputs.map((i) => i.file).join(', '))} · intervals at ${formatLevel(level)} unless stated</p></header>
 ${sections.join('\n')}
 </body>
 </html>

@@ -1,7 +1,8 @@
 // JUnit XML: one test case per metric and per expectation. A Regression (or an SLO breached with
 // confidence) and a failed expectation are failures; a run that did not complete is an error; a metric
 // that could not be judged (Invalid) is skipped with the reason.
-import { baselineText, fmtInterval, fmtMetric, fmtRatio, pctLevel, scenarioGroups, type ReportInput } from './model.js';
+import { baselineText, fmtInterval, fmtMetric, fmtRatio, scenarioGroups, type ReportInput } from './model.js';
+import { formatLevel } from '../units.js';
 
 interface Case {
   classname: string;
@@ -35,7 +36,7 @@ function recordsSuites(input: Extract<ReportInput, { kind: 'records' }>, level: 
         classname,
         name: m.label,
         time: 0,
-        out: `${m.label}: median ${fmtMetric(m.metric, m.centre)} across ${m.n} run(s), ${pctLevel(level)} interval ${fmtInterval(m.metric, m.lower, m.upper)} (${m.method})`,
+        out: `${m.label}: median ${fmtMetric(m.metric, m.centre)} across ${m.n} run(s), ${formatLevel(level)} interval ${fmtInterval(m.metric, m.lower, m.upper)} (${m.method})`,
       });
     }
     for (const r of g.runs) {
@@ -63,7 +64,7 @@ function comparisonSuite(input: Extract<ReportInput, { kind: 'comparison' }>): S
     const details = [
       `baseline ${fmtMetric(m.metric, m.baseline.centre)} ${fmtInterval(m.metric, m.baseline.lower, m.baseline.upper)} (${m.baseline.n} runs)`,
       `candidate ${fmtMetric(m.metric, m.candidate.centre)} ${fmtInterval(m.metric, m.candidate.lower, m.candidate.upper)} (${m.candidate.n} runs)`,
-      `candidate/baseline - 1: ${fmtRatio(m.ratio.estimate)} [${fmtRatio(m.ratio.lower)}, ${fmtRatio(m.ratio.upper)}] (${pctLevel(level)}, ${m.ratio.method})`,
+      `candidate/baseline - 1: ${fmtRatio(m.ratio.estimate)} [${fmtRatio(m.ratio.lower)}, ${fmtRatio(m.ratio.upper)}] (${formatLevel(level)}, ${m.ratio.method})`,
       `threshold ${(m.threshold.tau * 100).toFixed(2)}% (log), ${m.threshold.noiseSource}`,
       ...(m.slo ? [`SLO ${m.slo.text}: ${m.slo.breached ? 'breached with confidence' : 'not breached'}`] : []),
       `verdict ${m.verdict}${m.severity ? ` (${m.severity})` : ''}: ${m.reason}`,
@@ -87,7 +88,7 @@ function validationSuite(input: Extract<ReportInput, { kind: 'validation' }>): S
   return {
     name: `${input.file}: validate (${v.passed ? 'PASS' : 'FAIL'}) ${v.source}`,
     cases: v.expectations.map((e) => {
-      const details = `measured ${e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a'}, ${pctLevel(v.level)} interval ${fmtInterval(e.metric, e.measured?.lower, e.measured?.upper)}${e.measured ? ` (${e.measured.method})` : ''}; bound ${fmtMetric(e.metric, e.bound)}: ${e.reason}`;
+      const details = `measured ${e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a'}, ${formatLevel(v.level)} interval ${fmtInterval(e.metric, e.measured?.lower, e.measured?.upper)}${e.measured ? ` (${e.measured.method})` : ''}; bound ${fmtMetric(e.metric, e.bound)}: ${e.reason}`;
       const kase: Case = { classname: 'stoq-bench.validate', name: e.text, time: 0, out: details };
       if (e.verdict !== 'PASS') kase.failure = { type: e.verdict === 'FAIL' ? 'ExpectationNotMet' : 'ExpectationNotJudged', message: `${e.text}: ${e.reason}`, body: details };
       return kase;

@@ -1,5 +1,6 @@
 // The report as Markdown (GitHub-flavoured tables): a CI step summary.
-import { baselineText, fmtInterval, fmtMetric, fmtRatio, pctLevel, runFigures, scenarioGroups, type ReportInput } from './model.js';
+import { baselineText, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput } from './model.js';
+import { formatLevel } from '../units.js';
 
 const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
@@ -21,7 +22,7 @@ function recordsMarkdown(input: Extract<ReportInput, { kind: 'records' }>, level
     if (g.metrics.length > 0) {
       out.push(
         mdTable(
-          ['metric', `median across runs`, `${pctLevel(level)} interval`, 'runs', 'method'],
+          ['metric', `median across runs`, `${formatLevel(level)} interval`, 'runs', 'method'],
           g.metrics.map((m) => [m.label, fmtMetric(m.metric, m.centre), fmtInterval(m.metric, m.lower, m.upper), String(m.n), m.method]),
         ),
         '',
@@ -60,7 +61,7 @@ function comparisonMarkdown(input: Extract<ReportInput, { kind: 'comparison' }>)
   if (c.metrics && c.metrics.length > 0) {
     out.push(
       mdTable(
-        ['metric', 'baseline', 'candidate', `candidate/baseline - 1 (${pctLevel(level)})`, 'p (adjusted)', 'verdict', 'severity', 'reason'],
+        ['metric', 'baseline', 'candidate', `candidate/baseline - 1 (${formatLevel(level)})`, 'p (adjusted)', 'verdict', 'severity', 'reason'],
         c.metrics.map((m) => [
           m.label,
           `${fmtMetric(m.metric, m.baseline.centre)} ${fmtInterval(m.metric, m.baseline.lower, m.baseline.upper)}`,
@@ -86,7 +87,7 @@ function validationMarkdown(input: Extract<ReportInput, { kind: 'validation' }>)
     `**${v.passed ? 'PASS' : 'FAIL'}**: ${v.expectations.filter((e) => e.verdict === 'PASS').length} of ${v.expectations.length} expectation(s) met (${v.source})`,
     '',
     mdTable(
-      ['expectation', 'measured', `${pctLevel(v.level)} interval`, 'bound', 'result', 'reason'],
+      ['expectation', 'measured', `${formatLevel(v.level)} interval`, 'bound', 'result', 'reason'],
       v.expectations.map((e) => [
         e.text,
         e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a',

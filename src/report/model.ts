@@ -98,8 +98,6 @@ export function scenarioGroups(records: readonly RunRecord[], level: number): Sc
   });
 }
 
-export const pctLevel = (level: number) => `${+(level * 100).toFixed(2)}%`;
-
 export function fmtMetric(metric: MetricId | string, v: number | null | undefined): string {
   return metric in METRICS ? formatValue(metric as MetricId, v) : v === null || v === undefined ? 'n/a' : String(v);
 }

@@ -1,6 +1,7 @@
 // Descriptive statistics of one sample, every figure with its convention named. Names follow tinybench
 // (mean, p50, p75, p99, p999, sd, sem, moe, rme); nothing is dropped (outliers are counted, not removed).
 import { StoqError } from '../errors.js';
+import { formatLevel } from '../units.js';
 import { moments } from './moments.js';
 import { orderStatistics, type OrderBounds } from './order-statistics.js';
 import { minSampleForQuantile, quantileConvention, type QuantileInterval, type QuantileType } from './quantile.js';
@@ -128,7 +129,7 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
           p,
           value: null,
           interval: null,
-          reason: `n = ${n} is too small to bound p${+(p * 100).toFixed(4)} at ${fmtLevel(level)} (needs n >= ${minSampleForQuantile(p, level)})`,
+          reason: `n = ${n} is too small to bound p${+(p * 100).toFixed(4)} at ${formatLevel(level)} (needs n >= ${minSampleForQuantile(p, level)})`,
         };
   }
 
@@ -147,7 +148,7 @@ export function summarize(values: ArrayLike<number>, options: SummaryOptions = {
     level,
     conventions: {
       sd: 'sample standard deviation (n - 1)',
-      moe: `Student t, n - 1 df, ${fmtLevel(level)} two-sided`,
+      moe: `Student t, n - 1 df, ${formatLevel(level)} two-sided`,
       percentiles: quantileConvention(type),
       intervals: 'distribution-free order-statistic intervals (binomial)',
       mad: `median absolute deviation; madScaled = ${MAD_NORMAL_SCALE} x MAD`,
@@ -199,6 +200,4 @@ function outlierCutoffs(b: OrderBounds): Array<[number, number]> {
   ];
 }
 
-function fmtLevel(level: number): string {
-  return `${+(level * 100).toFixed(4)}%`;
-}
+

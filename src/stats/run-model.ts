@@ -2,6 +2,7 @@
 // replication) that hold intervals. Each run is reduced to one number per metric after omitting its
 // warm-up; its steadiness is checked (drift, autocorrelation) and flagged, never silently dropped.
 import { KINDS, type MetricId } from '../kinds.js';
+import { formatLevel } from '../units.js';
 import type { RunRecord } from '../record.js';
 import { batchMeansInterval, blockBootstrapMean, type Interval } from './bootstrap.js';
 import { minSampleForQuantile, quantileInterval, quantileSorted } from './quantile.js';
@@ -13,8 +14,7 @@ import { autocorrelation, effectiveSampleSize, theilSen } from './series.js';
  */
 export const DEFAULT_LEVEL = 0.95;
 
-/** A level as people read it: `95%`. */
-export const formatLevel = (level: number): string => `${+(level * 100).toFixed(2)}%`;
+export { formatLevel };
 
 export type { MetricId };
 

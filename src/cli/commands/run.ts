@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
 import { writeFileAtomic } from '../../files.js';
 import type { RunRecord } from '../../record.js';
 import { intervalHeader, intervalLine, summary } from '../../report/text.js';
-import { runScenario } from '../../run.js';
+import { runSession } from '../../run.js';
 import { normalizeScenario } from '../../scenario.js';
 import { median } from '../../stats/order-statistics.js';
 import { formatRate } from '../../units.js';
@@ -35,36 +34,32 @@ export const runCommand: Command = {
       }
     }
     const history = RunHistory.open(argv, io);
-    const records: RunRecord[] = [];
-    const session = randomUUID();
+    let records: RunRecord[];
+    let progress: Progress | undefined;
     try {
-      for (let run = 0; run < runs && !io.signal.aborted; run++) {
-        if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader()}\n`);
-        // on a terminal, a progress line on stderr (stdout keeps only the data)
-        const progress = Progress.start(io, scenario, { run: run + 1, runs });
-        let record: RunRecord;
-        try {
-          ({ record } = await runScenario(scenario, {
-            target: argv.target as string | undefined,
-            intervalNs: argv.interval as number | undefined,
-            qlogDir: argv.qlog as string | undefined,
-            signal: io.signal,
-            session: { id: session, run, runs },
-            onInterval: (i) => {
-              progress?.interval(i);
-              if (json) return;
-              const write = () => io.stdout(`${intervalLine(i)}\n`);
-              if (progress) progress.print(write);
-              else write();
-            },
-          }));
-        } finally {
-          progress?.stop();
-        }
-        records.push(record);
-        history.add(record);
-        io.stdout(json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
-      }
+      records = await runSession(scenario, runs, {
+        target: argv.target as string | undefined,
+        intervalNs: argv.interval as number | undefined,
+        qlogDir: argv.qlog as string | undefined,
+        signal: io.signal,
+        beforeRun: (run) => {
+          if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader()}\n`);
+          // on a terminal, a progress line on stderr (stdout keeps only the data)
+          progress = Progress.start(io, scenario, { run: run + 1, runs });
+          return (i) => {
+            progress?.interval(i);
+            if (json) return;
+            const write = () => io.stdout(`${intervalLine(i)}\n`);
+            if (progress) progress.print(write);
+            else write();
+          };
+        },
+        afterRun: () => progress?.stop(),
+        onRecord: (record) => {
+          history.add(record);
+          io.stdout(json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
+        },
+      });
     } finally {
       history.close();
     }

@@ -1,6 +1,5 @@
 // `stoq-bench validate`: measures a scenario --runs times (or reads --records) and checks expectations
 // such as `--expect-goodput 1Gbps --expect-p99-rtt 2ms --expect-handshakes 1000/s` (src/grading/validate.ts).
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
 import { writeFileAtomic } from '../../files.js';
@@ -9,7 +8,7 @@ import { EXPECTATIONS, formatValidation, parsePerSecond, validateRuns } from '..
 import { isTransfer } from '../../kinds.js';
 import { readRecordFile } from '../../records.js';
 import type { RunRecord } from '../../record.js';
-import { runScenario } from '../../run.js';
+import { runSession } from '../../run.js';
 import { normalizeScenario, type ScenarioKind } from '../../scenario.js';
 import { DEFAULT_LEVEL, quantileUndetermined } from '../../stats/run-model.js';
 import { formatRate, parseDuration, parseRate } from '../../units.js';
@@ -140,19 +139,18 @@ its own intervals (block bootstrap) or samples (order statistics).`,
       records = [];
       try {
         for (const scenario of scenarios) {
-          const session = randomUUID();
-          for (let run = 0; run < runs && !io.signal.aborted; run++) {
-            const { record } = await runScenario(scenario, {
-              target: argv.target as string | undefined,
-              intervalNs: argv.interval as number | undefined,
-              qlogDir: argv.qlog as string | undefined,
-              signal: io.signal,
-              session: { id: session, run, runs },
-            });
-            records.push(record);
-            history.add(record);
-            if (!json) io.stdout(`${progressLine(record, run, runs, level)}\n`);
-          }
+          if (io.signal.aborted) break;
+          await runSession(scenario, runs, {
+            target: argv.target as string | undefined,
+            intervalNs: argv.interval as number | undefined,
+            qlogDir: argv.qlog as string | undefined,
+            signal: io.signal,
+            onRecord: (record, run) => {
+              records.push(record);
+              history.add(record);
+              if (!json) io.stdout(`${progressLine(record, run, runs, level)}\n`);
+            },
+          });
         }
       } finally {
         history.close();

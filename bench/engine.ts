@@ -37,8 +37,16 @@ function iqr(xs: number[]): [number, number] {
   return [q(0.25), q(0.75)];
 }
 
+/** What `stoq-engine run` prints last: the engine's result, in its own units (ns, bytes). */
+interface RustResult {
+  state: string;
+  durationNs: number;
+  totals: { bytesSent: number; bytesReceived: number; completed: number };
+  latency: { p50Ns: number } | null;
+}
+
 /** The engine driven from plain Rust; returns its result (last JSON line). */
-function rustRun(scenario: ScenarioInput): Record<string, any> {
+function rustRun(scenario: ScenarioInput): RustResult {
   const r = spawnSync(`${root}target/release/stoq-engine`, ['run', JSON.stringify(scenario)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`stoq-engine failed: ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
@@ -94,6 +102,7 @@ function latencySides(): Record<string, Side> {
     rust: async () => {
       const r = rustRun(scenario);
       checkBytes('rust latency', r.totals.bytesReceived, 20_000 * 64);
+      if (!r.latency) throw new Error("stoq-engine latency run measured no round trip");
       return r.latency.p50Ns / 1e3;
     },
     udp: async () => {

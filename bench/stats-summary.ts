@@ -28,11 +28,11 @@ writeFileSync(file, Buffer.from(samples.buffer));
 
 const worker = spawn(python, [fileURLToPath(new URL('./stats-summary.py', import.meta.url)), file], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: worker.stdout })[Symbol.asyncIterator]();
-async function ask(cmd: string): Promise<any> {
+async function ask<T>(cmd: string): Promise<T> {
   worker.stdin.write(`${cmd}\n`);
   const next = await lines.next();
   if (next.done) throw new Error(`the numpy worker (${python}) exited; is numpy installed? set STOQ_PYTHON`);
-  return JSON.parse(next.value);
+  return JSON.parse(next.value) as T;
 }
 
 function stats(xs: number[]) {
@@ -40,9 +40,9 @@ function stats(xs: number[]) {
   return { median: o.median(), q1: o.quantile(0.25), q3: o.quantile(0.75) };
 }
 
-const info = await ask('info');
+const info = await ask<{ numpy: string; python: string }>('info');
 // outputs equal before timing
-const ref = await ask('check');
+const ref = await ask<{ percentiles: number[]; mean: number; sd: number }>('check');
 const mine = summarize(samples);
 const keys = ['p50', 'p75', 'p90', 'p99', 'p999'] as const;
 keys.forEach((k, i) => {
@@ -66,9 +66,9 @@ for (let r = 0; r < rounds + 2; r++) {
   let b: number;
   if (r % 2 === 0) {
     a = timeJs();
-    b = (await ask('time')).ms;
+    b = (await ask<{ ms: number }>('time')).ms;
   } else {
-    b = (await ask('time')).ms;
+    b = (await ask<{ ms: number }>('time')).ms;
     a = timeJs();
   }
   if (r < 2) continue; // warm-up rounds (JIT, page faults) on both sides

@@ -19,9 +19,6 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Fails to compile when the engine has a code this list lacks. */
-export type EveryEngineCodeListed = EngineErrorCode extends ErrorCode ? true : never;
-
 export class StoqError extends Error {
   readonly code: ErrorCode;
   /**

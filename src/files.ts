@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { StoqError } from './errors.js';
 
 /** Why a file operation failed, for people (`no such file`, `a directory`, `permission denied`, or the errno code). */
-export function fsReason(error: unknown, missing = 'no such file'): string {
+function fsReason(error: unknown, missing = 'no such file'): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return missing;
   if (code === 'EISDIR') return 'a directory';

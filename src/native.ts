@@ -5,7 +5,6 @@ import { fromNative } from './errors.js';
 import type { BindingValues, EngineSpec, Limit } from './generated/engine.js';
 
 export const native = binding;
-export type { RunOutput, RunConfig, ServerConfig } from '../index.js';
 
 /** Reads a value the engine serialised as `what` (a name of `BindingValues`). */
 export function fromEngine<K extends keyof BindingValues>(_what: K, json: string): BindingValues[K] {

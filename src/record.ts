@@ -9,15 +9,9 @@ export type {
   EndRecord,
   ConnectionRecord,
   LatencyRecord,
-  Undetermined,
   Environment,
   FastPath,
   RunState,
-  ErrorInfo,
-  ServerStats,
-  Host,
-  RecordContext,
-  Percentile,
 } from './generated/engine.js';
 
 /** The `schemaVersion` of the records this version writes. */

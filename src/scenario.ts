@@ -4,7 +4,7 @@
 import type { CongestionControl, Kind, Scenario, ScenarioInput } from './generated/engine.js';
 import { callNative, engineSpec, fromEngine, native } from './native.js';
 
-export type { Scenario, ScenarioInput, Settings, SettingsInput, CongestionControl, StreamType } from './generated/engine.js';
+export type { Scenario, ScenarioInput, Settings, CongestionControl } from './generated/engine.js';
 export type ScenarioKind = Kind;
 
 /** Every scenario kind, in the order users see them. */

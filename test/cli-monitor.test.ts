@@ -243,6 +243,7 @@ describe('stoq-bench monitor', () => {
       expect(m.events.map((e) => e.event)).toEqual(['started', 'alert', 'stopped']);
       const frames = m.stderr().split('\r').map((f) => f.trim()).filter(Boolean);
       expect(frames.length).toBeGreaterThanOrEqual(2);
+      // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what is stripped
       for (const f of frames) expect(f.replace(/\x1b\[\d+m/g, '')).toMatch(/^Healthy: RTT p50 [\d.]+ [um]s p99 [\d.]+ [um]?s \(n=\d+\)$/);
       expect(m.stderr().includes('\x1b[')).toBe(color);
       expect(m.stderr()).toMatch(/\r +\r$/); // erased at the end

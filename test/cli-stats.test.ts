@@ -38,7 +38,7 @@ describe('stoq-bench stats', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/type 7/);
     expect(r.out).toMatch(/p99 /);
-    expect(r.out).toMatch(/p999  null: n = 400 is too small to bound p99.9 at 95% \(needs n >= 3688\)/);
+    expect(r.out).toMatch(/p999 {2}null: n = 400 is too small to bound p99.9 at 95% \(needs n >= 3688\)/);
     const j = JSON.parse((await cli('stats', p, '--json')).out);
     expect(j.summary.n).toBe(400);
     expect(j.summary.percentiles.p999.value).toBeNull();

@@ -27,7 +27,7 @@ export interface Claim {
 }
 
 /** The id of what a figure speaks of: `goodput`, `latencyP99`, `handshakeLatencyP50`, `latencyP999`, `latencyMean`. */
-export function metricId(subject: Subject): string {
+function metricId(subject: Subject): string {
   if (subject.kind !== 'latency') return subject.kind;
   const p = subject.p;
   const name = p === 'mean' ? 'Mean' : p === 0 ? 'Min' : p === 1 ? 'Max' : `P${String(+(p * 100).toFixed(4)).replace('.', '')}`;

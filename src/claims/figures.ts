@@ -40,7 +40,7 @@ export const NUMBER = String.raw`\d{1,3}(?:[,\u00a0\u2009\u202f]\d{3})+(?:\.\d+)
  * later one is the decimal mark; a lone comma followed by exactly three digits (1,234) groups thousands,
  * otherwise (3,5) it is a decimal comma; several points (1.234.567) group thousands.
  */
-export function parseNumber(text: string): number {
+function parseNumber(text: string): number {
   let s = text.replace(/[\u00a0\u2009\u202f]/g, '');
   const comma = s.lastIndexOf(',');
   const point = s.lastIndexOf('.');

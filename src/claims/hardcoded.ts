@@ -6,7 +6,7 @@
 import { extname } from 'node:path';
 import { figuresIn } from './figures.js';
 
-export const SOURCE_EXTENSIONS = ['.rs', '.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.go', '.py', '.c', '.h', '.cc', '.cpp', '.cxx', '.hpp', '.java'];
+const SOURCE_EXTENSIONS = ['.rs', '.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.go', '.py', '.c', '.h', '.cc', '.cpp', '.cxx', '.hpp', '.java'];
 
 export function isSourceFile(path: string): boolean {
   return SOURCE_EXTENSIONS.includes(extname(path).toLowerCase());
@@ -39,7 +39,7 @@ const NOT_FIGURE = new Set([
 ]);
 
 /** Splits an identifier into lower-case words. */
-export function nameWords(name: string): string[] {
+function nameWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')

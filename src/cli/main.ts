@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
-import { EXIT, EXIT_HELP, SignalCancel, type Command, type Io } from './command.js';
+import { EXIT, EXIT_HELP, SignalCancel, type Io } from './command.js';
 import { commands } from './commands/index.js';
 import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
@@ -77,7 +77,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 class UsageError extends Error {}
 
 /** The real process's streams and signals. */
-export function processIo(): Io {
+function processIo(): Io {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new SignalCancel('SIGINT')));
   process.once('SIGTERM', () => controller.abort(new SignalCancel('SIGTERM')));

@@ -27,7 +27,7 @@ const shown = (value: string | number | boolean): Pick<Options, 'defaultDescript
 const perKind = (field: 'requestSize' | 'responseSize') =>
   spec.kinds.filter((k) => k[field] != null).map((k) => `${formatBytes(k[field] as number)} for ${k.kind}`).join(', ');
 
-export const SCENARIO_FLAGS: readonly ScenarioFlag[] = [
+const SCENARIO_FLAGS: readonly ScenarioFlag[] = [
   { flag: 'bytes', field: 'bytes', option: size('bytes', 'stop after this many bytes in total (SIZE; per direction for bidir)') },
   { flag: 'duration', field: 'durationNs', option: time('duration', `stop after this long (TIME); the default when nothing else is given: ${formatDuration(defaults.durationNs)}`) },
   { flag: 'count', field: 'count', option: whole('count', 'stop after this many requests, round trips or handshakes', limit('count')) },

@@ -12,7 +12,7 @@ import type { AeadResult } from './aead.js';
 import { FINGERPRINT_COVERS, fingerprintOf, testbedIdentity, type RecordTestbed, type TestbedIdentity } from './fingerprint.js';
 
 /** The quiche version the engine depends on (crate/engine/Cargo.toml); the exact one comes from Cargo.lock when present. */
-export const QUICHE_REQUIREMENT = '0.29';
+const QUICHE_REQUIREMENT = '0.29';
 
 export interface InterfaceInfo {
   name: string;
@@ -86,7 +86,7 @@ function cpuFlags(): string[] {
 }
 
 /** Interfaces holding a default route, from /proc/net/ipv6_route and /proc/net/route. */
-export function defaultRoutes(): Map<string, Array<'ipv6' | 'ipv4'>> {
+function defaultRoutes(): Map<string, Array<'ipv6' | 'ipv4'>> {
   const out = new Map<string, Array<'ipv6' | 'ipv4'>>();
   const add = (dev: string, family: 'ipv6' | 'ipv4') => {
     const list = out.get(dev) ?? [];
@@ -134,7 +134,7 @@ function qdiscs(): Map<string, string> | null {
 }
 
 /** Every network interface visible in /sys/class/net. */
-export function interfaces(): InterfaceInfo[] {
+function interfaces(): InterfaceInfo[] {
   const base = '/sys/class/net';
   let names: string[];
   try {
@@ -176,7 +176,7 @@ export function interfaces(): InterfaceInfo[] {
 }
 
 /** The exact quiche version from Cargo.lock when the source tree is at hand, else the requirement. */
-export function quicheVersion(): string {
+function quicheVersion(): string {
   const lock = fileURLToPath(new URL('../../Cargo.lock', import.meta.url));
   if (existsSync(lock)) {
     const m = /name = "quiche"\nversion = "([^"]+)"/.exec(readText(lock) ?? '');

@@ -34,7 +34,7 @@ export interface QuantityInfo {
 }
 
 /** Label, unit and orientation of a quantity. */
-export function quantityInfo(q: Quantity): QuantityInfo {
+function quantityInfo(q: Quantity): QuantityInfo {
   if (q.kind === 'metric') return { label: METRICS[q.metric].label, unit: METRICS[q.metric].unit, better: METRICS[q.metric].better };
   if (q.kind === 'packetRate') return { label: 'packets/s', unit: '1/s', better: 'higher' };
   if (q.kind === 'latencyMean') return { label: 'latency mean', unit: 'us', better: 'lower' };
@@ -141,7 +141,7 @@ function runInterval(q: Quantity, run: RunSummary, level: number): WithinRunInte
  * The median of run values with its interval: distribution-free order statistics when there are enough
  * runs, else a t interval on logs (on the values themselves when a run measured 0).
  */
-export function acrossRuns(values: readonly number[], sessions: number, level: number): Measured {
+function acrossRuns(values: readonly number[], sessions: number, level: number): Measured {
   const s = sideSummary([...values], sessions, level);
   const n = values.length;
   if (Number.isFinite(s.lower) && Number.isFinite(s.upper)) {

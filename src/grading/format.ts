@@ -13,7 +13,7 @@ export function formatValue(metric: MetricId | undefined, v: number | null | und
   return `${fmtNum(v)}/s`;
 }
 
-export function fmtNum(v: number): string {
+function fmtNum(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
   if (a !== 0 && (a >= 1e7 || a < 1e-3)) return v.toExponential(4);

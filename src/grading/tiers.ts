@@ -7,7 +7,7 @@ export interface Tier {
   bps: number;
 }
 
-export const TIERS: readonly Tier[] = [
+const TIERS: readonly Tier[] = [
   { name: '10 Mbit Ethernet', bps: 10e6 },
   { name: 'Fast Ethernet (100 Mbit)', bps: 100e6 },
   { name: 'Gigabit Ethernet', bps: 1e9 },

@@ -79,7 +79,7 @@ export interface Validation {
 const fmt = (metric: MetricId, v: number) => formatValue(metric, v);
 
 /** The verdict on one expectation from its evidence. */
-export function judgeExpectation(spec: ExpectationSpec, limit: number, evidence: Evidence, level: number): ExpectationResult {
+function judgeExpectation(spec: ExpectationSpec, limit: number, evidence: Evidence, level: number): ExpectationResult {
   const op = evidence.better === 'higher' ? '>=' : '<=';
   const m = evidence.measured;
   const side = op === '>=' ? 'lower' : 'upper';

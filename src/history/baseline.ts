@@ -12,7 +12,7 @@ import { latestChange } from './change-point.js';
 import type { HistoryStore } from './store.js';
 
 export const BASELINE_FORMAT = 'stoq-bench-baseline';
-export const BASELINE_FORMAT_VERSION = 1;
+const BASELINE_FORMAT_VERSION = 1;
 
 export interface BaselineFile {
   format: typeof BASELINE_FORMAT;
@@ -97,7 +97,7 @@ export interface HistoryWindowOptions extends RunModelOptions {
 }
 
 /** Session-level series of a metric (median of run values per session), oldest first. */
-export function sessionSeries(runs: readonly RunSummary[], metric: MetricId): Array<{ sessionId: string; startedAt: string; value: number }> {
+function sessionSeries(runs: readonly RunSummary[], metric: MetricId): Array<{ sessionId: string; startedAt: string; value: number }> {
   const out: Array<{ sessionId: string; startedAt: string; value: number }> = [];
   for (const [id, list] of groupBySession(runs)) {
     const vals = list.map((r) => r.metrics[metric]).filter((v): v is number => v !== undefined);
@@ -112,7 +112,7 @@ export function sessionSeries(runs: readonly RunSummary[], metric: MetricId): Ar
  * first, the latest persistent change point in a metric, the recent window after it, and the between-session
  * noise measured over the stable window.
  */
-export function historyWindow(store: HistoryStore, fingerprint: string, scenarioId: string, options: HistoryWindowOptions = {}) {
+function historyWindow(store: HistoryStore, fingerprint: string, scenarioId: string, options: HistoryWindowOptions = {}) {
   const exclude = new Set(options.exclude ?? []);
   const sessions = store.sessions({ fingerprint, scenarioId }).filter((s) => !exclude.has(s.id));
   const records = store.records(sessions.map((s) => s.id).reverse());

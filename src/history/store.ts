@@ -13,7 +13,7 @@ import { validateRecord } from '../records.js';
 import type { RunRecord } from '../record.js';
 
 /** 'STQB' */
-export const APPLICATION_ID = 0x53545142;
+const APPLICATION_ID = 0x53545142;
 
 /** Forward migrations; index i brings the schema from version i to i + 1. Never edit a shipped one. */
 const MIGRATIONS: string[] = [

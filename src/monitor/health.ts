@@ -40,7 +40,7 @@ export interface HealthInput {
 }
 
 /** Bursts that must all miss a goodput SLO before it counts as breached with confidence. */
-export const GOODPUT_CONFIDENT_BURSTS = 3;
+const GOODPUT_CONFIDENT_BURSTS = 3;
 
 function rank(state: HealthState): number {
   return HEALTH_STATES.indexOf(state);

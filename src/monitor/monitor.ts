@@ -87,11 +87,11 @@ const PROBE_KIND = kindFor('latencyP50');
 /** A burst: the scenario that measures goodput. */
 const BURST_KIND = kindFor('goodput');
 
-export function probeScenario(o: Pick<MonitorOptions, 'probeCount' | 'probeTimeoutNs'>): Scenario {
+function probeScenario(o: Pick<MonitorOptions, 'probeCount' | 'probeTimeoutNs'>): Scenario {
   return normalizeScenario({ kind: PROBE_KIND, count: o.probeCount, requestSize: 64, responseSize: 64, settings: { idleTimeoutNs: o.probeTimeoutNs } });
 }
 
-export function burstScenario(o: Pick<MonitorOptions, 'burstDurationNs' | 'probeTimeoutNs'>): Scenario {
+function burstScenario(o: Pick<MonitorOptions, 'burstDurationNs' | 'probeTimeoutNs'>): Scenario {
   return normalizeScenario({ kind: BURST_KIND, durationNs: o.burstDurationNs, settings: { idleTimeoutNs: o.probeTimeoutNs } });
 }
 

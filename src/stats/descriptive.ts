@@ -9,7 +9,7 @@ import { drift, effectiveSampleSize, hodgesLehmannCentre, theilSen, type TheilSe
 import { studentTQuantile } from './special.js';
 
 /** MAD scale factor for consistency with the sd under normality: 1 / Phi^-1(3/4). */
-export const MAD_NORMAL_SCALE = 1.482602218505602;
+const MAD_NORMAL_SCALE = 1.482602218505602;
 
 export interface Percentile {
   p: number;
@@ -67,7 +67,7 @@ export interface Summary {
   drift: TheilSen | null;
 }
 
-export const DEFAULT_PERCENTILES = [0.5, 0.75, 0.9, 0.99, 0.999];
+const DEFAULT_PERCENTILES = [0.5, 0.75, 0.9, 0.99, 0.999];
 
 /** Points the drift is fitted on: the series itself when shorter, else this many batch means. */
 const DRIFT_POINTS = 200;

@@ -61,7 +61,7 @@ export function quantileAt(n: number, at: (rank: number) => number, p: number, t
 }
 
 /** a + t (b - a) as numpy's _lerp: exact at both ends, no overshoot. */
-export function lerp(a: number, b: number, t: number): number {
+function lerp(a: number, b: number, t: number): number {
   const diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }

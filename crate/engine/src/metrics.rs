@@ -190,7 +190,7 @@ impl Latencies {
 
     pub fn summary(&self) -> Option<LatencySummary> {
         let h = &self.histogram;
-        (h.len() > 0).then(|| LatencySummary {
+        (!h.is_empty()).then(|| LatencySummary {
             n: h.len(),
             min_ns: h.min(),
             mean_ns: h.mean(),

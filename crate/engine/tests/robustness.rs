@@ -180,9 +180,8 @@ fn a_server_that_vanishes_mid_run_errors_within_the_idle_timeout() {
         cut.store(true, Relaxed);
         Instant::now()
     });
-    let s = scenario(&format!(
-        r#"{{"kind":"download","durationNs":10000000000,"settings":{{"idleTimeoutNs":1000000000,"gso":false}}}}"#
-    ));
+    let s =
+        scenario(r#"{"kind":"download","durationNs":10000000000,"settings":{"idleTimeoutNs":1000000000,"gso":false}}"#);
     let r = run_bounded(&s, relay.addr, &Cancel::default(), Duration::from_secs(5));
     let ended = Instant::now();
     let cut_at = cutter.join().unwrap();

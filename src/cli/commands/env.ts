@@ -76,7 +76,7 @@ function fastPathLines(f: FastPathProbe): string[] {
 }
 
 /** The environment as text. */
-export function formatEnvironment(r: EnvironmentReport): string {
+function formatEnvironment(r: EnvironmentReport): string {
   const lines = [
     `testbed fingerprint ${r.fingerprint} (covers: ${r.fingerprintCovers.join(', ')})`,
     ...(r.record

@@ -425,6 +425,9 @@ export interface Scenario {
    * @default "bidi"
    */
   streamType: StreamType;
+  /**
+   * Transport settings.
+   */
   settings: Settings;
   /**
    * Content hash of the normalised scenario (16 hex digits); set by `normalize` (a given value is
@@ -521,6 +524,9 @@ export interface Environment {
    * release, OS, architecture and the engine's build.
    */
   fingerprint: string;
+  /**
+   * The host's name (not part of the fingerprint).
+   */
   hostname: string;
   /**
    * Platform and architecture, e.g. `linux-x64`.
@@ -565,6 +571,9 @@ export interface Environment {
  * via the `definition` "Cpu".
  */
 export interface Cpu {
+  /**
+   * The CPU model as the kernel names it.
+   */
   model: string;
   /**
    * Logical CPUs.
@@ -607,9 +616,12 @@ export interface FastPath {
    */
   sendmmsg: boolean;
   /**
-   * Send and receive buffer sizes in effect, bytes (as the kernel reports them).
+   * Send buffer size in effect, bytes (as the kernel reports it).
    */
   sendBufferBytes: number;
+  /**
+   * Receive buffer size in effect, bytes (as the kernel reports it).
+   */
   recvBufferBytes: number;
   /**
    * The buffers were forced past the system maximum (needs CAP_NET_ADMIN).
@@ -620,11 +632,20 @@ export interface FastPath {
    */
   socketDrops: number;
   /**
-   * `sendmsg`/`recvmmsg` calls made and datagrams moved.
+   * `sendmsg` calls made.
    */
   sendCalls: number;
+  /**
+   * UDP datagrams sent (a GSO batch counts its segments).
+   */
   datagramsSent: number;
+  /**
+   * `recvmmsg` calls made.
+   */
   recvCalls: number;
+  /**
+   * UDP datagrams received (a GRO buffer counts its segments).
+   */
   datagramsReceived: number;
 }
 /**
@@ -634,6 +655,9 @@ export interface FastPath {
  * via the `definition` "IntervalRecord".
  */
 export interface IntervalRecord {
+  /**
+   * 0-based position in the run.
+   */
   index: number;
   /**
    * Start, seconds since the run started.
@@ -715,13 +739,22 @@ export interface IntervalRecord {
  * via the `definition` "ConnectionRecord".
  */
 export interface ConnectionRecord {
+  /**
+   * 0-based number of the connection slot.
+   */
   index: number;
   state: RunState;
+  /**
+   * The slot's first error, when it errored.
+   */
   error?: ErrorInfo;
   /**
-   * Application payload bytes.
+   * Application payload bytes sent.
    */
   bytesSent: number;
+  /**
+   * Application payload bytes received.
+   */
   bytesReceived: number;
   /**
    * Streams that ended with their FIN seen and every requested byte received.
@@ -737,11 +770,20 @@ export interface ConnectionRecord {
    */
   handshakeUs: number | null;
   /**
-   * QUIC packets (quiche's view at the end).
+   * QUIC packets sent (quiche's view at the end).
    */
   packetsSent: number;
+  /**
+   * QUIC packets received.
+   */
   packetsReceived: number;
+  /**
+   * Packets declared lost.
+   */
   lost: number;
+  /**
+   * Packets retransmitted.
+   */
   retrans: number;
   /**
    * Smoothed RTT at the end, us.
@@ -790,18 +832,24 @@ export interface EndRecord {
    */
   durationS: number;
   /**
-   * Application payload bytes (the 8-byte perf header not included).
+   * Application payload bytes sent (the 8-byte perf header not included).
    */
   bytesSent: number;
+  /**
+   * Application payload bytes received.
+   */
   bytesReceived: number;
   /**
    * Application payload, both directions, bits per second over `durationS`.
    */
   goodputBps: number;
   /**
-   * QUIC packets, as the client's quiche counts them.
+   * QUIC packets sent, as the client's quiche counts them.
    */
   packetsSent: number;
+  /**
+   * QUIC packets received.
+   */
   packetsReceived: number;
   /**
    * UDP payload bytes of the QUIC packets sent (the kernel's interface counters less IP, UDP and L2
@@ -812,7 +860,13 @@ export interface EndRecord {
    * UDP payload bytes of the QUIC packets received.
    */
   udpBytesReceived: number;
+  /**
+   * Packets the client declared lost.
+   */
   lost: number;
+  /**
+   * Packets the client retransmitted.
+   */
   retrans: number;
   /**
    * Requests, round trips or handshakes completed.
@@ -858,12 +912,33 @@ export interface LatencyRecord {
    * Samples summarised.
    */
   n: number;
+  /**
+   * The smallest sample, us.
+   */
   minUs: number;
+  /**
+   * The mean, us.
+   */
   meanUs: number;
+  /**
+   * The median, us; null when the sample cannot bound it.
+   */
   p50Us: number | null;
+  /**
+   * The 90th percentile, us; null when the sample cannot bound it.
+   */
   p90Us: number | null;
+  /**
+   * The 99th percentile, us; null when the sample cannot bound it (n < 368).
+   */
   p99Us: number | null;
+  /**
+   * The 99.9th percentile, us; null when the sample cannot bound it (n < 3688).
+   */
   p999Us: number | null;
+  /**
+   * The largest sample, us.
+   */
   maxUs: number;
   /**
    * The percentiles left null, with the reason.
@@ -882,6 +957,9 @@ export interface Undetermined {
    * Samples a distribution-free bound at 95% needs.
    */
   minSamples: number;
+  /**
+   * Why, in words.
+   */
   reason: string;
 }
 /**
@@ -891,9 +969,21 @@ export interface Undetermined {
  * via the `definition` "ConnectionCounts".
  */
 export interface ConnectionCounts {
+  /**
+   * Connection slots.
+   */
   total: number;
+  /**
+   * Slots that completed.
+   */
   completed: number;
+  /**
+   * Slots that errored.
+   */
   errored: number;
+  /**
+   * Slots cancelled by the caller.
+   */
   cancelled: number;
 }
 /**
@@ -903,24 +993,57 @@ export interface ConnectionCounts {
  * via the `definition` "ServerStats".
  */
 export interface ServerStats {
+  /**
+   * Connections open now.
+   */
   openConnections: number;
+  /**
+   * Connections accepted.
+   */
   accepted: number;
+  /**
+   * Connections closed (cleanly or not).
+   */
   closed: number;
+  /**
+   * Of those, closed with an error.
+   */
   errored: number;
+  /**
+   * Connections refused at the connection limit (application error 2).
+   */
   rejected: number;
+  /**
+   * Requests (streams) served.
+   */
   streams: number;
+  /**
+   * Application payload bytes sent.
+   */
   bytesSent: number;
+  /**
+   * Application payload bytes received.
+   */
   bytesReceived: number;
+  /**
+   * Datagrams that were not QUIC or belonged to no connection.
+   */
   garbageDatagrams: number;
   /**
-   * Resident memory now, and before the first connection, bytes.
+   * Resident memory of the process now, bytes.
    */
   rssBytes: number;
+  /**
+   * Resident memory before the first connection, bytes.
+   */
   baselineRssBytes: number;
   /**
-   * Most connections open at once, and the memory above baseline per connection at that moment.
+   * Most connections open at once.
    */
   peakConnections: number;
+  /**
+   * Memory above the baseline per connection when the most were open, bytes; null before any connection.
+   */
   rssPerConnectionBytes: number | null;
 }
 /**
@@ -973,6 +1096,9 @@ export interface Host {
    * release, OS, architecture and the engine's build.
    */
   fingerprint: string;
+  /**
+   * The host's name (not part of the fingerprint).
+   */
   hostname: string;
   /**
    * Platform and architecture, e.g. `linux-x64`.
@@ -1118,6 +1244,9 @@ export interface ScenarioInput {
    * @default "bidi"
    */
   streamType?: StreamType & string;
+  /**
+   * Transport settings.
+   */
   settings?: SettingsInput;
   /**
    * Content hash of the normalised scenario (16 hex digits); set by `normalize` (a given value is

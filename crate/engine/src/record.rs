@@ -131,6 +131,7 @@ pub struct Host {
     /// Hash of what makes two testbeds comparable (16 hex digits): CPU model and count, kernel
     /// release, OS, architecture and the engine's build.
     pub fingerprint: String,
+    /// The host's name (not part of the fingerprint).
     pub hostname: String,
     /// Platform and architecture, e.g. `linux-x64`.
     pub os: String,
@@ -146,6 +147,7 @@ pub struct Host {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Cpu {
+    /// The CPU model as the kernel names it.
     pub model: String,
     /// Logical CPUs.
     pub count: u32,
@@ -174,6 +176,7 @@ pub struct Environment {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntervalRecord {
+    /// 0-based position in the run.
     pub index: u32,
     /// Start, seconds since the run started.
     pub start_s: f64,
@@ -217,12 +220,15 @@ pub struct IntervalRecord {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionRecord {
+    /// 0-based number of the connection slot.
     pub index: u32,
     pub state: RunState,
+    /// The slot's first error, when it errored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
-    /// Application payload bytes.
+    /// Application payload bytes sent.
     pub bytes_sent: u64,
+    /// Application payload bytes received.
     pub bytes_received: u64,
     /// Streams that ended with their FIN seen and every requested byte received.
     pub streams_completed: u64,
@@ -231,10 +237,13 @@ pub struct ConnectionRecord {
     /// Time from connect to handshake completion (the slot's first connection), us; null when the
     /// handshake never completed.
     pub handshake_us: Option<f64>,
-    /// QUIC packets (quiche's view at the end).
+    /// QUIC packets sent (quiche's view at the end).
     pub packets_sent: u64,
+    /// QUIC packets received.
     pub packets_received: u64,
+    /// Packets declared lost.
     pub lost: u64,
+    /// Packets retransmitted.
     pub retrans: u64,
     /// Smoothed RTT at the end, us.
     pub rtt_us: f64,
@@ -256,20 +265,24 @@ pub struct EndRecord {
     pub error: Option<ErrorInfo>,
     /// From the first connect until the last byte was confirmed, seconds.
     pub duration_s: f64,
-    /// Application payload bytes (the 8-byte perf header not included).
+    /// Application payload bytes sent (the 8-byte perf header not included).
     pub bytes_sent: u64,
+    /// Application payload bytes received.
     pub bytes_received: u64,
     /// Application payload, both directions, bits per second over `durationS`.
     pub goodput_bps: f64,
-    /// QUIC packets, as the client's quiche counts them.
+    /// QUIC packets sent, as the client's quiche counts them.
     pub packets_sent: u64,
+    /// QUIC packets received.
     pub packets_received: u64,
     /// UDP payload bytes of the QUIC packets sent (the kernel's interface counters less IP, UDP and L2
     /// headers).
     pub udp_bytes_sent: u64,
     /// UDP payload bytes of the QUIC packets received.
     pub udp_bytes_received: u64,
+    /// Packets the client declared lost.
     pub lost: u64,
+    /// Packets the client retransmitted.
     pub retrans: u64,
     /// Requests, round trips or handshakes completed.
     pub completed: u64,
@@ -296,9 +309,13 @@ pub struct EndRecord {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionCounts {
+    /// Connection slots.
     pub total: u64,
+    /// Slots that completed.
     pub completed: u64,
+    /// Slots that errored.
     pub errored: u64,
+    /// Slots cancelled by the caller.
     pub cancelled: u64,
 }
 
@@ -312,12 +329,19 @@ pub struct LatencyRecord {
     /// Samples summarised.
     #[schemars(range(min = 1))]
     pub n: u64,
+    /// The smallest sample, us.
     pub min_us: f64,
+    /// The mean, us.
     pub mean_us: f64,
+    /// The median, us; null when the sample cannot bound it.
     pub p50_us: Option<f64>,
+    /// The 90th percentile, us; null when the sample cannot bound it.
     pub p90_us: Option<f64>,
+    /// The 99th percentile, us; null when the sample cannot bound it (n < 368).
     pub p99_us: Option<f64>,
+    /// The 99.9th percentile, us; null when the sample cannot bound it (n < 3688).
     pub p999_us: Option<f64>,
+    /// The largest sample, us.
     pub max_us: f64,
     /// The percentiles left null, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -379,6 +403,7 @@ pub struct Undetermined {
     pub percentile: Percentile,
     /// Samples a distribution-free bound at 95% needs.
     pub min_samples: u64,
+    /// Why, in words.
     pub reason: String,
 }
 

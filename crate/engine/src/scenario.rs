@@ -230,6 +230,7 @@ pub struct Scenario {
     /// @default "bidi"
     #[serde(default = "bidi")]
     pub stream_type: StreamType,
+    /// Transport settings.
     #[serde(default)]
     pub settings: Settings,
     /// Content hash of the normalised scenario (16 hex digits); set by `normalize` (a given value is

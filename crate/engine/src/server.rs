@@ -76,20 +76,31 @@ struct Shared {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerStats {
+    /// Connections open now.
     pub open_connections: u64,
+    /// Connections accepted.
     pub accepted: u64,
+    /// Connections closed (cleanly or not).
     pub closed: u64,
+    /// Of those, closed with an error.
     pub errored: u64,
+    /// Connections refused at the connection limit (application error 2).
     pub rejected: u64,
+    /// Requests (streams) served.
     pub streams: u64,
+    /// Application payload bytes sent.
     pub bytes_sent: u64,
+    /// Application payload bytes received.
     pub bytes_received: u64,
+    /// Datagrams that were not QUIC or belonged to no connection.
     pub garbage_datagrams: u64,
-    /// Resident memory now, and before the first connection, bytes.
+    /// Resident memory of the process now, bytes.
     pub rss_bytes: u64,
+    /// Resident memory before the first connection, bytes.
     pub baseline_rss_bytes: u64,
-    /// Most connections open at once, and the memory above baseline per connection at that moment.
+    /// Most connections open at once.
     pub peak_connections: u64,
+    /// Memory above the baseline per connection when the most were open, bytes; null before any connection.
     pub rss_per_connection_bytes: Option<u64>,
 }
 

@@ -42,17 +42,21 @@ pub struct FastPath {
     pub recvmmsg: bool,
     /// Sends go through `sendmmsg` (never: one GSO `sendmsg` per batch replaces it).
     pub sendmmsg: bool,
-    /// Send and receive buffer sizes in effect, bytes (as the kernel reports them).
+    /// Send buffer size in effect, bytes (as the kernel reports it).
     pub send_buffer_bytes: u64,
+    /// Receive buffer size in effect, bytes (as the kernel reports it).
     pub recv_buffer_bytes: u64,
     /// The buffers were forced past the system maximum (needs CAP_NET_ADMIN).
     pub buffers_forced: bool,
     /// Datagrams the kernel dropped on these sockets' receive queues.
     pub socket_drops: u64,
-    /// `sendmsg`/`recvmmsg` calls made and datagrams moved.
+    /// `sendmsg` calls made.
     pub send_calls: u64,
+    /// UDP datagrams sent (a GSO batch counts its segments).
     pub datagrams_sent: u64,
+    /// `recvmmsg` calls made.
     pub recv_calls: u64,
+    /// UDP datagrams received (a GRO buffer counts its segments).
     pub datagrams_received: u64,
 }
 

@@ -1,6 +1,7 @@
 //! A workload as plain data. Its `id` is a content hash of the normalised form (defaults filled in), so
 //! results key to exactly what ran and two spellings of the same workload share one id. What each kind
-//! takes (its stop conditions, fields and defaults) is declared by its workload (`crate::workload`); the
+//! takes (its stop conditions, fields and defaults) is declared by its workload (`crate::workload`, where
+//! the kinds are listed); the
 //! limits of every field are in [`LIMITS`]. Both are exported through the binding, so no caller repeats them.
 
 use schemars::JsonSchema;
@@ -8,53 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::workload::KindSpec;
-
-/// What the client does on each connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// The server sends; the client asks for bytes on each stream.
-    Download,
-    /// The client sends; the server answers each stream with an empty response after draining it.
-    Upload,
-    /// Both at once: half the streams download, half upload.
-    Bidir,
-    /// Request/response pairs with `inflight` outstanding per connection.
-    Requests,
-    /// One small request outstanding at a time; every round trip timed.
-    Latency,
-    /// Connect, complete the handshake, close, repeat.
-    Handshakes,
-}
-
-impl Kind {
-    /// Every kind, in the order they are listed to users.
-    pub const ALL: [Kind; 6] =
-        [Kind::Download, Kind::Upload, Kind::Bidir, Kind::Requests, Kind::Latency, Kind::Handshakes];
-
-    /// What the kind takes and how it behaves, declared by its workload.
-    pub fn spec(self) -> &'static KindSpec {
-        crate::workload::spec(self)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Download => "download",
-            Kind::Upload => "upload",
-            Kind::Bidir => "bidir",
-            Kind::Requests => "requests",
-            Kind::Latency => "latency",
-            Kind::Handshakes => "handshakes",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::workload::Kind;
 
 /// A scenario field that only some kinds take (the transport settings apply to every kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

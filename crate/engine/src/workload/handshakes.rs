@@ -1,8 +1,8 @@
 //! Handshakes: connect, complete the handshake, close, repeat. Each connection is one unit of the
 //! count budget; its handshake time (connect to established) is a latency sample.
 
-use super::{no_check, KindSpec, Rate, Step, Workload};
-use crate::scenario::{Kind, ScenarioField as F};
+use super::{no_check, Kind, KindSpec, Rate, Step, Workload};
+use crate::scenario::ScenarioField as F;
 
 pub static HANDSHAKES: KindSpec = KindSpec {
     kind: Kind::Handshakes,

@@ -1,6 +1,7 @@
-//! What each scenario kind does on a connection, and what it takes: one module per workload
+//! The scenario kinds, and what each does on a connection and takes: one module per workload
 //! ([`transfers`]: download, upload, bidir; [`requests`]: requests, latency; [`handshakes`]), each
 //! declaring its kinds' [`KindSpec`] and implementing [`Workload`], which the client's event loop drives.
+//! A new kind is a variant of [`Kind`] here, its arm in [`spec`], and its workload module.
 
 pub mod handshakes;
 pub mod requests;
@@ -10,11 +11,57 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client::{Meter, Plan, Slot};
 use crate::error::Result;
-use crate::scenario::{Kind, Scenario, ScenarioField};
+use crate::scenario::{Scenario, ScenarioField};
+
+/// What the client does on each connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The server sends; the client asks for bytes on each stream.
+    Download,
+    /// The client sends; the server answers each stream with an empty response after draining it.
+    Upload,
+    /// Both at once: half the streams download, half upload.
+    Bidir,
+    /// Request/response pairs with `inflight` outstanding per connection.
+    Requests,
+    /// One small request outstanding at a time; every round trip timed.
+    Latency,
+    /// Connect, complete the handshake, close, repeat.
+    Handshakes,
+}
+
+impl Kind {
+    /// Every kind, in the order they are listed to users.
+    pub const ALL: [Kind; 6] =
+        [Kind::Download, Kind::Upload, Kind::Bidir, Kind::Requests, Kind::Latency, Kind::Handshakes];
+
+    /// What the kind takes and how it behaves, declared by its workload.
+    pub fn spec(self) -> &'static KindSpec {
+        spec(self)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Download => "download",
+            Kind::Upload => "upload",
+            Kind::Bidir => "bidir",
+            Kind::Requests => "requests",
+            Kind::Latency => "latency",
+            Kind::Handshakes => "handshakes",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One established, open connection of a worker, handed to its workload.
 pub(crate) struct Step<'a> {

@@ -1,8 +1,8 @@
 //! Requests and round trips: each connection keeps `inflight` requests outstanding (latency: one) while
 //! the count budget or the duration lasts; every request's round trip is a latency sample.
 
-use super::{no_check, KindSpec, Rate, Step, Workload};
-use crate::scenario::{Kind, ScenarioField as F};
+use super::{no_check, Kind, KindSpec, Rate, Step, Workload};
+use crate::scenario::ScenarioField as F;
 
 const STOPS: &[F] = &[F::Count, F::DurationNs];
 

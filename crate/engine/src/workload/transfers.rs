@@ -4,10 +4,10 @@
 
 use std::collections::VecDeque;
 
-use super::{no_check, KindSpec, Step, Workload};
+use super::{no_check, Kind, KindSpec, Step, Workload};
 use crate::error::{Error, Result};
 use crate::protocol::UNTIL_STOPPED;
-use crate::scenario::{Kind, Scenario, ScenarioField as F, StreamType};
+use crate::scenario::{Scenario, ScenarioField as F, StreamType};
 
 const STOPS: &[F] = &[F::Bytes, F::DurationNs];
 const FIELDS: &[F] = &[F::Connections, F::Streams, F::StreamType];

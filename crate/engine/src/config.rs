@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use boring::ssl::{SslContextBuilder, SslMethod, SslSignatureAlgorithm};
 
-use crate::error::{Error, Result};
+use crate::error::{quiche_reason, Error, Result};
 use crate::protocol::ALPN_LIST;
 use crate::scenario::Settings;
 
@@ -44,10 +44,12 @@ pub fn quiche_config(settings: &Settings, role: Role<'_>) -> Result<quiche::Conf
         // A benchmark client does not authenticate the server: it measures transport, not identity.
         Role::Client => c.verify_peer(false),
         Role::Server(id) => {
-            c.load_cert_chain_from_pem_file(path_str(&id.cert)?)
-                .map_err(|e| Error::Tls(format!("cannot load certificate {}: {e:?}", id.cert.display())))?;
-            c.load_priv_key_from_pem_file(path_str(&id.key)?)
-                .map_err(|e| Error::Tls(format!("cannot load private key {}: {e:?}", id.key.display())))?;
+            c.load_cert_chain_from_pem_file(path_str(&id.cert)?).map_err(|e| {
+                Error::Tls(format!("cannot load certificate {}: {}", id.cert.display(), quiche_reason(e)))
+            })?;
+            c.load_priv_key_from_pem_file(path_str(&id.key)?).map_err(|e| {
+                Error::Tls(format!("cannot load private key {}: {}", id.key.display(), quiche_reason(e)))
+            })?;
         }
     }
     Ok(c)

@@ -361,7 +361,7 @@ impl Outbox {
                         done = true;
                         break;
                     }
-                    Err(e) => return Err(io::Error::other(format!("quiche send: {e:?}"))),
+                    Err(e) => return Err(io::Error::other(format!("quiche send: {}", crate::error::quiche_reason(e)))),
                 }
             }
             if self.segments == 0 {

@@ -1,6 +1,7 @@
 // The TypeScript linter: ESLint's and typescript-eslint's recommended rules over the sources, tests and
 // benchmarks. Generated files are not linted (their generators are). A rule switched off here says why.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -22,7 +23,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly', URL: 'readonly' } },
+    // scripts and configuration run by Node
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
 );

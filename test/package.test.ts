@@ -12,7 +12,7 @@
 // scripts/setup-platforms.sh installs the cross toolchains and runtimes; whatever is missing is skipped here,
 // saying what and why. The packages' own dependencies (yargs, ...) come from the npm cache or the registry.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

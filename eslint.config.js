@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'index.js', 'index.d.ts', 'src/generated/', 'npm/', 'node_modules/', '.cache/', 'test/interop/quic-go-perf/'] },
+  { ignores: ['dist/', 'index.js', 'index.d.ts', 'src/generated/', 'npm/', 'node_modules/', '.cache/', '**/target/', 'test/interop/quic-go-perf/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -176,10 +176,15 @@ describe('latency scenario through a user-space delay relay on [::1]', () => {
         // are at most Q(q+f) of the relay plus GAP.) One rank of slack either way for the conventions.
         const engineNs = quantile(sortedEngine, p);
         const lowNs = sortedRelay[Math.max(0, Math.floor(p * (n - 1)) - 1)]!;
-        const highNs = sortedRelay[Math.min(n - 1, Math.ceil((p + stalled) * n) + 1)]! + GAP_NS;
+        // When q + f reaches the top rank, the stalled round trips alone can hold the percentile: the relay
+        // bounds it no more (a loaded machine), and only the lower bound is checked.
+        const highRank = Math.ceil((p + stalled) * n) + 1;
+        const highNs = highRank <= n - 1 ? sortedRelay[highRank]! + GAP_NS : Infinity;
         report.push(`${name} record ${recordUs === null ? '-' : `${recordUs.toFixed(0)} us`}, relay ${(quantile(sortedRelay, p) / 1e3).toFixed(0)} us (+${((engineNs - quantile(sortedRelay, p)) / 1e3).toFixed(0)})`);
         expect(engineNs, `${name}: engine vs relay`).toBeGreaterThanOrEqual(lowNs);
-        expect(engineNs, `${name}: engine vs relay`).toBeLessThanOrEqual(highNs);
+        // The bound counts samples, so it holds for the order statistic at the type-7 position (rounded
+        // down): interpolating towards the next one, a stalled round trip, would add its stall.
+        expect(sortedEngine[Math.floor(p * (n - 1))]!, `${name}: engine vs relay`).toBeLessThanOrEqual(highNs);
       }
       const q = (p: number) => (quantile(lateness, p) / 1e3).toFixed(1);
       console.log(

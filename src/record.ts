@@ -15,7 +15,7 @@ export type {
 } from './generated/engine.js';
 
 /** The `schemaVersion` of the records this version writes. */
-export const SCHEMA_VERSION: RunRecord['schemaVersion'] = 2;
+export const SCHEMA_VERSION: RunRecord['schemaVersion'] = 3;
 
 /** The latency percentiles a record reports (null where its sample cannot bound them). */
 export const LATENCY_PERCENTILES = ['p50Us', 'p90Us', 'p99Us', 'p999Us'] as const;

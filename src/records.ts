@@ -48,8 +48,36 @@ function upgradeFrom1(value: Record<string, unknown>): void {
   value.schemaVersion = 2;
 }
 
+/**
+ * Upgrades a record of schemaVersion 2. Its client counted a stream the server refused (perf error 2) as
+ * failed, so `streamsRejected` is null. Its embedded server refused connections at its limit (`rejected`,
+ * now `refusedAtLimit`); it had no Retry, allowlist, admission budget, per-prefix cap, response cap or
+ * memory trimming, so those counters are 0; the reasons it did not tell apart (how connections ended,
+ * half-open ones, dropped datagrams by reason, Version Negotiations sent) are null.
+ */
+function upgradeFrom2(value: Record<string, unknown>): void {
+  if (Array.isArray(value.connections)) {
+    for (const c of value.connections) if (isObject(c) && !('streamsRejected' in c)) c.streamsRejected = null;
+  }
+  const server = isObject(value.end) ? value.end.server : undefined;
+  if (isObject(server) && 'rejected' in server) {
+    const { rejected, ...kept } = server;
+    for (const key of Object.keys(server)) delete server[key];
+    Object.assign(server, { ...kept, refusedAtLimit: rejected }, SERVER_COUNTERS_ADDED_IN_3);
+  }
+  value.schemaVersion = 3;
+}
+
+/** What a server of schemaVersion 2 did not count: 0 where it could not happen there, null where it went uncounted. */
+const SERVER_COUNTERS_ADDED_IN_3 = {
+  validated: 0, streamsRejected: 0, notAllowed: 0, shed: 0, retriesSent: 0, tokensInvalid: 0, refusedPrefix: 0, memoryTrims: 0,
+  halfOpen: null, peakHalfOpen: null, closedCleanly: null, idleTimeouts: null, handshakeTimeouts: null, handshakeFailures: null,
+  closedAtStop: null, zeroLength: null, garbageDatagrams: null, unknownConnection: null, tooShort: null, invalidInitial: null,
+  versionNegotiationSent: null,
+} as const;
+
 /** Each older schemaVersion's upgrade to the next. */
-const UPGRADES: Record<number, (value: Record<string, unknown>) => void> = { 1: upgradeFrom1 };
+const UPGRADES: Record<number, (value: Record<string, unknown>) => void> = { 1: upgradeFrom1, 2: upgradeFrom2 };
 
 /** Checks the shape of one record (the fields every reader relies on), upgrades it, and returns it typed. */
 export function validateRecord(value: unknown, where = 'record'): RunRecord {
@@ -118,7 +146,7 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
 const INTERVAL_COUNTS = ['startS', 'endS', 'goodputBps', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'completed', 'connections', 'rttUs', 'minRttUs', 'rttvarUs', 'cwnd', 'lost', 'retrans', 'deliveryRateBps', 'pmtu', 'cpuS'];
 const END_COUNTS = ['durationS', 'goodputBps', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'udpBytesSent', 'udpBytesReceived', 'lost', 'retrans', 'completed', 'requestsPerSecond', 'handshakesPerSecond', 'cpuS', 'snapshotsDropped'];
 const LATENCY_FIELDS = ['minUs', 'meanUs', 'p50Us', 'p90Us', 'p99Us', 'p999Us', 'maxUs'];
-const CONNECTION_COUNTS = ['bytesSent', 'bytesReceived', 'streamsCompleted', 'streamsFailed', 'handshakeUs', 'packetsSent', 'packetsReceived', 'lost', 'retrans', 'rttUs', 'minRttUs', 'cwnd', 'pmtu'];
+const CONNECTION_COUNTS = ['bytesSent', 'bytesReceived', 'streamsCompleted', 'streamsFailed', 'streamsRejected', 'handshakeUs', 'packetsSent', 'packetsReceived', 'lost', 'retrans', 'rttUs', 'minRttUs', 'cwnd', 'pmtu'];
 
 /**
  * Refuses values that cannot happen: a negative or non-finite count, duration, rate or latency. Absent and

@@ -48,7 +48,7 @@ describe('run progress on a terminal', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]).schemaVersion).toBe(2);
+    expect(JSON.parse(lines[0]).schemaVersion).toBe(3);
     expect(frames(stderr).length).toBeGreaterThanOrEqual(1);
     expect(frames(stderr).every((f) => / elapsed, .* left$/.test(f))).toBe(true);
   });

@@ -102,7 +102,7 @@ function runInstalled(app: string, env: NodeJS.ProcessEnv, os: string, wrap: str
   const lines = download.stdout.trim().split('\n');
   expect(lines).toHaveLength(1);
   const record = JSON.parse(lines[0]);
-  expect(record).toMatchObject({ schemaVersion: 2, embeddedServer: true, scenario: { kind: 'download', bytes: BYTES }, end: { state: 'completed', bytesReceived: BYTES } });
+  expect(record).toMatchObject({ schemaVersion: 3, embeddedServer: true, scenario: { kind: 'download', bytes: BYTES }, end: { state: 'completed', bytesReceived: BYTES } });
   expect(record.target).toMatch(/^\[::1\]:\d+$/);
   expect(record.environment.os).toBe(os);
 }

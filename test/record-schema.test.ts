@@ -41,10 +41,26 @@ describe('the record schema', () => {
       const text = readFileSync(url, 'utf8');
       expect(JSON.parse(text.split('\n')[0]).schemaVersion).toBe(1);
       for (const r of parseRecords(text, url.pathname)) {
-        expect(r.schemaVersion).toBe(2);
+        expect(r.schemaVersion).toBe(3);
         expect(recordSchema.errors(r), url.pathname).toBeUndefined();
       }
     }
+  });
+
+  it('records of schemaVersion 2 are upgraded: what their client and server did not count is null, what could not happen there is 0', () => {
+    const [v1] = parseRecords(readFileSync(readmeRecords[0], 'utf8'), 'download');
+    const v2 = structuredClone(v1) as unknown as Record<string, any>;
+    v2.schemaVersion = 2;
+    v2.connections = v2.connections.map(({ streamsRejected: _, ...c }: Record<string, unknown>) => c);
+    v2.end.server = { openConnections: 0, accepted: 3, closed: 3, errored: 1, rejected: 2, streams: 1, bytesSent: 10, bytesReceived: 0, garbageDatagrams: 4, rssBytes: 8e7, baselineRssBytes: 7e7, peakConnections: 3, rssPerConnectionBytes: 1e6 };
+    const [r] = parseRecords(JSON.stringify(v2), 'v2');
+    expect(r.schemaVersion).toBe(3);
+    expect(recordSchema.errors(r)).toBeUndefined();
+    expect(r.connections?.map((c) => c.streamsRejected)).toEqual(v2.connections.map(() => null));
+    expect(r.end.server).toMatchObject({ accepted: 3, closed: 3, errored: 1, refusedAtLimit: 2, bytesSent: 10, rssPerConnectionBytes: 1e6 });
+    expect(r.end.server).toMatchObject({ validated: 0, retriesSent: 0, shed: 0, streamsRejected: 0, memoryTrims: 0 });
+    expect(r.end.server).toMatchObject({ garbageDatagrams: null, unknownConnection: null, closedCleanly: null, idleTimeouts: null, halfOpen: null });
+    expect(r.end.server).not.toHaveProperty('rejected');
   });
 
   it('upgrading a version-1 record of a small sample leaves what it cannot bound null, with the reason', () => {

@@ -445,7 +445,7 @@ export interface RunRecord {
   /**
    * The version of this record's shape (older versions are upgraded on read).
    */
-  schemaVersion: 2;
+  schemaVersion: 3;
   tool: Tool;
   session: Session;
   /**
@@ -765,6 +765,12 @@ export interface ConnectionRecord {
    */
   streamsFailed: number;
   /**
+   * Streams the server refused with perf error 2 (rejected: e.g. above its largest response); not in
+   * `streamsFailed`. Null in a record upgraded from schemaVersion 2 or older (such refusals were counted
+   * as failed there).
+   */
+  streamsRejected: number | null;
+  /**
    * Time from connect to handshake completion (the slot's first connection), us; null when the
    * handshake never completed.
    */
@@ -987,36 +993,68 @@ export interface ConnectionCounts {
   cancelled: number;
 }
 /**
- * The server's state at one moment.
+ * The server's counters at one moment (counts since start). Datagram counts are the server's own view after
+ * the kernel (its socket drops are in the fast-path record). Every accepted connection is open or counted
+ * once in `closed`, which splits into `closedCleanly`, `errored`, `idleTimeouts`, `handshakeTimeouts`,
+ * `handshakeFailures` and `closedAtStop`. A counter that may be null is null only in a record upgraded from
+ * schemaVersion 2 or older: that server did not count it.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
  * via the `definition` "ServerStats".
  */
 export interface ServerStats {
   /**
-   * Connections open now.
+   * Connections with state now, half-open ones included.
    */
   openConnections: number;
   /**
-   * Connections accepted.
+   * Connections whose handshake has not completed.
+   */
+  halfOpen: number | null;
+  /**
+   * Connections built, each on a decryptable Initial that passed every limit.
    */
   accepted: number;
   /**
-   * Connections closed (cleanly or not).
+   * Of those, built on a valid Retry token (address validated).
+   */
+  validated: number;
+  /**
+   * Connections ended, however they ended.
    */
   closed: number;
   /**
-   * Of those, closed with an error.
+   * Of those, closed by either side without an error.
+   */
+  closedCleanly: number | null;
+  /**
+   * Ended with an error after the handshake (idle timeouts are apart).
    */
   errored: number;
   /**
-   * Connections refused at the connection limit (application error 2).
+   * Established connections whose peer went silent for the idle timeout.
    */
-  rejected: number;
+  idleTimeouts: number | null;
+  /**
+   * Connections whose handshake did not complete within the handshake timeout (dropped without a word).
+   */
+  handshakeTimeouts: number | null;
+  /**
+   * Connections whose handshake failed (TLS: no or a rejected client certificate, no common ALPN).
+   */
+  handshakeFailures: number | null;
+  /**
+   * Connections still open when the server stopped (closed with application error 0).
+   */
+  closedAtStop: number | null;
   /**
    * Requests (streams) served.
    */
   streams: number;
+  /**
+   * Requests refused with perf error 2 (rejected: above the largest response allowed).
+   */
+  streamsRejected: number;
   /**
    * Application payload bytes sent.
    */
@@ -1026,9 +1064,57 @@ export interface ServerStats {
    */
   bytesReceived: number;
   /**
-   * Datagrams that were not QUIC or belonged to no connection.
+   * Empty datagrams dropped.
    */
-  garbageDatagrams: number;
+  zeroLength: number | null;
+  /**
+   * Datagrams dropped that are not QUIC: no header could be parsed.
+   */
+  garbageDatagrams: number | null;
+  /**
+   * Well-formed packets dropped that belong to no connection of the server (short header, Handshake,
+   * 0-RTT), or that a server never accepts (Version Negotiation, Retry).
+   */
+  unknownConnection: number | null;
+  /**
+   * Initials, and packets of unknown versions, dropped in datagrams under 1200 bytes (RFC 9000 §14.1,
+   * §5.2.2).
+   */
+  tooShort: number | null;
+  /**
+   * Initials dropped that do not decrypt with the keys their DCID gives, or whose DCID is shorter than
+   * 8 bytes (RFC 9000 §7.2).
+   */
+  invalidInitial: number | null;
+  /**
+   * Datagrams dropped from sources outside the allowlist.
+   */
+  notAllowed: number;
+  /**
+   * Initials left unchecked, or Version Negotiations left unsent, once the admission budget was spent.
+   */
+  shed: number;
+  /**
+   * Version Negotiation packets sent.
+   */
+  versionNegotiationSent: number | null;
+  /**
+   * Retry packets sent.
+   */
+  retriesSent: number;
+  /**
+   * Initials whose token was not valid (answered with INVALID_TOKEN when it was a Retry token of ours).
+   */
+  tokensInvalid: number;
+  /**
+   * Initials refused before any state at the connection limit (a CONNECTION_CLOSE with
+   * CONNECTION_REFUSED).
+   */
+  refusedAtLimit: number;
+  /**
+   * Initials dropped at the half-open cap of their source prefix (an IPv6 /64, an IPv4 address).
+   */
+  refusedPrefix: number;
   /**
    * Resident memory of the process now, bytes.
    */
@@ -1042,9 +1128,17 @@ export interface ServerStats {
    */
   peakConnections: number;
   /**
+   * Most half-open connections at once.
+   */
+  peakHalfOpen: number | null;
+  /**
    * Memory above the baseline per connection when the most were open, bytes; null before any connection.
    */
   rssPerConnectionBytes: number | null;
+  /**
+   * Times freed memory was handed back to the kernel (`malloc_trim`) after many connections ended.
+   */
+  memoryTrims: number;
 }
 /**
  * Raw samples of the run.

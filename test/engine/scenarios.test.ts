@@ -98,7 +98,7 @@ describe('requests, latency and handshakes', () => {
 describe('the record', () => {
   it('says which fast-path features were in effect and keys to the scenario', async () => {
     const { record: r } = await runScenario({ kind: 'upload', bytes: 4 * MiB });
-    expect(r.schemaVersion).toBe(2);
+    expect(r.schemaVersion).toBe(3);
     expect(r.scenario.id).toMatch(/^[0-9a-f]{16}$/);
     expect(typeof r.environment.gso).toBe('boolean');
     expect(typeof r.environment.gro).toBe('boolean');

@@ -60,7 +60,7 @@ export function fakeRecord(rng: Rng, f: FakeRun = {}): RunRecord {
   const total = intervals.reduce((s, iv) => s + iv.goodputBps, 0);
   const kind = f.kind ?? 'download';
   const rec: RunRecord = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     tool: { name: 'stoq-bench', version: '0.1.0' },
     session: { id: f.session ?? 's1', run: f.run ?? 0, runs: f.runs ?? 1 },
     startedAt: f.startedAt ?? '2026-11-28T12:00:00.000Z',

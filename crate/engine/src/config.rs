@@ -15,14 +15,22 @@ pub const MAX_RECV_PAYLOAD: usize = 65_527;
 const MAX_STREAMS: u64 = 1_000;
 
 pub enum Role<'a> {
-    Client,
-    Server(&'a Identity),
+    /// A client; with a certificate and key (PEM files) it authenticates to servers that ask.
+    Client { cert: Option<(&'a Path, &'a Path)> },
+    Server {
+        identity: &'a Identity,
+        /// Client certificates must chain to these CAs (PEM); without one the handshake fails.
+        client_ca: Option<&'a Path>,
+        /// Send rate cap per connection, bytes per second.
+        max_rate: Option<u64>,
+    },
 }
 
-pub fn quiche_config(settings: &Settings, role: Role<'_>) -> Result<quiche::Config> {
+pub fn quiche_config(settings: &Settings, role: &Role<'_>) -> Result<quiche::Config> {
     let mut c = match role {
-        Role::Client => client_config()?,
-        Role::Server(_) => quiche::Config::new(quiche::PROTOCOL_VERSION)?,
+        Role::Client { .. } => client_config()?,
+        Role::Server { client_ca: Some(ca), .. } => requiring_client_certificates(ca)?,
+        Role::Server { .. } => quiche::Config::new(quiche::PROTOCOL_VERSION)?,
     };
     c.set_application_protos(ALPN_LIST)?;
     c.set_max_idle_timeout(settings.idle_timeout_ns / 1_000_000);
@@ -41,15 +49,20 @@ pub fn quiche_config(settings: &Settings, role: Role<'_>) -> Result<quiche::Conf
     c.enable_pacing(settings.pacing);
     c.set_disable_active_migration(true);
     match role {
-        // A benchmark client does not authenticate the server: it measures transport, not identity.
-        Role::Client => c.verify_peer(false),
-        Role::Server(id) => {
-            c.load_cert_chain_from_pem_file(path_str(&id.cert)?).map_err(|e| {
-                Error::Tls(format!("cannot load certificate {}: {}", id.cert.display(), quiche_reason(e)))
-            })?;
-            c.load_priv_key_from_pem_file(path_str(&id.key)?).map_err(|e| {
-                Error::Tls(format!("cannot load private key {}: {}", id.key.display(), quiche_reason(e)))
-            })?;
+        Role::Client { cert } => {
+            // A benchmark client does not authenticate the server: it measures transport, not identity.
+            c.verify_peer(false);
+            if let Some((cert, key)) = cert {
+                load_identity(&mut c, cert, key)?;
+            }
+        }
+        Role::Server { identity, max_rate, .. } => {
+            load_identity(&mut c, &identity.cert, &identity.key)?;
+            if let Some(rate) = max_rate {
+                // quiche takes Mbit/s, and only its BBR2 (gcongestion) pacer honours it; cubic and reno ignore
+                // it, so the server's `Outbox` enforces the cap for every congestion control.
+                c.set_max_pacing_rate((rate * 8 / 1_000_000).max(1));
+            }
         }
     }
     Ok(c)
@@ -82,6 +95,31 @@ fn client_config() -> Result<quiche::Config> {
     let mut tls = SslContextBuilder::new(SslMethod::tls()).map_err(tls_error)?;
     tls.set_verify_algorithm_prefs(CLIENT_SIGNATURE_ALGORITHMS).map_err(tls_error)?;
     Ok(quiche::Config::with_boring_ssl_ctx_builder(quiche::PROTOCOL_VERSION, tls)?)
+}
+
+fn load_identity(c: &mut quiche::Config, cert: &Path, key: &Path) -> Result<()> {
+    for (what, p) in [("certificate", cert), ("private key", key)] {
+        if !p.is_file() {
+            return Err(Error::invalid(format!("{what} file not found: {}", p.display())));
+        }
+    }
+    c.load_cert_chain_from_pem_file(path_str(cert)?)
+        .map_err(|e| Error::Tls(format!("cannot load certificate {}: {}", cert.display(), quiche_reason(e))))?;
+    c.load_priv_key_from_pem_file(path_str(key)?)
+        .map_err(|e| Error::Tls(format!("cannot load private key {}: {}", key.display(), quiche_reason(e))))
+}
+
+/// A server TLS context that asks every client for a certificate chaining to the CAs in `ca` and fails the
+/// handshake without one (quiche's own `verify_peer` lets clients without a certificate through).
+fn requiring_client_certificates(ca: &Path) -> Result<quiche::Config> {
+    use boring::ssl::SslVerifyMode;
+    let tls = |e: boring::error::ErrorStack| Error::Tls(format!("client CA {}: {e}", ca.display()));
+    let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(tls)?;
+    b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    b.set_ca_file(ca).map_err(tls)?;
+    // Named in the CertificateRequest, so a client with several certificates can pick the right one.
+    b.set_client_ca_list(boring::x509::X509Name::load_client_ca_file(ca).map_err(tls)?);
+    Ok(quiche::Config::with_boring_ssl_ctx_builder(quiche::PROTOCOL_VERSION, b)?)
 }
 
 fn path_str(p: &Path) -> Result<&str> {
@@ -141,7 +179,7 @@ mod tests {
     fn self_signed_identity_loads_and_cleans_up() {
         let id = Identity::self_signed().unwrap();
         let dir = id.cert.parent().unwrap().to_path_buf();
-        quiche_config(&Settings::default(), Role::Server(&id)).unwrap();
+        quiche_config(&Settings::default(), &Role::Server { identity: &id, client_ca: None, max_rate: None }).unwrap();
         drop(id);
         assert!(!dir.exists());
     }

@@ -20,7 +20,7 @@ use crate::socket::FastPath;
 use crate::workload::Rate;
 
 /// The version of the record's shape. Readers upgrade older versions on read.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The confidence level at which a percentile must be boundable from a run's own sample to be reported.
 pub const PERCENTILE_LEVEL: f64 = 0.95;
@@ -234,6 +234,11 @@ pub struct ConnectionRecord {
     pub streams_completed: u64,
     /// Streams reset or answered short.
     pub streams_failed: u64,
+    /// Streams the server refused with perf error 2 (rejected: e.g. above its largest response); not in
+    /// `streamsFailed`. Null in a record upgraded from schemaVersion 2 or older (such refusals were counted
+    /// as failed there).
+    #[schemars(with = "Option<u64>")]
+    pub streams_rejected: u64,
     /// Time from connect to handshake completion (the slot's first connection), us; null when the
     /// handshake never completed.
     pub handshake_us: Option<f64>,
@@ -493,6 +498,7 @@ impl From<&ConnectionResult> for ConnectionRecord {
             bytes_received: c.bytes_received,
             streams_completed: c.streams_completed,
             streams_failed: c.streams_failed,
+            streams_rejected: c.streams_rejected,
             handshake_us: c.handshake_ns.map(us),
             packets_sent: c.packets_sent,
             packets_received: c.packets_received,

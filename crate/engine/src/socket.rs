@@ -96,11 +96,17 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Binds a non-blocking UDP socket. `reuse_port` lets several workers share one port.
+    /// Binds a non-blocking UDP socket (dual-stack on an IPv6 address). `reuse_port` lets several workers
+    /// share one port.
     pub fn bind(addr: SocketAddr, reuse_port: bool, gso: bool) -> io::Result<Socket> {
+        Socket::open(addr, reuse_port, false, gso)
+    }
+
+    /// Binds a non-blocking UDP socket; `ipv6_only` refuses IPv4-mapped peers on an IPv6 address.
+    fn open(addr: SocketAddr, reuse_port: bool, ipv6_only: bool, gso: bool) -> io::Result<Socket> {
         let sock = socket2::Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         if addr.is_ipv6() {
-            sock.set_only_v6(false).ok();
+            sock.set_only_v6(ipv6_only)?;
         }
         if reuse_port {
             sock.set_reuse_port(true)?;
@@ -187,6 +193,10 @@ impl Socket {
         Ok(())
     }
 
+    fn inode(&self) -> Option<u64> {
+        inode(&self.io)
+    }
+
     /// Receives up to `RECV_BATCH` buffers into `rx` (slot k at `k * RECV_SLOT_BYTES`), each described by
     /// `meta` (`stride` < `len` when GRO coalesced several datagrams). Allocates nothing.
     pub fn recv(&mut self, rx: &mut [u8], meta: &mut [RecvMeta]) -> io::Result<usize> {
@@ -240,13 +250,152 @@ impl DropTable {
     }
 
     fn of(&self, sock: &mio::net::UdpSocket) -> u64 {
-        // SAFETY: fstat on a valid fd into a zeroed stat buffer.
-        let inode = unsafe {
-            let mut st: libc::stat = std::mem::zeroed();
-            (libc::fstat(sock.as_raw_fd(), &mut st) == 0).then_some(st.st_ino)
-        };
-        inode.and_then(|i| self.0.get(&i).copied()).unwrap_or(0)
+        inode(sock).and_then(|i| self.0.get(&i).copied()).unwrap_or(0)
     }
+}
+
+fn inode(sock: &impl AsRawFd) -> Option<u64> {
+    // SAFETY: fstat on a valid fd into a zeroed stat buffer.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        (libc::fstat(sock.as_raw_fd(), &mut st) == 0).then_some(st.st_ino)
+    }
+}
+
+/// The sockets of a server's workers, all on one port, and nobody else's.
+///
+/// One worker binds plainly, so a second server on the port fails with EADDRINUSE. Several workers share
+/// the port through SO_REUSEPORT, which would let any process of the same user join the group and take a
+/// share of new connections. So: (1) the port is first bound without SO_REUSEPORT, which fails if anyone
+/// holds it (a second stoq-bench server stops here, whatever its thread count); (2) the group is made; (3)
+/// a classic BPF program steers each datagram to socket `DCID[0] % n` of the group (the server's connection
+/// IDs keep the first byte of the client's first DCID), so a socket that joins later is never chosen;
+/// (4) the kernel's socket table is read back, and any other socket on the port (one that joined between
+/// (1) and (2), or bound a more specific address) makes the start fail. What remains: after (4), a
+/// process of the same user that sets SO_REUSEPORT itself can still bind a more specific address on the
+/// port (say `[::1]` under our `[::]`) and take that address's traffic; only running the server as a user
+/// of its own excludes that, since the kernel groups sockets per user.
+pub struct Group {
+    pub local: SocketAddr,
+    pub sockets: Vec<Socket>,
+}
+
+impl Group {
+    pub fn bind(addr: SocketAddr, n: usize, ipv6_only: bool, gso: bool) -> crate::Result<Group> {
+        let fail = |e: io::Error| crate::Error::Io(format!("cannot listen on {addr}: {e}"));
+        if n <= 1 {
+            let sock = Socket::open(addr, false, ipv6_only, gso).map_err(fail)?;
+            return Ok(Group { local: sock.local, sockets: vec![sock] });
+        }
+        if addr.port() != 0 {
+            // Fails while anyone holds the port; dropped at once so the group can take it.
+            Socket::open(addr, false, ipv6_only, false).map_err(fail)?;
+        }
+        let first = Socket::open(addr, true, ipv6_only, gso).map_err(fail)?;
+        let local = first.local;
+        let mut sockets = vec![first];
+        for _ in 1..n {
+            sockets.push(Socket::open(local, true, ipv6_only, gso).map_err(fail)?);
+        }
+        steer_by_connection_id(&sockets[0], n).map_err(fail)?;
+        let ours: Vec<u64> = sockets.iter().filter_map(Socket::inode).collect();
+        if let Some(other) = udp_sockets().into_iter().find(|s| s.overlaps(local) && !ours.contains(&s.inode)) {
+            return Err(crate::Error::Io(format!(
+                "cannot listen on {addr}: another socket (uid {}) took port {} while the server started",
+                other.uid,
+                local.port()
+            )));
+        }
+        Ok(Group { local, sockets })
+    }
+}
+
+/// Attaches to the reuseport group of `sock` a classic BPF program that picks socket `DCID[0] % n`: byte 6
+/// of a long header, byte 1 of a short one (offsets into the UDP payload). A datagram too short to hold that
+/// byte makes the program return 0.
+fn steer_by_connection_id(sock: &Socket, n: usize) -> io::Result<()> {
+    const LD_B_ABS: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16;
+    const JSET_K: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+    const JA: u16 = (libc::BPF_JMP | libc::BPF_JA) as u16;
+    const MOD_K: u16 = (libc::BPF_ALU | libc::BPF_MOD | libc::BPF_K) as u16;
+    const RET_A: u16 = (libc::BPF_RET | libc::BPF_A) as u16;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let mut program = [
+        op(LD_B_ABS, 0, 0, 0),  // A = first byte
+        op(JSET_K, 0, 2, 0x80), // long header?
+        op(LD_B_ABS, 0, 0, 6),  // A = first byte of the DCID (long header)
+        op(JA, 0, 0, 1),
+        op(LD_B_ABS, 0, 0, 1), // A = first byte of the DCID (short header)
+        op(MOD_K, 0, 0, n as u32),
+        op(RET_A, 0, 0, 0),
+    ];
+    let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
+    // SAFETY: setsockopt with a valid fd and a pointer to a live sock_fprog of the stated length, whose
+    // filter points to `program`, alive for the call (the kernel copies it).
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.io.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_ATTACH_REUSEPORT_CBPF,
+            &fprog as *const libc::sock_fprog as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `asm-generic/socket.h` (x86-64 and arm64; not exported by the libc crate for glibc targets).
+const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
+
+/// A UDP socket of this network namespace, from `/proc/net/udp{,6}`.
+struct UdpEntry {
+    ip: std::net::IpAddr,
+    port: u16,
+    uid: u32,
+    inode: u64,
+}
+
+impl UdpEntry {
+    /// Whether a datagram to `local` could reach this socket: the same port and the same address, or a
+    /// wildcard on either side (IPv4 sockets meet IPv4-mapped addresses of a dual-stack one).
+    fn overlaps(&self, local: SocketAddr) -> bool {
+        let canon = |ip: std::net::IpAddr| match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        let (a, b) = (canon(self.ip), canon(local.ip()));
+        self.port == local.port() && (a.is_unspecified() || b.is_unspecified() || a == b)
+    }
+}
+
+fn udp_sockets() -> Vec<UdpEntry> {
+    let mut out = Vec::new();
+    for table in ["/proc/net/udp6", "/proc/net/udp"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(uid), Some(inode)) = (cols.get(1), cols.get(7), cols.get(9)) else { continue };
+            let Some((addr, port)) = local.split_once(':') else { continue };
+            // Each 32-bit word is printed as the host reads it from network-order memory.
+            let words: Option<Vec<[u8; 4]>> = (0..addr.len() / 8)
+                .map(|i| u32::from_str_radix(&addr[i * 8..i * 8 + 8], 16).ok().map(u32::to_ne_bytes))
+                .collect();
+            let ip = match words.as_deref() {
+                Some([w]) => std::net::IpAddr::from(*w),
+                Some(w) if w.len() == 4 => std::net::IpAddr::from(<[u8; 16]>::try_from(w.concat()).expect("16 bytes")),
+                _ => continue,
+            };
+            let (Ok(port), Ok(uid), Ok(inode)) = (u16::from_str_radix(port, 16), uid.parse(), inode.parse()) else {
+                continue;
+            };
+            out.push(UdpEntry { ip, port, uid, inode });
+        }
+    }
+    out
 }
 
 fn force_buffer(sock: &socket2::Socket, option: libc::c_int) -> bool {
@@ -280,6 +429,24 @@ pub struct Outbox {
     /// A packet that could not join the batch (other size or release time), moved to the front next.
     carry: Option<(usize, usize, quiche::SendInfo)>,
     max_payload: usize,
+    rate: Option<RateCap>,
+}
+
+/// A send rate cap: each packet takes `len / rate` of the wire; the next may leave once the previous ones'
+/// time is spent, with a burst of at most `RATE_BURST` of credit saved while idle.
+struct RateCap {
+    bytes_per_second: u64,
+    next: Instant,
+}
+
+const RATE_BURST: std::time::Duration = std::time::Duration::from_millis(1);
+
+impl RateCap {
+    fn spend(&mut self, bytes: usize, now: Instant) {
+        let start = self.next.max(now.checked_sub(RATE_BURST).unwrap_or(now));
+        let ns = (bytes as u128 * 1_000_000_000 / u128::from(self.bytes_per_second)) as u64;
+        self.next = start + std::time::Duration::from_nanos(ns);
+    }
 }
 
 /// How early a paced packet may leave: the poll timer's resolution is one millisecond.
@@ -316,7 +483,14 @@ impl Outbox {
             release_at: None,
             carry: None,
             max_payload,
+            rate: None,
         }
+    }
+
+    /// Caps what this outbox sends at `bytes_per_second` (UDP payload), whatever quiche's congestion
+    /// control would send, and whether or not pacing is on.
+    pub fn limit_rate(&mut self, bytes_per_second: u64) {
+        self.rate = Some(RateCap { bytes_per_second: bytes_per_second.max(1), next: Instant::now() });
     }
 
     /// Moves quiche's packets for `conn` onto the wire, batched, until quiche is done, pacing says wait, or
@@ -339,10 +513,18 @@ impl Outbox {
             }
             // Fill the batch.
             let mut done = false;
+            let mut capped = None;
             while !self.sealed && self.carry.is_none() && self.segments < max_segments {
+                if let Some(rate) = self.rate.as_ref().filter(|r| r.next > now + PACING_SLACK) {
+                    capped = Some(rate.next);
+                    break;
+                }
                 let off = self.len;
                 match conn.send(&mut self.buf[off..off + self.max_payload]) {
                     Ok((n, info)) => {
+                        if let Some(rate) = &mut self.rate {
+                            rate.spend(n, now);
+                        }
                         let later = pacing && info.at > now + PACING_SLACK;
                         if self.segments == 0 {
                             self.accept_first(n, &info, pacing);
@@ -365,7 +547,7 @@ impl Outbox {
                 }
             }
             if self.segments == 0 {
-                return Ok((Flushed::Idle, sent));
+                return Ok((capped.map_or(Flushed::Idle, Flushed::Paced), sent));
             }
             if let Some(at) = self.release_at.filter(|_| pacing) {
                 if at > Instant::now() + PACING_SLACK {

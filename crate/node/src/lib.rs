@@ -126,6 +126,7 @@ fn server_options(config: ServerConfig) -> stoq_engine::Result<ServerOptions> {
         settings,
         qlog_dir: config.qlog_dir.map(PathBuf::from),
         max_connections: config.max_connections.map_or(defaults.max_connections, u64::from),
+        ..defaults
     })
 }
 

@@ -67,7 +67,7 @@ export const serverCommand: Command = {
 function statusLine(s: ServerStats): string {
   const perConn = s.rssPerConnectionBytes === null ? 'n/a' : formatBytes(s.rssPerConnectionBytes);
   return (
-    `connections open ${s.openConnections} (accepted ${s.accepted}, errored ${s.errored}, rejected ${s.rejected}); ` +
+    `connections open ${s.openConnections} (accepted ${s.accepted}, errored ${s.errored}, refused ${s.refusedAtLimit}); ` +
     `sent ${formatBytes(s.bytesSent)}, received ${formatBytes(s.bytesReceived)}; ` +
     `RSS ${formatBytes(s.rssBytes)}, ${perConn} per connection at peak ${s.peakConnections}`
   );

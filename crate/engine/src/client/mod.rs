@@ -19,6 +19,7 @@ use crossbeam_channel::unbounded;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{quiche_config, Role};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges};
 use crate::scenario::{limit, Scenario};
@@ -40,6 +41,8 @@ pub struct RunOptions {
     ///
     /// @default "localhost"
     pub server_name: String,
+    /// Client certificate and private key (PEM files), for servers that require one.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// Interval length when none is given, ns.
@@ -50,7 +53,13 @@ pub const DEFAULT_SERVER_NAME: &str = "localhost";
 
 impl RunOptions {
     pub fn new(target: SocketAddr) -> RunOptions {
-        RunOptions { target, interval_ns: DEFAULT_INTERVAL_NS, qlog_dir: None, server_name: DEFAULT_SERVER_NAME.into() }
+        RunOptions {
+            target,
+            interval_ns: DEFAULT_INTERVAL_NS,
+            qlog_dir: None,
+            server_name: DEFAULT_SERVER_NAME.into(),
+            client_cert: None,
+        }
     }
 }
 
@@ -92,6 +101,9 @@ pub struct ConnectionResult {
     /// Streams that ended with their FIN seen and every requested byte received.
     pub streams_completed: u64,
     pub streams_failed: u64,
+    /// Streams the server refused with perf error 2 (rejected: e.g. above its largest response); not
+    /// counted in `streams_failed`.
+    pub streams_rejected: u64,
     /// Time from connect to handshake completion (the first connection of the slot), ns.
     pub handshake_ns: Option<u64>,
     /// quiche's view at the end.
@@ -158,6 +170,8 @@ pub fn run(
     if let Some(dir) = &options.qlog_dir {
         std::fs::create_dir_all(dir)?;
     }
+    // A certificate that cannot be loaded fails the run before it starts.
+    quiche_config(&scenario.settings, &client_role(&options.client_cert))?;
     let local = local_address_for(options.target)?;
     let threads = scenario.settings.threads.min(scenario.connections).max(1);
     let start = Instant::now();
@@ -166,6 +180,7 @@ pub fn run(
         target: options.target,
         server_name: options.server_name.clone(),
         qlog_dir: options.qlog_dir.clone(),
+        client_cert: options.client_cert.clone(),
         start,
         deadline: scenario.duration_ns.map(|d| start + Duration::from_nanos(d)),
         interval: Duration::from_nanos(options.interval_ns),
@@ -275,6 +290,11 @@ pub fn run(
     })
 }
 
+/// The client's TLS role: with a certificate when one was given.
+pub(crate) fn client_role(cert: &Option<(PathBuf, PathBuf)>) -> Role<'_> {
+    Role::Client { cert: cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path())) }
+}
+
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
 }
@@ -296,6 +316,7 @@ pub(crate) struct Plan {
     pub target: SocketAddr,
     pub server_name: String,
     pub qlog_dir: Option<PathBuf>,
+    pub client_cert: Option<(PathBuf, PathBuf)>,
     pub start: Instant,
     pub deadline: Option<Instant>,
     pub interval: Duration,

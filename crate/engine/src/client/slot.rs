@@ -52,6 +52,7 @@ impl Slot {
                 bytes_received: 0,
                 streams_completed: 0,
                 streams_failed: 0,
+                streams_rejected: 0,
                 handshake_ns: None,
                 packets_sent: 0,
                 packets_received: 0,

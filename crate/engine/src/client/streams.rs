@@ -237,6 +237,13 @@ impl Slot {
                             if f.stopped_at.is_some() {
                                 // The end of an endless reply that we stopped ourselves.
                                 result.streams_completed += 1;
+                            } else if code == error_code::REJECTED {
+                                result.streams_rejected += 1;
+                                let e = Error::Peer(format!(
+                                    "stream {request} rejected by the server (perf error 2): it refused a request for {}",
+                                    describe_size(f.expect)
+                                ));
+                                result.error.get_or_insert(e.into());
                             } else {
                                 result.streams_failed += 1;
                                 let e = Error::Peer(format!("stream {request} reset by the server with code {code}"));
@@ -291,5 +298,12 @@ impl Slot {
                 s.linger_until = Some(now + STOP_LINGER);
             }
         }
+    }
+}
+
+fn describe_size(bytes: u64) -> String {
+    match bytes {
+        UNTIL_STOPPED => "an endless response (u64::MAX)".into(),
+        n => format!("{n} bytes"),
     }
 }

@@ -10,8 +10,8 @@ use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 
 use super::streams::Streams;
-use super::{ConnectionResult, Plan, Report, Slot, Tick};
-use crate::config::{quiche_config, Role};
+use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick};
+use crate::config::quiche_config;
 use crate::error::Error;
 use crate::metrics::{thread_cpu_ns, Counters, Latencies, PathGauges};
 use crate::protocol::error_code;
@@ -71,7 +71,7 @@ impl Worker {
         let workload = s.kind.spec().workload;
         let payload_size = s.settings.payload_size as usize;
         let segments = socks.first().map(|(_, sock)| sock.batch_segments(payload_size)).unwrap_or(1);
-        let config = quiche_config(&s.settings, Role::Client).expect("settings were validated");
+        let config = quiche_config(&s.settings, &client_role(&plan.client_cert)).expect("checked by run()");
         let uni = s.stream_type == StreamType::Uni;
         let slots = socks
             .into_iter()

@@ -1,0 +1,439 @@
+//! One server worker: its socket, its connections, and the loop that reads, admits, serves and sends.
+//! `Endpoint` is the part without a socket (the datagram entry point and the connections), so that tests
+//! and fuzz targets can drive it directly.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token};
+use quinn_udp::RecvMeta;
+
+use super::admission::{Admitted, Checks, Cid, Gate, Packet, SourcePrefix, Verdict};
+use super::perf::Requests;
+use super::stats::{Dropped, Ended};
+use crate::error::connection_error;
+use crate::protocol::error_code;
+use crate::qlog_writer;
+use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
+
+/// Settings of every connection a worker builds.
+pub(crate) struct ConnSettings {
+    pub payload_size: usize,
+    pub qlog_dir: Option<PathBuf>,
+    /// Largest response a request may ask for; above it the stream is refused with error 2.
+    pub max_response: u64,
+    /// A connection whose handshake has not completed after this is dropped.
+    pub handshake_timeout: Duration,
+    /// Per-connection send rate cap, bytes per second (`Outbox` enforces it, whatever the congestion control).
+    pub max_rate: Option<u64>,
+}
+
+struct Conn {
+    conn: crate::Connection,
+    outbox: Outbox,
+    requests: Requests,
+    wake_at: Option<Instant>,
+    /// quiche's next timer, cached after each pass over the connection.
+    timer: Option<Instant>,
+    /// Packets arrived since the last pass (or it is new).
+    dirty: bool,
+    /// The source prefix while the handshake is incomplete (the connection holds a half-open slot).
+    half_open: Option<SourcePrefix>,
+    handshake_deadline: Instant,
+    /// The handshake timeout passed: reaped without a word.
+    expired: bool,
+}
+
+impl Conn {
+    /// Whether this pass has work for the connection: only those are visited, so idle connections
+    /// cost nothing per packet.
+    fn due(&self, now: Instant) -> bool {
+        self.dirty
+            || self.timer.is_some_and(|t| t <= now)
+            || self.wake_at.is_some_and(|t| t <= now + crate::socket::PACING_SLACK)
+            || (self.half_open.is_some() && self.handshake_deadline <= now)
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let handshake = self.half_open.map(|_| self.handshake_deadline);
+        [self.timer, self.wake_at, handshake].into_iter().flatten().min()
+    }
+}
+
+/// Where a pass sends: the worker's socket, or a list (tests and fuzzing, without sockets).
+pub(crate) enum Out<'a> {
+    Socket(&'a mut Socket),
+    Collect(&'a mut Vec<(Vec<u8>, SocketAddr)>),
+}
+
+/// Initial packets decrypted per receive pass at most: past this, a flood of Initials is shed unchecked
+/// (counted), so that checking them never starves the established connections.
+pub(crate) const INITIAL_CHECKS_PER_PASS: u32 = 32;
+
+/// After this many connections ended since the last time, freed memory is handed back to the kernel.
+const TRIM_AFTER_ENDED: u64 = 1024;
+
+/// The datagram entry point and the connections of one worker, without a socket.
+pub struct Endpoint {
+    gate: Arc<Gate>,
+    config: quiche::Config,
+    settings: Arc<ConnSettings>,
+    segments: usize,
+    conns: HashMap<Cid, Conn>,
+    checks: Checks,
+    ended_since_trim: u64,
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        gate: Arc<Gate>,
+        config: quiche::Config,
+        settings: Arc<ConnSettings>,
+        segments: usize,
+    ) -> Endpoint {
+        Endpoint {
+            gate,
+            config,
+            settings,
+            segments,
+            conns: HashMap::new(),
+            checks: Checks::new(INITIAL_CHECKS_PER_PASS),
+            ended_since_trim: 0,
+        }
+    }
+
+    /// Starts a new receive pass: the budget of Initial checks is full again.
+    pub fn new_pass(&mut self) {
+        self.checks.left = INITIAL_CHECKS_PER_PASS;
+    }
+
+    /// Handles one received datagram: hands it to its connection, or admits (or not) a new one. Returns
+    /// the length of a reply written into `reply` (Version Negotiation, Retry, or a CONNECTION_CLOSE sent
+    /// without a connection), to go back to `from`.
+    pub fn datagram(
+        &mut self,
+        seg: &mut [u8],
+        from: SocketAddr,
+        to: SocketAddr,
+        now: Instant,
+        reply: &mut [u8],
+    ) -> Option<usize> {
+        let counters = &self.gate.counters;
+        if seg.is_empty() {
+            counters.dropped(Dropped::ZeroLength);
+            return None;
+        }
+        if !self.gate.allowed(from.ip()) {
+            counters.dropped(Dropped::NotAllowed);
+            return None;
+        }
+        // Packets of a known connection carry one of our 20-byte IDs at a fixed place (short header: byte 1;
+        // long header: byte 6): found without a full header parse (which allocates).
+        let at = if seg[0] & 0x80 == 0 { 1 } else { 6 };
+        let known = seg
+            .get(at..at + quiche::MAX_CONN_ID_LEN)
+            .filter(|_| at == 1 || seg.get(5) == Some(&(quiche::MAX_CONN_ID_LEN as u8)))
+            .and_then(|id| Cid::try_from(id).ok())
+            .filter(|k| self.conns.contains_key(k));
+        let key = match known {
+            Some(k) => k,
+            None => {
+                let Some(hdr) = Packet::parse(seg) else {
+                    counters.dropped(Dropped::Garbage);
+                    return None;
+                };
+                // The client's repeated Initials (and 0-RTT) carry the DCID it chose: our ID is derived from it.
+                let derived = matches!(hdr.ty, quiche::Type::Initial | quiche::Type::ZeroRTT)
+                    .then(|| self.gate.derive_cid(&hdr.dcid, b'C'))
+                    .filter(|k| self.conns.contains_key(k));
+                match derived {
+                    Some(k) => k,
+                    None => match self.gate.admit(&hdr, seg, from, now, &mut self.checks, reply) {
+                        Verdict::Drop => return None,
+                        Verdict::Reply(n) => return Some(n),
+                        Verdict::Accept(a) => {
+                            if !self.accept(a, &hdr.dcid, from, to, now) {
+                                return None;
+                            }
+                            a.cid
+                        }
+                    },
+                }
+            }
+        };
+        if let Some(c) = self.conns.get_mut(&key) {
+            let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
+            c.dirty = true;
+        }
+        None
+    }
+
+    /// Builds the connection `admitted` (its client's current DCID is `dcid`).
+    fn accept(&mut self, a: Admitted, dcid: &[u8], from: SocketAddr, to: SocketAddr, now: Instant) -> bool {
+        let scid = quiche::ConnectionId::from_ref(&a.cid);
+        let built = match &a.odcid {
+            Some((id, len)) => {
+                let odcid = quiche::ConnectionId::from_ref(&id[..*len]);
+                let rscid = quiche::ConnectionId::from_ref(dcid);
+                let ids = quiche::RetryConnectionIds { original_destination_cid: &odcid, retry_source_cid: &rscid };
+                quiche::accept_with_retry(&scid, ids, to, from, &mut self.config)
+            }
+            None => quiche::accept_with_buf_factory(&scid, None, to, from, &mut self.config),
+        };
+        let Ok(mut conn) = built else {
+            self.gate.release(a.prefix);
+            return false;
+        };
+        if let Some(dir) = &self.settings.qlog_dir {
+            if let Some(w) = qlog_writer(dir, "server", conn.trace_id()) {
+                conn.set_qlog(w, "stoq-bench server".into(), format!("perf server connection {}", conn.trace_id()));
+            }
+        }
+        self.gate.counters.opened(a.odcid.is_some());
+        let mut outbox = Outbox::new(self.settings.payload_size.max(1200), self.segments);
+        if let Some(rate) = self.settings.max_rate {
+            outbox.limit_rate(rate);
+        }
+        self.conns.insert(
+            a.cid,
+            Conn {
+                conn,
+                outbox,
+                requests: Requests::default(),
+                wake_at: None,
+                timer: None,
+                dirty: true,
+                half_open: Some(a.prefix),
+                handshake_deadline: now + self.settings.handshake_timeout,
+                expired: false,
+            },
+        );
+        true
+    }
+
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        self.conns.values().filter_map(Conn::next_wake).min()
+    }
+
+    /// Visits every connection with work: the handshake timeout, timers, requests, responses, sending, and
+    /// the end.
+    pub(crate) fn pass(&mut self, mut out: Out<'_>, scratch: &mut [u8], pacing: bool) {
+        let now = Instant::now();
+        let mut ended = false;
+        let gate = &self.gate;
+        let settings = &self.settings;
+        for c in self.conns.values_mut().filter(|c| c.due(now)) {
+            c.dirty = false;
+            if c.half_open.is_some() && c.handshake_deadline <= now && !c.conn.is_established() {
+                c.expired = true;
+                ended = true;
+                continue;
+            }
+            if c.timer.is_some_and(|t| t <= now) {
+                c.conn.on_timeout();
+            }
+            if c.conn.is_established() {
+                if let Some(prefix) = c.half_open.take() {
+                    gate.no_longer_half_open(prefix);
+                }
+                let mut received = 0;
+                while let Some(id) = c.conn.stream_readable_next() {
+                    received += c.requests.read(&mut c.conn, id, scratch, settings.max_response, &gate.counters);
+                }
+                let sent = c.requests.write(&mut c.conn);
+                // Counted before the flush: once the client has the reply, the stats already show it.
+                if received > 0 {
+                    gate.counters.bytes_received.fetch_add(received, Relaxed);
+                }
+                if sent > 0 {
+                    gate.counters.bytes_sent.fetch_add(sent, Relaxed);
+                }
+            }
+            if let Out::Socket(sock) = &mut out {
+                c.wake_at = match c.outbox.flush(&mut c.conn, sock, pacing, self.segments) {
+                    Ok((Flushed::Paced(at), _)) => Some(at),
+                    Ok((Flushed::More, _)) => Some(Instant::now()),
+                    // A full socket: retry on the next pass (the WRITABLE event wakes the loop).
+                    Ok((Flushed::Blocked, _)) => {
+                        c.dirty = true;
+                        None
+                    }
+                    _ => None,
+                };
+            } else if let Out::Collect(sent) = &mut out {
+                while let Ok((n, info)) = c.conn.send(scratch) {
+                    sent.push((scratch[..n].to_vec(), info.to));
+                }
+            }
+            c.timer = c.conn.timeout_instant();
+            ended |= c.conn.is_closed();
+        }
+        if ended {
+            self.reap();
+        }
+    }
+
+    /// Removes the connections that ended, each counted once under how it ended.
+    fn reap(&mut self) {
+        let gate = &self.gate;
+        let mut n = 0;
+        self.conns.retain(|_, c| {
+            if !c.expired && !c.conn.is_closed() {
+                return true;
+            }
+            n += 1;
+            let how = match c.half_open.take() {
+                Some(prefix) => {
+                    gate.no_longer_half_open(prefix);
+                    if c.expired || c.conn.is_timed_out() {
+                        Ended::HandshakeTimeout
+                    } else {
+                        Ended::HandshakeFailed
+                    }
+                }
+                None if c.conn.is_timed_out() => Ended::IdleTimeout,
+                None if connection_error(&c.conn).is_some() => Ended::Errored,
+                None => Ended::Cleanly,
+            };
+            gate.counters.ended(how);
+            false
+        });
+        self.ended_since_trim += n;
+        if self.ended_since_trim >= TRIM_AFTER_ENDED {
+            self.ended_since_trim = 0;
+            trim_memory(&gate.counters);
+        }
+    }
+
+    /// Counts every connection still here as closed by the stop.
+    pub(crate) fn end_all(&mut self) {
+        for (_, mut c) in self.conns.drain() {
+            if let Some(prefix) = c.half_open.take() {
+                self.gate.no_longer_half_open(prefix);
+            }
+            self.gate.counters.ended(Ended::AtStop);
+        }
+    }
+}
+
+/// Hands memory freed by many ended connections back to the kernel: glibc keeps freed heap pages in its
+/// arenas otherwise, and a server's resident memory would stay at its peak after a flood.
+fn trim_memory(counters: &super::stats::Counters) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only releases free memory of the allocator; it has no preconditions.
+        unsafe { libc::malloc_trim(0) };
+        counters.trims.fetch_add(1, Relaxed);
+    }
+}
+
+pub(crate) struct Worker {
+    pub sock: Socket,
+    pub endpoint: Endpoint,
+    pub stop: Arc<AtomicBool>,
+    pub pacing: bool,
+}
+
+const SOCKET: Token = Token(0);
+const STOP_CHECK: Duration = Duration::from_millis(50);
+/// How long a stopping server waits for its CONNECTION_CLOSE frames to leave.
+const SHUTDOWN_LINGER: Duration = Duration::from_millis(500);
+/// `recvmmsg` batches read before the connections are served again.
+const RECV_BATCHES_PER_PASS: usize = 4;
+
+impl Worker {
+    pub fn run(mut self) -> FastPath {
+        let mut poll = match Poll::new() {
+            Ok(p) => p,
+            Err(_) => return self.sock.finish(&DropTable::read()),
+        };
+        if self.sock.register(poll.registry(), SOCKET).is_err() {
+            return self.sock.finish(&DropTable::read());
+        }
+        let mut events = Events::with_capacity(64);
+        let mut rx = vec![0u8; RECV_BATCH * RECV_SLOT_BYTES];
+        let mut meta = vec![RecvMeta::default(); RECV_BATCH];
+        let mut scratch = vec![0u8; 64 * 1024];
+        let mut backlog = false;
+        while !self.stop.load(Relaxed) {
+            let timeout = match backlog {
+                // Datagrams are still queued: look for events without waiting.
+                true => Duration::ZERO,
+                false => self.endpoint.next_wake().map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now())),
+            };
+            let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
+            // Only a readable socket is read: a wake-up for a timer or for buffer space costs no recvmmsg.
+            if backlog || events.iter().any(|e| e.is_readable() || e.is_error()) {
+                backlog = self.receive(&mut rx, &mut meta, &mut scratch);
+            }
+            self.endpoint.pass(Out::Socket(&mut self.sock), &mut scratch, self.pacing);
+            let _ = self.sock.watch_writable(poll.registry(), SOCKET);
+        }
+        self.close_all();
+        self.endpoint.end_all();
+        self.sock.finish(&DropTable::read())
+    }
+
+    /// Closes every connection and waits, bounded, until each CONNECTION_CLOSE has left. quiche sends the
+    /// close only when the congestion window has room, and a closing connection ignores the ACKs that would
+    /// make room: after a full-rate transfer only the loss-detection timer (PTO) lets it out, so the timers
+    /// run here until every close is sent.
+    fn close_all(&mut self) {
+        let segments = self.endpoint.segments;
+        for c in self.endpoint.conns.values_mut() {
+            let _ = c.conn.close(true, error_code::NO_ERROR, b"server stopping");
+        }
+        let give_up = Instant::now() + SHUTDOWN_LINGER;
+        loop {
+            let now = Instant::now();
+            let mut waiting = false;
+            for c in self.endpoint.conns.values_mut() {
+                if c.conn.timeout_instant().is_some_and(|t| t <= now) {
+                    c.conn.on_timeout();
+                }
+                let _ = c.outbox.flush(&mut c.conn, &mut self.sock, false, segments);
+                waiting |= !(c.conn.is_draining() || c.conn.is_closed()) || c.outbox.pending();
+            }
+            if !waiting || now >= give_up {
+                return;
+            }
+            // Timers are checked, and a full socket buffer retried, every millisecond.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Reads a bounded number of batches, so that answers go out between them (a flood must not hold back
+    /// every reply). Returns whether datagrams may still be queued.
+    fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], reply: &mut [u8]) -> bool {
+        self.endpoint.new_pass();
+        for _ in 0..RECV_BATCHES_PER_PASS {
+            let n = match self.sock.recv(rx, meta) {
+                Ok(n) => n,
+                Err(_) => return false,
+            };
+            let now = Instant::now();
+            for (slot, m) in meta[..n].iter().enumerate() {
+                let to = self.sock.arrival_addr(m);
+                let data = &mut rx[slot * RECV_SLOT_BYTES..slot * RECV_SLOT_BYTES + m.len];
+                if data.is_empty() {
+                    self.endpoint.datagram(data, m.addr, to, now, reply);
+                    continue;
+                }
+                for seg in data.chunks_mut(m.stride.max(1)) {
+                    if let Some(len) = self.endpoint.datagram(seg, m.addr, to, now, reply) {
+                        let _ = self.sock.send(m.addr, to, &reply[..len], len);
+                    }
+                }
+            }
+            // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.
+            if n < RECV_BATCH {
+                return false;
+            }
+        }
+        true
+    }
+}

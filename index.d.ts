@@ -21,6 +21,11 @@ export declare class NativeServer {
   static start(config: ServerConfig): NativeServer
   /** The bound address, e.g. `[::1]:4433`. */
   get address(): string
+  /**
+   * Whether anyone who reaches the port may use the server: it listens beyond loopback with no
+   * allowlist and no client certificates.
+   */
+  get openToAnyone(): boolean
   /** Connection, byte and memory counters now (JSON of `ServerStats`). */
   stats(): string
   /**
@@ -60,6 +65,10 @@ export interface RunConfig {
    * @default "localhost"
    */
   serverName?: string
+  /** Client certificate PEM file, for servers that require one (`server --client-ca`). */
+  clientCert?: string
+  /** Private key PEM file of `clientCert`. */
+  clientKey?: string
   /** What the record carries besides the measurement (JSON of `RecordContext`). */
   contextJson: string
 }
@@ -90,7 +99,13 @@ export interface ServerConfig {
    */
   listen?: string
   /**
-   * Worker threads sharing the port.
+   * Accept only IPv6 on an IPv6 address (no IPv4-mapped clients on `[::]`).
+   *
+   * @default false
+   */
+  ipv6Only?: boolean
+  /**
+   * Worker threads sharing the port (a reuseport group no other process can join).
    *
    * @default 1
    */
@@ -99,14 +114,66 @@ export interface ServerConfig {
   cert?: string
   /** Private key PEM file of `cert`. */
   key?: string
-  /** Transport settings the server sends with (JSON of a scenario's `settings`, every field optional). */
+  /**
+   * CA certificates (PEM file) client certificates must chain to; a client without one fails the
+   * handshake.
+   */
+  clientCa?: string
+  /**
+   * Sources allowed to use the server: IPv6 or IPv4 prefixes (`fd00::/64`, `10.0.0.0/8`) or
+   * addresses; absent or empty: everyone.
+   */
+  allow?: Array<string>
+  /**
+   * Transport settings the server uses (JSON of a scenario's `settings`, every field optional), its idle
+   * timeout included.
+   */
   settingsJson?: string
-  /** Write a qlog per connection into this directory. */
+  /** Write a qlog per accepted connection into this directory. */
   qlogDir?: string
   /**
-   * Connections beyond this are refused with application error 2.
+   * Connections with state, half-open ones included; beyond it an Initial is refused before any state
+   * (CONNECTION_CLOSE with CONNECTION_REFUSED).
    *
    * @default 100000
    */
   maxConnections?: number
+  /**
+   * Half-open connections one source prefix (an IPv6 /64, an IPv4 address) may hold.
+   *
+   * @default 1024
+   */
+  maxHalfOpenPerPrefix?: number
+  /**
+   * Address validation with Retry: "always", "auto" (once half-open connections reach
+   * `retryThreshold`) or "never".
+   *
+   * @default "auto"
+   */
+  retry?: string
+  /**
+   * Half-open connections from which "auto" sends Retries.
+   *
+   * @default 64
+   */
+  retryThreshold?: number
+  /**
+   * A connection whose handshake has not completed after this is dropped, ns.
+   *
+   * @default 2 s
+   */
+  handshakeTimeoutNs?: number
+  /**
+   * Largest response a request may ask for, bytes; above it the stream is refused with perf error 2
+   * (rejected).
+   *
+   * @default unlimited
+   */
+  maxResponse?: number
+  /**
+   * Send rate cap per connection, bytes per second.
+   *
+   * @default unlimited
+   */
+  maxRate?: number
 }

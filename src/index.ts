@@ -1,7 +1,7 @@
 // The public API of stoq-bench. Everything a TypeScript tool needs is exported here; the generated
 // binding (`index.js` at the package root) is internal.
 export { runScenario, runSession, type RunOptions, type RunOutcome } from './run.js';
-export { startServer, StoqServer, type ServerOptions, type ServerStats, type StoppedServer } from './server.js';
+export { startServer, StoqServer, type LiveServerStats, type RetryMode, type ServerOptions, type ServerStats, type StoppedServer } from './server.js';
 export {
   normalizeScenario,
   SCENARIO_KINDS,

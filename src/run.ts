@@ -20,6 +20,9 @@ export interface RunOptions {
   onInterval?: (interval: IntervalRecord) => void;
   /** Write a qlog per connection (client, and embedded server) into this directory. */
   qlogDir?: string;
+  /** PEM client certificate and private key files, for a server that requires client certificates. */
+  clientCert?: string;
+  clientKey?: string;
   /** Number the record within a session of several runs. */
   session?: { id: string; run: number; runs: number };
 }
@@ -57,7 +60,7 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
     try {
       output = await native.runScenario(
         JSON.stringify(scenario),
-        { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir, contextJson: JSON.stringify(context) },
+        { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir, clientCert: options.clientCert, clientKey: options.clientKey, contextJson: JSON.stringify(context) },
         cancel,
         (json) => options.onInterval?.(fromEngine('interval', json)),
       );

@@ -1,7 +1,7 @@
 // Shared option specs: units are parsed here, at the edge, and a bad value names its flag.
 import type { Options } from 'yargs';
 import { StoqError } from '../errors.js';
-import { parseAddress, parseDuration, parseSize } from '../units.js';
+import { parseAddress, parseDuration, parseRate, parseSize } from '../units.js';
 
 function withUnit(flag: string, parse: (text: string) => number) {
   return (value: unknown) => {
@@ -27,6 +27,14 @@ export const time = (flag: string, describe: string, extra: Options = {}): Optio
   type: 'string',
   describe,
   coerce: withUnit(flag, parseDuration),
+  ...extra,
+});
+
+/** An option holding a RATE (bits per second). */
+export const rate = (flag: string, describe: string, extra: Options = {}): Options => ({
+  type: 'string',
+  describe,
+  coerce: withUnit(flag, parseRate),
   ...extra,
 });
 

@@ -64,6 +64,8 @@ export const scenarioOptions: Record<string, Options> = {
   json: { type: 'boolean', default: false, describe: 'print each run record as one JSON line instead of text' },
   out: { type: 'string', describe: 'also write the run records to FILE (JSON lines)' },
   qlog: { type: 'string', describe: 'write a qlog per connection into DIR' },
+  'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a server that requires one (server --client-ca)' },
+  'client-key': { type: 'string', describe: 'PEM private key FILE of --client-cert' },
 };
 
 /** The flag that sets an engine field (`settings.payloadSize` is --payload-size), if any. */
@@ -92,6 +94,7 @@ export function checkScenario(argv: Record<string, unknown>): string | undefined
   }
   const interval = limit('intervalNs');
   if (argv.interval !== undefined && (argv.interval as number) < interval.min) return `--interval must be at least ${formatDuration(interval.min)}`;
+  if (Boolean(argv['client-cert']) !== Boolean(argv['client-key'])) return '--client-cert and --client-key go together';
   return undefined;
 }
 

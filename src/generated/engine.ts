@@ -60,6 +60,13 @@ export type CongestionControl = 'cubic' | 'reno' | 'bbr2';
  */
 export type StreamType = 'bidi' | 'uni';
 /**
+ * When the server asks for address validation with a Retry (RFC 9000 §8.1.2).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "RetryMode".
+ */
+export type RetryMode = 'always' | 'auto' | 'never';
+/**
  * A percentile of the latency summary.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
@@ -338,9 +345,25 @@ export interface ServerDefaults {
    */
   threads: number;
   /**
-   * Connections beyond this are refused with application error 2.
+   * Connections with state, half-open ones included; beyond it an Initial is refused before any state.
    */
   maxConnections: number;
+  /**
+   * Half-open connections one source prefix (an IPv6 /64, an IPv4 address) may hold.
+   */
+  maxHalfOpenPerPrefix: number;
+  /**
+   * When a Retry asks for address validation.
+   */
+  retry: RetryMode;
+  /**
+   * Half-open connections from which `auto` sends Retries.
+   */
+  retryThreshold: number;
+  /**
+   * A handshake not complete after this is dropped, ns.
+   */
+  handshakeTimeoutNs: number;
 }
 /**
  * This interface was referenced by `BindingValues`'s JSON-Schema

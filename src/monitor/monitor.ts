@@ -22,6 +22,9 @@ import { SlidingWindow, WINDOW_PERCENTILES } from './window.js';
 
 export interface MonitorOptions {
   target: string;
+  /** PEM client certificate and key files, for a target that requires client certificates. */
+  clientCert?: string;
+  clientKey?: string;
   intervalNs: number;
   windowNs: number;
   /** 0: no bursts. */
@@ -133,6 +136,8 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
     try {
       ({ record } = await runScenario(scenario, {
         target: o.target,
+        clientCert: o.clientCert,
+        clientKey: o.clientKey,
         intervalNs: Math.max(engineLimit('intervalNs').min, Math.min(engineSpec().defaults.intervalNs, o.intervalNs)),
         signal: own.signal,
         session: { id: session.id, run: session.run, runs: session.run + 1 },

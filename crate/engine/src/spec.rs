@@ -11,7 +11,7 @@ use crate::record::{Build, Percentile, PERCENTILES, PERCENTILE_LEVEL, SCHEMA_VER
 use crate::scenario::{
     CongestionControl, Kind, Limit, ScenarioField, Settings, StreamType, DEFAULT_DURATION_NS, LIMITS,
 };
-use crate::server::ServerOptions;
+use crate::server::{RetryMode, ServerOptions};
 use crate::workload::KindSpec;
 
 /// The engine's interface as data.
@@ -69,8 +69,16 @@ pub struct ServerDefaults {
     pub listen: String,
     /// Worker threads sharing the port.
     pub threads: u32,
-    /// Connections beyond this are refused with application error 2.
+    /// Connections with state, half-open ones included; beyond it an Initial is refused before any state.
     pub max_connections: u64,
+    /// Half-open connections one source prefix (an IPv6 /64, an IPv4 address) may hold.
+    pub max_half_open_per_prefix: u64,
+    /// When a Retry asks for address validation.
+    pub retry: RetryMode,
+    /// Half-open connections from which `auto` sends Retries.
+    pub retry_threshold: u64,
+    /// A handshake not complete after this is dropped, ns.
+    pub handshake_timeout_ns: u64,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -115,6 +123,10 @@ pub fn engine_spec() -> EngineSpec {
                 listen: server.listen.to_string(),
                 threads: server.threads,
                 max_connections: server.max_connections,
+                max_half_open_per_prefix: server.max_half_open_per_prefix,
+                retry: server.retry,
+                retry_threshold: server.retry_threshold,
+                handshake_timeout_ns: server.handshake_timeout.as_nanos() as u64,
             },
         },
         percentiles: PercentileRule {

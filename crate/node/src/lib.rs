@@ -8,6 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -15,6 +16,7 @@ use napi_derive::napi;
 use stoq_engine::metrics::Interval;
 use stoq_engine::record::IntervalRecord;
 use stoq_engine::schema::StoppedServer;
+use stoq_engine::server::parse_prefix;
 use stoq_engine::{Cancel, RecordContext, RunOptions, RunRecord, Scenario, Server, ServerOptions, Settings};
 
 type EngineError = stoq_engine::Error;
@@ -76,7 +78,11 @@ pub struct ServerConfig {
     ///
     /// @default "[::]:4433"
     pub listen: Option<String>,
-    /// Worker threads sharing the port.
+    /// Accept only IPv6 on an IPv6 address (no IPv4-mapped clients on `[::]`).
+    ///
+    /// @default false
+    pub ipv6_only: Option<bool>,
+    /// Worker threads sharing the port (a reuseport group no other process can join).
     ///
     /// @default 1
     pub threads: Option<u32>,
@@ -84,14 +90,57 @@ pub struct ServerConfig {
     pub cert: Option<String>,
     /// Private key PEM file of `cert`.
     pub key: Option<String>,
-    /// Transport settings the server sends with (JSON of a scenario's `settings`, every field optional).
+    /// CA certificates (PEM file) client certificates must chain to; a client without one fails the
+    /// handshake.
+    pub client_ca: Option<String>,
+    /// Sources allowed to use the server: IPv6 or IPv4 prefixes (`fd00::/64`, `10.0.0.0/8`) or
+    /// addresses; absent or empty: everyone.
+    pub allow: Option<Vec<String>>,
+    /// Transport settings the server uses (JSON of a scenario's `settings`, every field optional), its idle
+    /// timeout included.
     pub settings_json: Option<String>,
-    /// Write a qlog per connection into this directory.
+    /// Write a qlog per accepted connection into this directory.
     pub qlog_dir: Option<String>,
-    /// Connections beyond this are refused with application error 2.
+    /// Connections with state, half-open ones included; beyond it an Initial is refused before any state
+    /// (CONNECTION_CLOSE with CONNECTION_REFUSED).
     ///
     /// @default 100000
     pub max_connections: Option<u32>,
+    /// Half-open connections one source prefix (an IPv6 /64, an IPv4 address) may hold.
+    ///
+    /// @default 1024
+    pub max_half_open_per_prefix: Option<u32>,
+    /// Address validation with Retry: "always", "auto" (once half-open connections reach
+    /// `retryThreshold`) or "never".
+    ///
+    /// @default "auto"
+    pub retry: Option<String>,
+    /// Half-open connections from which "auto" sends Retries.
+    ///
+    /// @default 64
+    pub retry_threshold: Option<u32>,
+    /// A connection whose handshake has not completed after this is dropped, ns.
+    ///
+    /// @default 2 s
+    pub handshake_timeout_ns: Option<f64>,
+    /// Largest response a request may ask for, bytes; above it the stream is refused with perf error 2
+    /// (rejected).
+    ///
+    /// @default unlimited
+    pub max_response: Option<f64>,
+    /// Send rate cap per connection, bytes per second.
+    ///
+    /// @default unlimited
+    pub max_rate: Option<f64>,
+}
+
+/// A whole number of bytes, bytes per second or ns from JS (at most 2^53).
+fn whole(field: &'static str, v: f64) -> stoq_engine::Result<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
+        Ok(v as u64)
+    } else {
+        Err(invalid(field, format!("{field} must be a whole number from 0 to 2^53, got {v}")))
+    }
 }
 
 /// A running `perf` server on its own threads.
@@ -99,6 +148,7 @@ pub struct ServerConfig {
 pub struct NativeServer {
     inner: Option<Server>,
     address: String,
+    open_to_anyone: bool,
 }
 
 fn server_options(config: ServerConfig) -> stoq_engine::Result<ServerOptions> {
@@ -119,14 +169,26 @@ fn server_options(config: ServerConfig) -> stoq_engine::Result<ServerOptions> {
         }
         None => Settings::default(),
     };
+    let allow = config.allow.unwrap_or_default().iter().map(|p| parse_prefix(p)).collect::<stoq_engine::Result<_>>()?;
     Ok(ServerOptions {
         listen,
+        ipv6_only: config.ipv6_only.unwrap_or(defaults.ipv6_only),
         threads: config.threads.unwrap_or(defaults.threads),
         identity,
+        client_ca: config.client_ca.map(PathBuf::from),
         settings,
         qlog_dir: config.qlog_dir.map(PathBuf::from),
         max_connections: config.max_connections.map_or(defaults.max_connections, u64::from),
-        ..defaults
+        max_half_open_per_prefix: config.max_half_open_per_prefix.map_or(defaults.max_half_open_per_prefix, u64::from),
+        retry: config.retry.as_deref().map_or(Ok(defaults.retry), str::parse)?,
+        retry_threshold: config.retry_threshold.map_or(defaults.retry_threshold, u64::from),
+        handshake_timeout: match config.handshake_timeout_ns {
+            Some(ns) => Duration::from_nanos(whole("handshakeTimeoutNs", ns)?),
+            None => defaults.handshake_timeout,
+        },
+        allow,
+        max_response: config.max_response.map(|v| whole("maxResponse", v)).transpose()?,
+        max_rate: config.max_rate.map(|v| whole("maxRate", v)).transpose()?,
     })
 }
 
@@ -135,15 +197,27 @@ impl NativeServer {
     /// Binds and starts serving; the returned server reports its bound address.
     #[napi(factory)]
     pub fn start(env: Env, config: ServerConfig) -> napi::Result<NativeServer> {
-        let server = guarded(|| Server::start(server_options(config)?)).map_err(|e| js_error(&env, &e))?;
+        let (server, open_to_anyone) = guarded(|| {
+            let options = server_options(config)?;
+            let open_to_anyone = options.is_open_to_anyone();
+            Ok((Server::start(options)?, open_to_anyone))
+        })
+        .map_err(|e| js_error(&env, &e))?;
         let address = server.local_addr().to_string();
-        Ok(NativeServer { inner: Some(server), address })
+        Ok(NativeServer { inner: Some(server), address, open_to_anyone })
     }
 
     /// The bound address, e.g. `[::1]:4433`.
     #[napi(getter)]
     pub fn address(&self) -> String {
         self.address.clone()
+    }
+
+    /// Whether anyone who reaches the port may use the server: it listens beyond loopback with no
+    /// allowlist and no client certificates.
+    #[napi(getter)]
+    pub fn open_to_anyone(&self) -> bool {
+        self.open_to_anyone
     }
 
     /// Connection, byte and memory counters now (JSON of `ServerStats`).
@@ -216,6 +290,10 @@ pub struct RunConfig {
     ///
     /// @default "localhost"
     pub server_name: Option<String>,
+    /// Client certificate PEM file, for servers that require one (`server --client-ca`).
+    pub client_cert: Option<String>,
+    /// Private key PEM file of `clientCert`.
+    pub client_key: Option<String>,
     /// What the record carries besides the measurement (JSON of `RecordContext`).
     pub context_json: String,
 }
@@ -261,6 +339,16 @@ pub fn run_scenario(
         if let Some(name) = config.server_name {
             options.server_name = name;
         }
+        options.client_cert = match (config.client_cert, config.client_key) {
+            (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid("clientKey", "give both a client certificate and its key, or neither".into()))
+            }
+            (None, Some(_)) => {
+                return Err(invalid("clientCert", "give both a client certificate and its key, or neither".into()))
+            }
+        };
         let context = serde_json::from_str(&config.context_json)
             .map_err(|e| invalid("context", format!("invalid record context: {e}")))?;
         Ok((scenario, options, context))

@@ -55,6 +55,8 @@ export const monitorCommand: Command = {
     alerts: { type: 'string', describe: 'append alerts (JSON lines) to FILE instead of stdout' },
     webhook: { type: 'string', describe: 'POST each alert as JSON to this http(s) URL' },
     metrics: { type: 'string', describe: 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)' },
+    'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a target that requires one (server --client-ca)' },
+    'client-key': { type: 'string', describe: 'PEM private key FILE of --client-cert' },
   },
   check(argv) {
     if ((argv.interval as number) < INTERVAL_MIN) return `--interval must be at least ${formatDuration(INTERVAL_MIN)}`;
@@ -62,6 +64,7 @@ export const monitorCommand: Command = {
     if ((argv['burst-duration'] as number) <= 0) return '--burst-duration must be more than 0';
     if ((argv['probe-warmup'] as number) >= (argv['probe-count'] as number)) return '--probe-warmup must be less than --probe-count';
     if ((argv['probe-timeout'] as number) < IDLE_MIN) return `--probe-timeout must be at least ${formatDuration(IDLE_MIN)}`;
+    if (Boolean(argv['client-cert']) !== Boolean(argv['client-key'])) return '--client-cert and --client-key go together';
     if (argv.duration !== undefined && (argv.duration as number) <= 0) return '--duration must be more than 0';
     const margin = argv['baseline-margin'] as number;
     if (!Number.isFinite(margin) || margin < 0 || margin > 1000) return `--baseline-margin: expected a percentage from 0 to 1000, got "${argv['baseline-margin']}"`;
@@ -163,6 +166,8 @@ export const monitorCommand: Command = {
       };
       const result = await runMonitor({
         target,
+        clientCert: argv['client-cert'] as string | undefined,
+        clientKey: argv['client-key'] as string | undefined,
         intervalNs: argv.interval as number,
         windowNs: argv.window as number,
         burstEveryNs: argv['burst-every'] as number,

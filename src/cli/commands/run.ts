@@ -41,6 +41,8 @@ export const runCommand: Command = {
         target: argv.target as string | undefined,
         intervalNs: argv.interval as number | undefined,
         qlogDir: argv.qlog as string | undefined,
+        clientCert: argv['client-cert'] as string | undefined,
+        clientKey: argv['client-key'] as string | undefined,
         signal: io.signal,
         beforeRun: (run) => {
           if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader()}\n`);

@@ -144,6 +144,8 @@ its own intervals (block bootstrap) or samples (order statistics).`,
             target: argv.target as string | undefined,
             intervalNs: argv.interval as number | undefined,
             qlogDir: argv.qlog as string | undefined,
+            clientCert: argv['client-cert'] as string | undefined,
+            clientKey: argv['client-key'] as string | undefined,
             signal: io.signal,
             onRecord: (record, run) => {
               records.push(record);

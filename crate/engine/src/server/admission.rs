@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ipnet::IpNet;
+use schemars::JsonSchema;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::initial::{self, transport_error};
@@ -30,7 +32,8 @@ pub const MIN_CLIENT_DCID: usize = 8;
 pub type Cid = [u8; quiche::MAX_CONN_ID_LEN];
 
 /// When the server asks for address validation with a Retry (RFC 9000 §8.1.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum RetryMode {
     /// Every new connection: no state at all before the client proves its address.
     Always,
@@ -47,7 +50,7 @@ impl FromStr for RetryMode {
             "always" => Ok(RetryMode::Always),
             "auto" => Ok(RetryMode::Auto),
             "never" => Ok(RetryMode::Never),
-            _ => Err(Error::invalid(format!("retry must be always, auto or never, got {s:?}"))),
+            _ => Err(Error::invalid_field("retry", format!("retry must be always, auto or never, got {s:?}"))),
         }
     }
 }
@@ -59,9 +62,9 @@ pub fn parse_prefix(text: &str) -> Result<IpNet> {
         true => IpNet::from_str(text).ok(),
         false => IpAddr::from_str(text).ok().map(IpNet::from),
     };
-    parsed
-        .map(|n| n.trunc())
-        .ok_or_else(|| Error::invalid(format!("not an IP prefix: {text:?} (e.g. fd00::/64, 10.0.0.0/8)")))
+    parsed.map(|n| n.trunc()).ok_or_else(|| {
+        Error::invalid_field("allow", format!("not an IP prefix: {text:?} (e.g. fd00::/64, 10.0.0.0/8)"))
+    })
 }
 
 /// A peer's address as the allowlist sees it: IPv4 clients of a dual-stack socket arrive as `::ffff:a.b.c.d`.

@@ -52,7 +52,7 @@ pub struct ServerOptions {
     /// with a CONNECTION_CLOSE (CONNECTION_REFUSED). @default 100000
     pub max_connections: u64,
     /// Half-open connections one source prefix (an IPv6 /64, an IPv4 address) may hold; Initials beyond
-    /// are dropped. @default 256
+    /// are dropped. @default 1024
     pub max_half_open_per_prefix: u64,
     /// When to ask for address validation with a Retry. @default Auto
     pub retry: RetryMode,
@@ -80,7 +80,7 @@ impl Default for ServerOptions {
             settings: Settings::default(),
             qlog_dir: None,
             max_connections: 100_000,
-            max_half_open_per_prefix: 256,
+            max_half_open_per_prefix: 1024,
             retry: RetryMode::Auto,
             retry_threshold: 64,
             handshake_timeout: Duration::from_secs(2),
@@ -103,20 +103,24 @@ impl ServerOptions {
 
     fn check(&self) -> Result<()> {
         if self.handshake_timeout.is_zero() {
-            return Err(Error::invalid("the handshake timeout must be more than 0"));
+            return Err(Error::invalid_field("handshakeTimeoutNs", "the handshake timeout must be more than 0"));
         }
-        if self.max_connections == 0 || self.max_half_open_per_prefix == 0 {
-            return Err(Error::invalid("connection limits must be at least 1"));
+        if self.max_connections == 0 {
+            return Err(Error::invalid_field("maxConnections", "the connection limit must be at least 1"));
+        }
+        if self.max_half_open_per_prefix == 0 {
+            return Err(Error::invalid_field("maxHalfOpenPerPrefix", "the half-open limit must be at least 1"));
         }
         if self.max_rate == Some(0) {
-            return Err(Error::invalid("the rate cap must be more than 0"));
+            return Err(Error::invalid_field("maxRate", "the rate cap must be more than 0"));
         }
         if self.ipv6_only && !self.listen.is_ipv6() {
-            return Err(Error::invalid(format!("IPv6 only, but the listen address {} is IPv4", self.listen)));
+            let message = format!("IPv6 only, but the listen address {} is IPv4", self.listen);
+            return Err(Error::invalid_field("ipv6Only", message));
         }
         if let Some(ca) = &self.client_ca {
             if !ca.is_file() {
-                return Err(Error::invalid(format!("client CA file not found: {}", ca.display())));
+                return Err(Error::invalid_field("clientCa", format!("client CA file not found: {}", ca.display())));
             }
         }
         Ok(())

@@ -230,16 +230,48 @@ pub fn connection_error(conn: &crate::Connection) -> Option<Error> {
     // reaches the peer (RFC 9000 §10.2.3): its real code is hidden, so it counts as a clean close.
     let clean = |e: &quiche::ConnectionError| e.error_code == 0 || (!e.is_app && e.error_code == 0x0c);
     if let Some(e) = conn.peer_error() {
+        if let Some(alert) = tls_alert(e) {
+            return Some(Error::Tls(format!("the peer ended the handshake with TLS alert {alert}")));
+        }
         if !clean(e) {
             return Some(Error::Peer(format!("peer closed with {}", describe(e))));
         }
     }
     if let Some(e) = conn.local_error() {
+        if let Some(alert) = tls_alert(e) {
+            return Some(Error::Tls(format!("the handshake failed here with TLS alert {alert}")));
+        }
         if !clean(e) {
             return Some(Error::Quic(format!("closed locally with {}", describe(e))));
         }
     }
     None
+}
+
+/// A TLS alert carried as a QUIC CRYPTO_ERROR (transport 0x100 + alert, RFC 9001 §4.8), named.
+fn tls_alert(e: &quiche::ConnectionError) -> Option<String> {
+    let alert = e.error_code.checked_sub(0x100).filter(|a| !e.is_app && *a < 0x100)?;
+    // RFC 8446 §6, the alerts a handshake ends with.
+    let name = match alert {
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        80 => "internal_error",
+        109 => "missing_extension",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        _ => "",
+    };
+    Some(if name.is_empty() { format!("{alert}") } else { format!("{alert} ({name})") })
 }
 
 #[cfg(test)]

@@ -592,3 +592,39 @@ impl Outbox {
         self.segments > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_rate_cap_spaces_packets_by_their_size_with_a_bounded_burst() {
+        let t0 = Instant::now();
+        let mut cap = RateCap { bytes_per_second: 1_000_000, next: t0 };
+        cap.spend(1000, t0);
+        assert_eq!(cap.next, t0 + Duration::from_millis(1), "1000 bytes at 1 MB/s take 1 ms");
+        cap.spend(500, t0);
+        assert_eq!(cap.next, t0 + Duration::from_micros(1500));
+        // After a long idle spell, at most RATE_BURST of credit is kept.
+        let later = t0 + Duration::from_secs(1);
+        cap.spend(1000, later);
+        assert_eq!(cap.next, later - RATE_BURST + Duration::from_millis(1));
+    }
+
+    #[test]
+    fn the_socket_table_lists_a_bound_socket_with_its_inode() {
+        let sock = Socket::bind("[::1]:0".parse().unwrap(), false, false).unwrap();
+        let entry = udp_sockets().into_iter().find(|e| Some(e.inode) == sock.inode()).expect("listed");
+        assert_eq!((entry.ip, entry.port), (sock.local.ip(), sock.local.port()));
+        assert_eq!(entry.uid, unsafe { libc::getuid() });
+        assert!(entry.overlaps(sock.local));
+        assert!(entry.overlaps(format!("[::]:{}", sock.local.port()).parse().unwrap()), "a wildcard overlaps");
+        assert!(!entry.overlaps(format!("[::2]:{}", sock.local.port()).parse().unwrap()));
+        assert!(!entry.overlaps("[::1]:1".parse().unwrap()));
+        let v4 = Socket::bind("127.0.0.1:0".parse().unwrap(), false, false).unwrap();
+        let entry = udp_sockets().into_iter().find(|e| Some(e.inode) == v4.inode()).expect("listed");
+        assert_eq!((entry.ip, entry.port), (v4.local.ip(), v4.local.port()));
+        assert!(entry.overlaps(format!("[::ffff:127.0.0.1]:{}", v4.local.port()).parse().unwrap()), "IPv4-mapped");
+    }
+}

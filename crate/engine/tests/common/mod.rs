@@ -218,3 +218,78 @@ impl RawClient {
         }
     }
 }
+
+/// A plain UDP socket on [::1] for the edge cases: datagrams exactly as a test builds them.
+pub struct Raw {
+    pub sock: std::net::UdpSocket,
+    pub local: SocketAddr,
+}
+
+impl Raw {
+    pub fn new() -> Raw {
+        Raw::bind("[::1]:0")
+    }
+
+    pub fn bind(addr: &str) -> Raw {
+        let sock = std::net::UdpSocket::bind(addr).expect("bind");
+        let local = sock.local_addr().expect("local address");
+        Raw { sock, local }
+    }
+
+    pub fn send(&self, to: SocketAddr, d: &[u8]) {
+        self.sock.send_to(d, to).expect("send");
+    }
+
+    /// The next datagram, waiting at most `wait`.
+    pub fn recv(&self, wait: Duration) -> Option<Vec<u8>> {
+        self.sock.set_read_timeout(Some(wait)).expect("timeout");
+        let mut buf = vec![0u8; 65_536];
+        self.sock.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
+    }
+
+    /// Every datagram that arrives until `quiet` passes without one (bounded by `bound`).
+    pub fn drain(&self, quiet: Duration, bound: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + bound;
+        let mut all = Vec::new();
+        while Instant::now() < deadline {
+            match self.recv(quiet) {
+                Some(d) => all.push(d),
+                None => break,
+            }
+        }
+        all
+    }
+}
+
+/// A client's first Initial, as quiche builds it (1200 bytes), and the client that built it.
+pub fn first_initial(server: SocketAddr, local: SocketAddr, seed: u64) -> (Vec<u8>, quiche::Connection) {
+    let mut scid = [0u8; 16];
+    Rng(seed).fill(&mut scid);
+    let mut conn = quiche::connect(
+        Some("localhost"),
+        &quiche::ConnectionId::from_ref(&scid),
+        local,
+        server,
+        &mut raw_config(5_000),
+    )
+    .expect("connect");
+    let mut out = vec![0u8; 1500];
+    let (n, _) = conn.send(&mut out).expect("an Initial");
+    out.truncate(n);
+    (out, conn)
+}
+
+/// The fields of a long header: (type bits, version, DCID, SCID).
+pub fn long_header(d: &[u8]) -> (u8, u32, Vec<u8>, Vec<u8>) {
+    let ty = (d[0] >> 4) & 0x03;
+    let version = u32::from_be_bytes(d[1..5].try_into().unwrap());
+    let dl = d[5] as usize;
+    let dcid = d[6..6 + dl].to_vec();
+    let sl = d[6 + dl] as usize;
+    let scid = d[7 + dl..7 + dl + sl].to_vec();
+    (ty, version, dcid, scid)
+}
+
+/// Long-header packet types (RFC 9000 §17.2).
+pub const INITIAL: u8 = 0;
+pub const RETRY: u8 = 3;

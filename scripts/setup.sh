@@ -52,3 +52,9 @@ if ! command -v prometheus >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+
+# --- cargo-fuzz, for the bounded fuzzing runs of scripts/fuzz.sh (installed only where a nightly toolchain is).
+if rustup run nightly rustc --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-fuzz (bounded fuzzing runs in the tests)" >&2
+  cargo install cargo-fuzz --locked --quiet
+fi

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! flood --target ADDR|unread --kind garbage|fake|valid|handshakes --duration-ms N [--rate N] [--max N]
+//!       [--stop-on-stdin-eof]
 //! ```
-//! `--target unread` is the control: the same flood at a socket this process binds on `[::1]` and never
+//! `--target unread` is the control: the same flood at a socket this process binds on `127.0.0.1` and never
 //! reads (the kernel still delivers every datagram to it, and drops what its full buffer cannot take).
 //! - `garbage`: 1200 random bytes;
 //! - `fake`: a version 1 Initial long header (random connection IDs, consistent lengths) over random bytes:
@@ -15,12 +16,23 @@
 //! - `handshakes`: complete quiche handshakes, each closed as soon as it is established.
 //!
 //! `--rate` is datagrams (for `handshakes`: new connections) per second, 0 for as fast as one core sends.
-//! Prints one JSON line: what was sent, in how long, and the flooder's own CPU time.
+//! With `--stop-on-stdin-eof` it also stops as soon as its standard input closes. It says `sending` on
+//! stderr when the flood starts, and prints one JSON line at the end: what was sent, in how long, and the
+//! flooder's own CPU time.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+
+/// Set when standard input closes (with `--stop-on-stdin-eof`).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn over(end: Instant) -> bool {
+    STOP.load(Relaxed) || Instant::now() >= end
+}
 
 use stoq_engine::server::initial::{self, Fields, Side};
 
@@ -73,7 +85,7 @@ const SIZE: usize = 1200;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let unread = (arg(&args, "--target") == Some("unread"))
-        .then(|| UdpSocket::bind("[::1]:0").expect("bind the control socket"));
+        .then(|| UdpSocket::bind("127.0.0.1:0").expect("bind the control socket"));
     let target: SocketAddr = match &unread {
         Some(s) => s.local_addr().expect("local address"),
         None => arg(&args, "--target").and_then(|t| t.parse().ok()).expect("--target [addr]:port or unread"),
@@ -89,6 +101,13 @@ fn main() {
     let bind = if target.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" };
     let sock = UdpSocket::bind(bind).expect("bind");
     sock.connect(target).expect("connect");
+    if args.iter().any(|a| a == "--stop-on-stdin-eof") {
+        std::thread::spawn(|| {
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            STOP.store(true, Relaxed);
+        });
+    }
+    eprintln!("sending");
     let cpu0 = cpu_ns();
     let start = Instant::now();
     let (sent, extra) = match kind.as_str() {
@@ -113,7 +132,7 @@ fn datagrams(sock: &UdpSocket, target: SocketAddr, kind: &str, end: Instant, rat
     let mut bufs = vec![[0u8; SIZE]; BATCH];
     let mut sent = 0u64;
     let start = Instant::now();
-    while Instant::now() < end && sent < max {
+    while !over(end) && sent < max {
         let n = BATCH.min((max - sent) as usize);
         for buf in bufs.iter_mut().take(n) {
             match kind {
@@ -221,7 +240,7 @@ fn handshakes(sock: &UdpSocket, target: SocketAddr, end: Instant, rate: u64, max
     let mut buf = [0u8; 65_536];
     let mut out = [0u8; 1500];
     let start = Instant::now();
-    while Instant::now() < end && started < max {
+    while !over(end) && started < max {
         let due = rate == 0 || started < (start.elapsed().as_secs_f64() * rate as f64) as u64;
         if conns.len() < IN_FLIGHT && due {
             let mut scid = [0u8; 16];
@@ -244,6 +263,11 @@ fn handshakes(sock: &UdpSocket, target: SocketAddr, end: Instant, rate: u64, max
                 c.on_timeout();
             }
             if c.is_established() && !c.is_closed() && c.local_error().is_none() {
+                // The client's Finished leaves before the close (a closing quiche connection sends no CRYPTO
+                // frames), so the server's handshake completes.
+                while let Ok((n, _)) = c.send(&mut out) {
+                    let _ = sock.send(&out[..n]);
+                }
                 completed += 1;
                 let _ = c.close(true, 0, b"flood");
             }

@@ -146,15 +146,64 @@ pub struct Admitted {
     pub prefix: SourcePrefix,
 }
 
-/// A worker's budget of Initial decryptions for one receive pass, and the room to decrypt in.
-pub struct Checks {
-    pub left: u32,
-    scratch: Vec<u8>,
+/// How much admission work (an Initial decryption, a Version Negotiation reply) a worker may do: token
+/// buckets refilled with time, one for all sources and one per source bucket (a source prefix hashed into
+/// one of `BUCKETS`). A flood thus costs a bounded share of a core, and a flood from one place leaves room
+/// for clients elsewhere. A flood from spoofed addresses spread over many prefixes still takes the whole
+/// budget: new clients then get in only now and then (they retransmit), established connections are not
+/// affected. What a datagram beyond the budget costs: its read, a look at its header, a counter.
+pub struct Budget {
+    all: Bucket,
+    per_source: Box<[Bucket; BUCKETS]>,
 }
 
-impl Checks {
-    pub fn new(per_pass: u32) -> Checks {
-        Checks { left: per_pass, scratch: vec![0u8; 64 * 1024] }
+const BUCKETS: usize = 64;
+
+/// Admission work per second and worker, for all sources together, and for one source bucket (above the
+/// handshake rate one core sustains, about 5,700/s, with a Retry each).
+pub const ADMISSIONS_PER_SECOND: f64 = 64_000.0;
+pub const ADMISSIONS_PER_SECOND_PER_SOURCE: f64 = 16_000.0;
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl Bucket {
+    fn new(rate: f64, burst: f64, now: Instant) -> Bucket {
+        Bucket { tokens: burst, last: now, rate, burst }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+    }
+}
+
+impl Budget {
+    pub fn new(now: Instant) -> Budget {
+        Budget {
+            all: Bucket::new(ADMISSIONS_PER_SECOND, 256.0, now),
+            per_source: Box::new([Bucket::new(ADMISSIONS_PER_SECOND_PER_SOURCE, 64.0, now); BUCKETS]),
+        }
+    }
+
+    /// Takes one unit of work for a datagram from `prefix`, if both its source's and the overall budget allow.
+    pub fn take(&mut self, prefix: SourcePrefix, now: Instant) -> bool {
+        let folded = (prefix >> 64) as u64 ^ prefix as u64;
+        let bucket = &mut self.per_source[(folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % BUCKETS];
+        bucket.refill(now);
+        self.all.refill(now);
+        if bucket.tokens < 1.0 || self.all.tokens < 1.0 {
+            return false;
+        }
+        bucket.tokens -= 1.0;
+        self.all.tokens -= 1.0;
+        true
     }
 }
 
@@ -197,15 +246,15 @@ impl Gate {
         cid
     }
 
-    /// Decides about a datagram (`hdr` parsed from it) that matched no connection, spending one of `checks`
-    /// on a decryption; a reply to send goes into `reply`.
+    /// Decides about a datagram (`hdr` parsed from it) that matched no connection, once its admission work
+    /// was budgeted (`Budget`); `scratch` is room to decrypt in, a reply to send goes into `reply`.
     pub fn admit(
         &self,
         hdr: &Packet,
         datagram: &[u8],
         from: SocketAddr,
         now: Instant,
-        checks: &mut Checks,
+        scratch: &mut [u8],
         reply: &mut [u8],
     ) -> Verdict {
         let c = &self.counters;
@@ -239,11 +288,7 @@ impl Gate {
         if hdr.dcid.len() < MIN_CLIENT_DCID {
             return drop(Dropped::InvalidInitial);
         }
-        if checks.left == 0 {
-            return drop(Dropped::Shed);
-        }
-        checks.left -= 1;
-        if !initial::decrypts(datagram, &hdr.dcid, &mut checks.scratch) {
+        if !initial::decrypts(datagram, &hdr.dcid, scratch) {
             return drop(Dropped::InvalidInitial);
         }
         let mut odcid = None;
@@ -408,6 +453,25 @@ mod tests {
         assert_ne!(p("2001:db8:1:2::1"), p("2001:db8:1:3::1"));
         assert_eq!(p("192.0.2.1"), p("::ffff:192.0.2.1"));
         assert_ne!(p("192.0.2.1"), p("192.0.2.2"));
+    }
+
+    #[test]
+    fn one_source_takes_at_most_its_share_of_the_admission_budget() {
+        let t0 = Instant::now();
+        let mut budget = Budget::new(t0);
+        let flood = source_prefix("2001:db8::1".parse().unwrap());
+        assert_eq!((0..1000).filter(|_| budget.take(flood, t0)).count(), 64, "its burst");
+        let other = source_prefix("192.0.2.1".parse().unwrap());
+        assert!(budget.take(other, t0), "another source still gets in");
+        // Refilled with time, at its rate.
+        let later = t0 + std::time::Duration::from_micros(2500);
+        let refilled = (0..1000).filter(|_| budget.take(flood, later)).count();
+        assert!((39..=40).contains(&refilled), "2.5 ms at 16,000/s: {refilled}");
+        // Many sources share the overall budget, no more.
+        let mut budget = Budget::new(t0);
+        let taken =
+            (0..100_000u32).filter(|i| budget.take(source_prefix(std::net::Ipv4Addr::from(*i).into()), t0)).count();
+        assert_eq!(taken, 256);
     }
 
     #[test]

@@ -121,7 +121,8 @@ impl Datagrams {
                     if len % 3 == 0 {
                         d.resize(1200, 0);
                     }
-                    self.endpoint.datagram(&mut d, from, server, now, &mut reply);
+                    self.endpoint.datagram(&mut d, from, server, now);
+                    self.endpoint.admit(now, &mut reply, &mut |_, _, _| {});
                 }
                 1 => {
                     let mut scid = [0u8; 16];
@@ -189,9 +190,12 @@ impl Datagrams {
                 d[at] ^= x | 1;
             }
             first = false;
-            if let Some(len) = self.endpoint.datagram(d, *local, server, Instant::now(), reply) {
-                let _ = c.recv(&mut reply[..len], quiche::RecvInfo { from: server, to: *local });
-            }
+            self.endpoint.datagram(d, *local, server, Instant::now());
+        }
+        let mut replies = Vec::new();
+        self.endpoint.admit(Instant::now(), reply, &mut |d, _, _| replies.push(d.to_vec()));
+        for mut r in replies {
+            let _ = c.recv(&mut r, quiche::RecvInfo { from: server, to: *local });
         }
         let mut scratch = vec![0u8; 64 * 1024];
         out.clear();

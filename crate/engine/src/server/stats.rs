@@ -26,7 +26,8 @@ pub enum Dropped {
     InvalidInitial,
     /// A source address outside `--allow`.
     NotAllowed,
-    /// An Initial left unchecked because this pass had spent its budget of checks (a flood).
+    /// An Initial left unchecked, or a Version Negotiation left unsent, because this pass had spent its
+    /// budget of checks and replies (a flood).
     Shed,
 }
 

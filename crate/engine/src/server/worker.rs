@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 
-use super::admission::{Admitted, Checks, Cid, Gate, Packet, SourcePrefix, Verdict};
+use super::admission::{
+    source_prefix, Admitted, Budget, Cid, Gate, Packet, SourcePrefix, Verdict, MIN_CLIENT_DCID, MIN_INITIAL_DATAGRAM,
+};
+use super::initial;
 use super::perf::Requests;
 use super::stats::{Dropped, Ended};
 use crate::error::connection_error;
@@ -43,6 +46,8 @@ struct Conn {
     dirty: bool,
     /// The source prefix while the handshake is incomplete (the connection holds a half-open slot).
     half_open: Option<SourcePrefix>,
+    /// The DCID its client's Initials carry (a key of `initial_ids` while half-open).
+    client_id: ClientId,
     handshake_deadline: Instant,
     /// The handshake timeout passed: reaped without a word.
     expired: bool,
@@ -70,12 +75,27 @@ pub(crate) enum Out<'a> {
     Collect(&'a mut Vec<(Vec<u8>, SocketAddr)>),
 }
 
-/// Initial packets decrypted per receive pass at most: past this, a flood of Initials is shed unchecked
-/// (counted), so that checking them never starves the established connections.
-pub(crate) const INITIAL_CHECKS_PER_PASS: u32 = 32;
-
 /// After this many connections ended since the last time, freed memory is handed back to the kernel.
 const TRIM_AFTER_ENDED: u64 = 1024;
+
+/// Datagrams waiting for admission work at most (the overall budget's burst).
+const MAX_DEFERRED: usize = 256;
+
+/// A client's first DCID (or the DCID it used after a Retry), which its repeated Initials carry.
+type ClientId = ([u8; quiche::MAX_CONN_ID_LEN], u8);
+
+fn client_id(dcid: &[u8]) -> ClientId {
+    let mut id = [0u8; quiche::MAX_CONN_ID_LEN];
+    id[..dcid.len()].copy_from_slice(dcid);
+    (id, dcid.len() as u8)
+}
+
+/// A datagram kept for admission after the established connections are served.
+struct Deferred {
+    data: Vec<u8>,
+    from: SocketAddr,
+    to: SocketAddr,
+}
 
 /// The datagram entry point and the connections of one worker, without a socket.
 pub struct Endpoint {
@@ -84,7 +104,14 @@ pub struct Endpoint {
     settings: Arc<ConnSettings>,
     segments: usize,
     conns: HashMap<Cid, Conn>,
-    checks: Checks,
+    /// Our ID of each half-open connection, by the DCID its client's Initials carry.
+    initial_ids: HashMap<ClientId, Cid>,
+    budget: Budget,
+    deferred: Vec<Deferred>,
+    /// Buffers of handled deferred datagrams, reused.
+    spare: Vec<Vec<u8>>,
+    /// Room to decrypt an Initial in.
+    scratch: Vec<u8>,
     ended_since_trim: u64,
 }
 
@@ -101,75 +128,137 @@ impl Endpoint {
             settings,
             segments,
             conns: HashMap::new(),
-            checks: Checks::new(INITIAL_CHECKS_PER_PASS),
+            initial_ids: HashMap::new(),
+            budget: Budget::new(Instant::now()),
+            deferred: Vec::new(),
+            spare: Vec::new(),
+            scratch: vec![0u8; 64 * 1024],
             ended_since_trim: 0,
         }
     }
 
-    /// Starts a new receive pass: the budget of Initial checks is full again.
-    pub fn new_pass(&mut self) {
-        self.checks.left = INITIAL_CHECKS_PER_PASS;
-    }
-
-    /// Handles one received datagram: hands it to its connection, or admits (or not) a new one. Returns
-    /// the length of a reply written into `reply` (Version Negotiation, Retry, or a CONNECTION_CLOSE sent
-    /// without a connection), to go back to `from`.
-    pub fn datagram(
-        &mut self,
-        seg: &mut [u8],
-        from: SocketAddr,
-        to: SocketAddr,
-        now: Instant,
-        reply: &mut [u8],
-    ) -> Option<usize> {
+    /// Handles one received datagram at the cost of a look at its header: a packet of a connection goes to
+    /// it; one that needs admission work (a new Initial, a Version Negotiation) is kept for `admit`, within
+    /// the admission budget; anything else is dropped and counted.
+    pub fn datagram(&mut self, seg: &mut [u8], from: SocketAddr, to: SocketAddr, now: Instant) {
         let counters = &self.gate.counters;
-        if seg.is_empty() {
-            counters.dropped(Dropped::ZeroLength);
-            return None;
-        }
+        let drop = |why| counters.dropped(why);
+        let Some(&first) = seg.first() else { return drop(Dropped::ZeroLength) };
         if !self.gate.allowed(from.ip()) {
-            counters.dropped(Dropped::NotAllowed);
-            return None;
+            return drop(Dropped::NotAllowed);
         }
-        // Packets of a known connection carry one of our 20-byte IDs at a fixed place (short header: byte 1;
-        // long header: byte 6): found without a full header parse (which allocates).
-        let at = if seg[0] & 0x80 == 0 { 1 } else { 6 };
-        let known = seg
-            .get(at..at + quiche::MAX_CONN_ID_LEN)
-            .filter(|_| at == 1 || seg.get(5) == Some(&(quiche::MAX_CONN_ID_LEN as u8)))
-            .and_then(|id| Cid::try_from(id).ok())
-            .filter(|k| self.conns.contains_key(k));
-        let key = match known {
-            Some(k) => k,
-            None => {
-                let Some(hdr) = Packet::parse(seg) else {
-                    counters.dropped(Dropped::Garbage);
-                    return None;
-                };
-                // The client's repeated Initials (and 0-RTT) carry the DCID it chose: our ID is derived from it.
-                let derived = matches!(hdr.ty, quiche::Type::Initial | quiche::Type::ZeroRTT)
-                    .then(|| self.gate.derive_cid(&hdr.dcid, b'C'))
-                    .filter(|k| self.conns.contains_key(k));
-                match derived {
-                    Some(k) => k,
-                    None => match self.gate.admit(&hdr, seg, from, now, &mut self.checks, reply) {
-                        Verdict::Drop => return None,
-                        Verdict::Reply(n) => return Some(n),
-                        Verdict::Accept(a) => {
-                            if !self.accept(a, &hdr.dcid, from, to, now) {
-                                return None;
-                            }
-                            a.cid
-                        }
-                    },
+        // Packets of a connection carry one of our 20-byte IDs at a fixed place (short header: byte 1; long
+        // header: byte 6), found without a header parse (quiche's allocates).
+        let key = if first & 0x80 == 0 {
+            let Some(id) = seg.get(1..1 + quiche::MAX_CONN_ID_LEN) else { return drop(Dropped::Garbage) };
+            Cid::try_from(id).ok().filter(|k| self.conns.contains_key(k))
+        } else {
+            let Some(&dcid_len) = seg.get(5) else { return drop(Dropped::Garbage) };
+            let dcid_end = 6 + usize::from(dcid_len);
+            // Both connection IDs must be there, each at most 20 bytes (RFC 9000 §17.2).
+            let scid_len = seg.get(dcid_end).map(|l| usize::from(*l));
+            let whole = scid_len.is_some_and(|l| l <= quiche::MAX_CONN_ID_LEN && seg.len() >= dcid_end + 1 + l);
+            let Some(dcid) = seg.get(6..dcid_end).filter(|d| whole && d.len() <= quiche::MAX_CONN_ID_LEN) else {
+                return drop(Dropped::Garbage);
+            };
+            let version = u32::from_be_bytes(seg[1..5].try_into().expect("4 bytes"));
+            let ty = (first >> 4) & 0x03;
+            let known = Cid::try_from(dcid).ok().filter(|k| self.conns.contains_key(k));
+            match known {
+                Some(k) => Some(k),
+                // A Version Negotiation packet is never answered (RFC 9000 §6.1).
+                None if version == 0 => return drop(Dropped::UnknownConnection),
+                None if !quiche::version_is_supported(version) => {
+                    // RFC 9000 §5.2.2: Version Negotiation only for a datagram that could open a connection.
+                    if seg.len() < MIN_INITIAL_DATAGRAM {
+                        return drop(Dropped::TooShort);
+                    }
+                    return self.defer(seg, from, to, now);
                 }
+                // Initial (0) or 0-RTT (1): a repeated Initial of a half-open connection carries its client's ID.
+                None if ty <= 1 => match self.initial_ids.get(&client_id(dcid)) {
+                    Some(k) => Some(*k),
+                    None if ty == 1 => return drop(Dropped::UnknownConnection),
+                    None if initial::layout(seg).is_none() => return drop(Dropped::Garbage),
+                    // RFC 9000 §14.1, §7.2.
+                    None if seg.len() < MIN_INITIAL_DATAGRAM => return drop(Dropped::TooShort),
+                    None if dcid.len() < MIN_CLIENT_DCID => return drop(Dropped::InvalidInitial),
+                    None => return self.defer(seg, from, to, now),
+                },
+                None => return drop(Dropped::UnknownConnection),
             }
         };
-        if let Some(c) = self.conns.get_mut(&key) {
-            let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
-            c.dirty = true;
+        match key.and_then(|k| self.conns.get_mut(&k)) {
+            Some(c) => {
+                let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
+                c.dirty = true;
+            }
+            None => drop(Dropped::UnknownConnection),
         }
-        None
+    }
+
+    /// Keeps a datagram for admission, if the budget allows.
+    fn defer(&mut self, seg: &[u8], from: SocketAddr, to: SocketAddr, now: Instant) {
+        if self.deferred.len() >= MAX_DEFERRED || !self.budget.take(source_prefix(from.ip()), now) {
+            return self.gate.counters.dropped(Dropped::Shed);
+        }
+        let mut data = self.spare.pop().unwrap_or_default();
+        data.clear();
+        data.extend_from_slice(seg);
+        self.deferred.push(Deferred { data, from, to });
+    }
+
+    /// Does the admission work `datagram` kept: decryption, Retry, limits, a new connection, or a reply.
+    /// `send` gets each reply (its bytes, to, from). Returns whether a connection was built.
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        reply: &mut [u8],
+        send: &mut dyn FnMut(&[u8], SocketAddr, SocketAddr),
+    ) -> bool {
+        let mut built = false;
+        let mut deferred = std::mem::take(&mut self.deferred);
+        for mut d in deferred.drain(..) {
+            built |= self.admit_one(&mut d, now, reply, send);
+            self.spare.push(d.data);
+        }
+        self.deferred = deferred;
+        built
+    }
+
+    fn admit_one(
+        &mut self,
+        d: &mut Deferred,
+        now: Instant,
+        reply: &mut [u8],
+        send: &mut dyn FnMut(&[u8], SocketAddr, SocketAddr),
+    ) -> bool {
+        let Some(hdr) = Packet::parse(&mut d.data) else {
+            self.gate.counters.dropped(Dropped::Garbage);
+            return false;
+        };
+        // An earlier datagram of this pass may have built its connection.
+        if let Some(c) = self.initial_ids.get(&client_id(&hdr.dcid)).and_then(|k| self.conns.get_mut(k)) {
+            let _ = c.conn.recv(&mut d.data, quiche::RecvInfo { from: d.from, to: d.to });
+            c.dirty = true;
+            return false;
+        }
+        match self.gate.admit(&hdr, &d.data, d.from, now, &mut self.scratch, reply) {
+            Verdict::Drop => false,
+            Verdict::Reply(n) => {
+                send(&reply[..n], d.from, d.to);
+                false
+            }
+            Verdict::Accept(a) => {
+                if !self.accept(a, &hdr.dcid, d.from, d.to, now) {
+                    return false;
+                }
+                if let Some(c) = self.conns.get_mut(&a.cid) {
+                    let _ = c.conn.recv(&mut d.data, quiche::RecvInfo { from: d.from, to: d.to });
+                }
+                true
+            }
+        }
     }
 
     /// Builds the connection `admitted` (its client's current DCID is `dcid`).
@@ -198,6 +287,7 @@ impl Endpoint {
         if let Some(rate) = self.settings.max_rate {
             outbox.limit_rate(rate);
         }
+        self.initial_ids.insert(client_id(dcid), a.cid);
         self.conns.insert(
             a.cid,
             Conn {
@@ -208,6 +298,7 @@ impl Endpoint {
                 timer: None,
                 dirty: true,
                 half_open: Some(a.prefix),
+                client_id: client_id(dcid),
                 handshake_deadline: now + self.settings.handshake_timeout,
                 expired: false,
             },
@@ -226,6 +317,7 @@ impl Endpoint {
         let mut ended = false;
         let gate = &self.gate;
         let settings = &self.settings;
+        let initial_ids = &mut self.initial_ids;
         for c in self.conns.values_mut().filter(|c| c.due(now)) {
             c.dirty = false;
             if c.half_open.is_some() && c.handshake_deadline <= now && !c.conn.is_established() {
@@ -239,6 +331,7 @@ impl Endpoint {
             if c.conn.is_established() {
                 if let Some(prefix) = c.half_open.take() {
                     gate.no_longer_half_open(prefix);
+                    initial_ids.remove(&c.client_id);
                 }
                 let mut received = 0;
                 while let Some(id) = c.conn.stream_readable_next() {
@@ -280,6 +373,7 @@ impl Endpoint {
     /// Removes the connections that ended, each counted once under how it ended.
     fn reap(&mut self) {
         let gate = &self.gate;
+        let initial_ids = &mut self.initial_ids;
         let mut n = 0;
         self.conns.retain(|_, c| {
             if !c.expired && !c.conn.is_closed() {
@@ -289,6 +383,7 @@ impl Endpoint {
             let how = match c.half_open.take() {
                 Some(prefix) => {
                     gate.no_longer_half_open(prefix);
+                    initial_ids.remove(&c.client_id);
                     if c.expired || c.conn.is_timed_out() {
                         Ended::HandshakeTimeout
                     } else {
@@ -311,6 +406,10 @@ impl Endpoint {
 
     /// Counts every connection still here as closed by the stop.
     pub(crate) fn end_all(&mut self) {
+        self.initial_ids.clear();
+        for d in self.deferred.drain(..) {
+            self.spare.push(d.data);
+        }
         for (_, mut c) in self.conns.drain() {
             if let Some(prefix) = c.half_open.take() {
                 self.gate.no_longer_half_open(prefix);
@@ -368,9 +467,18 @@ impl Worker {
             let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
             // Only a readable socket is read: a wake-up for a timer or for buffer space costs no recvmmsg.
             if backlog || events.iter().any(|e| e.is_readable() || e.is_error()) {
-                backlog = self.receive(&mut rx, &mut meta, &mut scratch);
+                backlog = self.receive(&mut rx, &mut meta);
             }
+            // The established connections first; then the admission work the datagrams read asked for, and
+            // the first flight of the connections it built.
             self.endpoint.pass(Out::Socket(&mut self.sock), &mut scratch, self.pacing);
+            let sock = &mut self.sock;
+            let built = self.endpoint.admit(Instant::now(), &mut scratch, &mut |d, to, from| {
+                let _ = sock.send(to, from, d, d.len());
+            });
+            if built {
+                self.endpoint.pass(Out::Socket(&mut self.sock), &mut scratch, self.pacing);
+            }
             let _ = self.sock.watch_writable(poll.registry(), SOCKET);
         }
         self.close_all();
@@ -408,8 +516,7 @@ impl Worker {
 
     /// Reads a bounded number of batches, so that answers go out between them (a flood must not hold back
     /// every reply). Returns whether datagrams may still be queued.
-    fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta], reply: &mut [u8]) -> bool {
-        self.endpoint.new_pass();
+    fn receive(&mut self, rx: &mut [u8], meta: &mut [RecvMeta]) -> bool {
         for _ in 0..RECV_BATCHES_PER_PASS {
             let n = match self.sock.recv(rx, meta) {
                 Ok(n) => n,
@@ -420,13 +527,11 @@ impl Worker {
                 let to = self.sock.arrival_addr(m);
                 let data = &mut rx[slot * RECV_SLOT_BYTES..slot * RECV_SLOT_BYTES + m.len];
                 if data.is_empty() {
-                    self.endpoint.datagram(data, m.addr, to, now, reply);
+                    self.endpoint.datagram(data, m.addr, to, now);
                     continue;
                 }
                 for seg in data.chunks_mut(m.stride.max(1)) {
-                    if let Some(len) = self.endpoint.datagram(seg, m.addr, to, now, reply) {
-                        let _ = self.sock.send(m.addr, to, &reply[..len], len);
-                    }
+                    self.endpoint.datagram(seg, m.addr, to, now);
                 }
             }
             // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.

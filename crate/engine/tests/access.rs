@@ -76,8 +76,7 @@ fn a_client_certificate_that_cannot_be_loaded_fails_the_run_before_it_starts() {
     let mut options = RunOptions::new("[::1]:9".parse().unwrap());
     options.client_cert = Some(("/nonexistent/c.pem".into(), "/nonexistent/k.pem".into()));
     let e = stoq_engine::run(&scenario(r#"{"kind":"latency","count":1}"#), &options, &Cancel::default(), &mut |_| {})
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert_eq!(e.code(), stoq_engine::ErrorCode::InvalidArgument);
     assert!(e.message().contains("/nonexistent/c.pem"), "{e}");
 }

@@ -128,7 +128,8 @@ proptest! {
 #[test]
 fn every_kept_fuzzer_input_still_passes() {
     let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let targets: [(&str, fn(&[u8])); 3] =
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 3] =
         [("perf_framing", perf_framing), ("scenario_json", scenario_json), ("server_datagrams", server_datagrams)];
     for ((name, target), kind) in targets.iter().flat_map(|t| [(t, "regressions"), (t, "seeds")]) {
         let dir = fuzz.join(kind).join(name);

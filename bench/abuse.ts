@@ -121,6 +121,8 @@ interface Sample {
   latencyState: string;
   serverCores: number;
   serverRssPeakBytes: number;
+  /** Once the flood's half-open connections are gone and the server had a second to hand memory back. */
+  serverRssAfterBytes?: number;
   flood?: FloodSummary;
   counters?: Partial<ServerStats>;
 }
@@ -150,6 +152,7 @@ async function measure(condition: 'clean' | 'control' | 'flood', kind: string, r
   flood?.child.stdin!.end();
   const summary = await flood?.done;
   const after = condition === 'flood' ? await serverStats((s) => s.halfOpen === 0) : undefined;
+  if (after) await sleep(1500);
   return {
     goodputBps: d.end.state === 'completed' ? d.end.goodputBps : 0,
     downloadState: d.end.error ? `${d.end.state}: ${d.end.error.code} ${d.end.error.message}` : d.end.state,
@@ -158,6 +161,7 @@ async function measure(condition: 'clean' | 'control' | 'flood', kind: string, r
     latencyState: l.end.error ? `${l.end.state}: ${l.end.error.code} ${l.end.error.message}` : l.end.state,
     serverCores: (cpu1 - cpu0) / wallS,
     serverRssPeakBytes: peak,
+    serverRssAfterBytes: after ? proc().rssBytes : undefined,
     flood: summary,
     counters: after ? Object.fromEntries(COUNTERS.map((k) => [k, Number(after[k]) - Number(before[k])])) : undefined,
   };
@@ -215,6 +219,7 @@ const results = KINDS.flatMap((kind) =>
       serverCores: { clean: median(clean.map((s) => s.serverCores)), control: median(ctl.map((s) => s.serverCores)), flood: median(fl.map((s) => s.serverCores)) },
       serverRssPeakBytes: rssPeak,
       serverRssPeakVsIdle: rssPeak / idleRssBytes,
+      serverRssAfterBytes: median(fl.map((s) => s.serverRssAfterBytes ?? NaN)),
       serverCountersPerFlood: counters,
       states: { control: ctl.map((s) => s.downloadState), flood: fl.map((s) => s.downloadState), latency: fl.map((s) => s.latencyState) },
       targets: { goodputAtLeast90PercentOfControl: g.flood / g.control >= 0.9, rssWithin2xOfIdle: rssPeak / idleRssBytes <= 2 },
@@ -223,7 +228,8 @@ const results = KINDS.flatMap((kind) =>
       `${kind.padEnd(10)} ${String(rate || 'max').padStart(6)}: flooder ${Math.round(r.flooderRatePerSecond.flood)}/s; goodput ${formatRate(g.flood)} = ` +
         `${r.goodputRatio.floodVsControl.toFixed(2)} of control (${formatRate(g.control)}), ${r.goodputRatio.floodVsClean.toFixed(2)} of clean; ` +
         `p99 ${p99.flood.toFixed(0)} us = ${r.p99Ratio.floodVsControl.toFixed(2)}x control; server ${r.serverCores.flood.toFixed(2)} cores ` +
-        `(control ${r.serverCores.control.toFixed(2)}); RSS peak ${formatBytes(rssPeak)} = ${r.serverRssPeakVsIdle.toFixed(2)}x idle`,
+        `(control ${r.serverCores.control.toFixed(2)}); RSS peak ${formatBytes(rssPeak)} = ${r.serverRssPeakVsIdle.toFixed(2)}x idle, ` +
+        `${formatBytes(r.serverRssAfterBytes)} after`,
     );
     return r;
   }),

@@ -47,7 +47,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           const e = fromNative(error);
           if (e.code === 'INVALID_ARGUMENT' || e.code === 'INVALID_FILE') {
             // The engine names the field at fault; the user knows it by its flag.
-            const flag = e.field === undefined ? undefined : (flagOf(e.field) ?? e.field);
+            const flag = e.field === undefined ? undefined : (flagOf(e.field) ?? kebab(e.field));
             usageError = flag !== undefined && flag in command.options ? `--${flag}: ${e.message}` : e.message;
           } else {
             io.stderr(`stoq-bench ${command.name}: ${e.code}: ${e.message}\n`);
@@ -75,6 +75,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 class UsageError extends Error {}
+
+/** The flag spelling of an engine option's name: `clientCa` is --client-ca. */
+function kebab(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 
 /** The real process's streams and signals. */
 function processIo(): Io {

@@ -75,8 +75,10 @@ pub(crate) enum Out<'a> {
     Collect(&'a mut Vec<(Vec<u8>, SocketAddr)>),
 }
 
-/// After this many connections ended since the last time, freed memory is handed back to the kernel.
-const TRIM_AFTER_ENDED: u64 = 1024;
+/// Freed memory is handed back to the kernel once the connections, after at least `TRIM_PEAK` at once,
+/// fell to a quarter of their peak; looked at once a second at most.
+const TRIM_PEAK: usize = 256;
+const TRIM_EVERY: Duration = Duration::from_secs(1);
 
 /// Datagrams waiting for admission work at most (the overall budget's burst).
 const MAX_DEFERRED: usize = 256;
@@ -112,7 +114,9 @@ pub struct Endpoint {
     spare: Vec<Vec<u8>>,
     /// Room to decrypt an Initial in.
     scratch: Vec<u8>,
-    ended_since_trim: u64,
+    /// Most connections at once since memory was last handed back.
+    peak_since_trim: usize,
+    last_trim: Instant,
 }
 
 impl Endpoint {
@@ -133,7 +137,8 @@ impl Endpoint {
             deferred: Vec::new(),
             spare: Vec::new(),
             scratch: vec![0u8; 64 * 1024],
-            ended_since_trim: 0,
+            peak_since_trim: 0,
+            last_trim: Instant::now(),
         }
     }
 
@@ -374,12 +379,10 @@ impl Endpoint {
     fn reap(&mut self) {
         let gate = &self.gate;
         let initial_ids = &mut self.initial_ids;
-        let mut n = 0;
         self.conns.retain(|_, c| {
             if !c.expired && !c.conn.is_closed() {
                 return true;
             }
-            n += 1;
             let how = match c.half_open.take() {
                 Some(prefix) => {
                     gate.no_longer_half_open(prefix);
@@ -397,10 +400,19 @@ impl Endpoint {
             gate.counters.ended(how);
             false
         });
-        self.ended_since_trim += n;
-        if self.ended_since_trim >= TRIM_AFTER_ENDED {
-            self.ended_since_trim = 0;
-            trim_memory(&gate.counters);
+    }
+
+    /// Hands freed memory back to the kernel after many connections ended (a flood, a large run): glibc
+    /// keeps it in its arenas otherwise, and the resident memory would stay at its peak.
+    pub(crate) fn trim_if_due(&mut self, now: Instant) {
+        self.peak_since_trim = self.peak_since_trim.max(self.conns.len());
+        if now.saturating_duration_since(self.last_trim) < TRIM_EVERY {
+            return;
+        }
+        self.last_trim = now;
+        if self.peak_since_trim >= TRIM_PEAK && self.conns.len() <= self.peak_since_trim / 4 {
+            self.peak_since_trim = self.conns.len();
+            trim_memory(&self.gate.counters);
         }
     }
 
@@ -419,8 +431,7 @@ impl Endpoint {
     }
 }
 
-/// Hands memory freed by many ended connections back to the kernel: glibc keeps freed heap pages in its
-/// arenas otherwise, and a server's resident memory would stay at its peak after a flood.
+/// `malloc_trim`: freed heap pages go back to the kernel (glibc only; elsewhere nothing is done).
 fn trim_memory(counters: &super::stats::Counters) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -479,6 +490,7 @@ impl Worker {
             if built {
                 self.endpoint.pass(Out::Socket(&mut self.sock), &mut scratch, self.pacing);
             }
+            self.endpoint.trim_if_due(Instant::now());
             let _ = self.sock.watch_writable(poll.registry(), SOCKET);
         }
         self.close_all();

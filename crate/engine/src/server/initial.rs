@@ -8,6 +8,8 @@
 
 use ring::aead::quic::{HeaderProtectionKey, AES_128 as HP_AES_128};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, NONCE_LEN};
+use std::sync::LazyLock;
+
 use ring::hkdf::{self, KeyType, Prk, Salt, HKDF_SHA256};
 
 /// The QUIC version 1 Initial salt (RFC 9001 §5.2).
@@ -59,31 +61,53 @@ fn expand_label(prk: &Prk, label: &[u8], out: &mut [u8]) {
     prk.expand(&info, Len(out.len())).and_then(|okm| okm.fill(out)).expect("lengths within HKDF's limit");
 }
 
+/// One side's Initial secret (RFC 9001 §5.2), from which its keys are expanded one by one: the header
+/// protection key first, so that a packet whose unprotected header is already wrong costs no more.
+struct Secret(Prk);
+
+impl Secret {
+    fn new(dcid: &[u8], side: Side) -> Secret {
+        static SALT: LazyLock<Salt> = LazyLock::new(|| Salt::new(HKDF_SHA256, &INITIAL_SALT_V1));
+        let initial = SALT.extract(dcid);
+        let mut secret = [0u8; 32];
+        expand_label(&initial, if side == Side::Client { b"client in" } else { b"server in" }, &mut secret);
+        Secret(Prk::new_less_safe(hkdf::HKDF_SHA256, &secret))
+    }
+
+    fn header_protection(&self) -> HeaderProtectionKey {
+        let mut hp = [0u8; 16];
+        expand_label(&self.0, b"quic hp", &mut hp);
+        HeaderProtectionKey::new(&HP_AES_128, &hp).expect("a 16-byte key")
+    }
+
+    fn packet_protection(&self) -> (LessSafeKey, [u8; NONCE_LEN]) {
+        let (mut key, mut iv) = ([0u8; 16], [0u8; NONCE_LEN]);
+        expand_label(&self.0, b"quic key", &mut key);
+        expand_label(&self.0, b"quic iv", &mut iv);
+        (LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &key).expect("a 16-byte key")), iv)
+    }
+}
+
 impl Keys {
     /// The Initial keys of `side` for a client's first Destination Connection ID (RFC 9001 §5.2).
     pub fn new(dcid: &[u8], side: Side) -> Keys {
-        let initial = Salt::new(HKDF_SHA256, &INITIAL_SALT_V1).extract(dcid);
-        let mut secret = [0u8; 32];
-        expand_label(&initial, if side == Side::Client { b"client in" } else { b"server in" }, &mut secret);
-        let secret = Prk::new_less_safe(hkdf::HKDF_SHA256, &secret);
-        let (mut key, mut iv, mut hp) = ([0u8; 16], [0u8; NONCE_LEN], [0u8; 16]);
-        expand_label(&secret, b"quic key", &mut key);
-        expand_label(&secret, b"quic iv", &mut iv);
-        expand_label(&secret, b"quic hp", &mut hp);
-        Keys {
-            aead: LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &key).expect("a 16-byte key")),
-            iv,
-            hp: HeaderProtectionKey::new(&HP_AES_128, &hp).expect("a 16-byte key"),
-        }
+        let secret = Secret::new(dcid, side);
+        let (aead, iv) = secret.packet_protection();
+        Keys { aead, iv, hp: secret.header_protection() }
     }
 
     fn nonce(&self, pn: u64) -> Nonce {
-        let mut nonce = self.iv;
-        for (n, p) in nonce[NONCE_LEN - 8..].iter_mut().zip(pn.to_be_bytes()) {
-            *n ^= p;
-        }
-        Nonce::assume_unique_for_key(nonce)
+        nonce(&self.iv, pn)
     }
+}
+
+/// The AEAD nonce of packet `pn`: the IV with the packet number XORed into its end (RFC 9001 §5.3).
+fn nonce(iv: &[u8; NONCE_LEN], pn: u64) -> Nonce {
+    let mut nonce = *iv;
+    for (n, p) in nonce[NONCE_LEN - 8..].iter_mut().zip(pn.to_be_bytes()) {
+        *n ^= p;
+    }
+    Nonce::assume_unique_for_key(nonce)
 }
 
 /// Where the fields of a long-header Initial packet lie in its datagram.
@@ -142,8 +166,8 @@ pub fn open<'s>(datagram: &[u8], dcid: &[u8], side: Side, scratch: &'s mut [u8])
     let l = layout(datagram)?;
     let packet = scratch.get_mut(..l.end)?;
     packet.copy_from_slice(&datagram[..l.end]);
-    let keys = Keys::new(dcid, side);
-    let mask = keys.hp.new_mask(&packet[l.pn_offset + 4..l.pn_offset + 4 + SAMPLE_LEN]).ok()?;
+    let secret = Secret::new(dcid, side);
+    let mask = secret.header_protection().new_mask(&packet[l.pn_offset + 4..l.pn_offset + 4 + SAMPLE_LEN]).ok()?;
     packet[0] ^= mask[0] & 0x0f;
     // The reserved bits must be 0 once unprotected (RFC 9000 §17.2): a cheap test before the AEAD.
     if packet[0] & 0x0c != 0 {
@@ -162,7 +186,8 @@ pub fn open<'s>(datagram: &[u8], dcid: &[u8], side: Side, scratch: &'s mut [u8])
     let (header, payload) = packet.split_at_mut(payload_at);
     // Nothing was received from this peer yet, so the truncated packet number is the full one (RFC 9000
     // §A.3 with no packet acknowledged).
-    let plain = keys.aead.open_in_place(keys.nonce(pn), Aad::from(&*header), payload).ok()?;
+    let (aead, iv) = secret.packet_protection();
+    let plain = aead.open_in_place(nonce(&iv, pn), Aad::from(&*header), payload).ok()?;
     Some(plain)
 }
 

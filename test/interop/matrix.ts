@@ -38,7 +38,8 @@ interface RunRecordLike {
 interface ServerTotals {
   accepted: number;
   errored: number;
-  rejected: number;
+  refusedAtLimit: number;
+  streamsRejected: number;
   streams: number;
   bytesSent: number;
   bytesReceived: number;
@@ -378,7 +379,8 @@ function describePeerClient(peer: PeerName, kind: CertificateKind, certificates:
         expect.objectContaining({
           accepted: sum((r) => r.connections!),
           errored: 0,
-          rejected: 0,
+          refusedAtLimit: 0,
+          streamsRejected: 0,
           streams: sum((r) => r.streams!),
           bytesReceived: sum((r) => r.uploadBytes!),
           bytesSent: sum((r) => r.downloadBytes!),
@@ -432,7 +434,7 @@ function describePeerClient(peer: PeerName, kind: CertificateKind, certificates:
       expect(reports, 'every scenario ran').toHaveLength(TIMED_SCENARIOS.length);
       const totals = await stopStoqServer(server.child, server.lines);
       const sum = (f: (r: ClientReport) => number) => reports.reduce((n, r) => n + f(r), 0);
-      expect(totals).toMatchObject({ accepted: reports.length, errored: 0, rejected: 0, streams: reports.length, bytesReceived: 0 });
+      expect(totals).toMatchObject({ accepted: reports.length, errored: 0, refusedAtLimit: 0, streamsRejected: 0, streams: reports.length, bytesReceived: 0 });
       // stoq-bench's server counts what quiche's stream buffer accepted; quiche's RESET_STREAM carries
       // only what was emitted (its send buffer is dropped), so the server's count is at least the resets'
       // final sizes (quic-go reports them) and at least what the clients read (quinn does not expose them).

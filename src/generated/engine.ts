@@ -1159,7 +1159,8 @@ export interface ServerStats {
    */
   rssPerConnectionBytes: number | null;
   /**
-   * Times freed memory was handed back to the kernel (`malloc_trim`) after many connections ended.
+   * Times freed memory was handed back to the kernel (`malloc_trim`) after connections ended: once the
+   * server was idle, or most of a large population of connections was gone.
    */
   memoryTrims: number;
 }

@@ -20,6 +20,23 @@ fn a_transfer_run_leaves_no_open_connection() {
     assert_eq!((st.open_connections, st.accepted, st.closed, st.closed_cleanly, st.errored), (0, 3, 3, 3, 0), "{st:?}");
 }
 
+/// Once no connection is left after some ended, the server hands freed memory back to the kernel (glibc's
+/// `malloc_trim`, looked at once a second), once: an idle server does not keep a run's peak, and does not
+/// trim again until more connections end.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn memory_is_handed_back_once_when_no_connection_is_left() {
+    let server = server();
+    assert_eq!(server.stats().memory_trims, 0);
+    let s = scenario(r#"{"kind":"download","bytes":4194304,"connections":2}"#);
+    let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(10));
+    assert_eq!(r.state, RunState::Completed, "{:?}", r.error);
+    let st = wait_for_stats(&server, Duration::from_secs(5), |st| st.open_connections == 0 && st.memory_trims > 0);
+    assert_eq!((st.open_connections, st.memory_trims), (0, 1), "{st:?}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.stats().memory_trims, 1, "trimmed again with nothing ended");
+}
+
 /// Completes a handshake with a raw client (1 s idle timeout) and closes in the same pass that saw it
 /// complete, either after sending what the handshake left to send (the client's Finished) or before.
 /// Returns the datagrams the close itself put on the wire.

@@ -257,6 +257,7 @@ pub struct ServerStats {
     pub peak_half_open: u64,
     /// Memory above the baseline per connection when the most were open, bytes; null before any connection.
     pub rss_per_connection_bytes: Option<u64>,
-    /// Times freed memory was handed back to the kernel (`malloc_trim`) after many connections ended.
+    /// Times freed memory was handed back to the kernel (`malloc_trim`) after connections ended: once the
+    /// server was idle, or most of a large population of connections was gone.
     pub memory_trims: u64,
 }

@@ -75,8 +75,9 @@ pub(crate) enum Out<'a> {
     Collect(&'a mut Vec<(Vec<u8>, SocketAddr)>),
 }
 
-/// Freed memory is handed back to the kernel once the connections, after at least `TRIM_PEAK` at once,
-/// fell to a quarter of their peak; looked at once a second at most.
+/// Freed memory is handed back to the kernel once no connection is left after some ended, or once the
+/// connections, after at least `TRIM_PEAK` at once, fell to a quarter of their peak; looked at once a
+/// second at most.
 const TRIM_PEAK: usize = 256;
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 
@@ -114,8 +115,9 @@ pub struct Endpoint {
     spare: Vec<Vec<u8>>,
     /// Room to decrypt an Initial in.
     scratch: Vec<u8>,
-    /// Most connections at once since memory was last handed back.
+    /// Most connections at once, and connections ended, since memory was last handed back.
     peak_since_trim: usize,
+    ended_since_trim: u64,
     last_trim: Instant,
 }
 
@@ -138,6 +140,7 @@ impl Endpoint {
             spare: Vec::new(),
             scratch: vec![0u8; 64 * 1024],
             peak_since_trim: 0,
+            ended_since_trim: 0,
             last_trim: Instant::now(),
         }
     }
@@ -379,10 +382,12 @@ impl Endpoint {
     fn reap(&mut self) {
         let gate = &self.gate;
         let initial_ids = &mut self.initial_ids;
+        let ended = &mut self.ended_since_trim;
         self.conns.retain(|_, c| {
             if !c.expired && !c.conn.is_closed() {
                 return true;
             }
+            *ended += 1;
             let how = match c.half_open.take() {
                 Some(prefix) => {
                     gate.no_longer_half_open(prefix);
@@ -402,16 +407,20 @@ impl Endpoint {
         });
     }
 
-    /// Hands freed memory back to the kernel after many connections ended (a flood, a large run): glibc
-    /// keeps it in its arenas otherwise, and the resident memory would stay at its peak.
+    /// Hands freed memory back to the kernel after connections ended (a flood, a large run, a fast transfer):
+    /// glibc keeps it in its arenas otherwise, and the resident memory would stay at its peak. When idle, or
+    /// when most of a large population is gone: never in the middle of a measurement of few connections.
     pub(crate) fn trim_if_due(&mut self, now: Instant) {
         self.peak_since_trim = self.peak_since_trim.max(self.conns.len());
         if now.saturating_duration_since(self.last_trim) < TRIM_EVERY {
             return;
         }
         self.last_trim = now;
-        if self.peak_since_trim >= TRIM_PEAK && self.conns.len() <= self.peak_since_trim / 4 {
+        let idle = self.conns.is_empty() && self.ended_since_trim > 0;
+        let shrunk = self.peak_since_trim >= TRIM_PEAK && self.conns.len() <= self.peak_since_trim / 4;
+        if idle || shrunk {
             self.peak_since_trim = self.conns.len();
+            self.ended_since_trim = 0;
             trim_memory(&self.gate.counters);
         }
     }

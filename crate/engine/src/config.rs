@@ -68,14 +68,16 @@ pub fn quiche_config(settings: &Settings, role: &Role<'_>) -> Result<quiche::Con
     Ok(c)
 }
 
-/// The signature schemes the client accepts in a server's CertificateVerify, most preferred first: every
-/// scheme that a TLS 1.3 server key of a perf peer may sign with (RFC 8446 §4.2.3, §4.4.3). BoringSSL's
-/// default list lacks Ed25519 (quic-go's perf server presents an Ed25519 certificate) and ECDSA P-521.
+/// The signature schemes accepted in a peer's CertificateVerify, most preferred first: every scheme that a
+/// TLS 1.3 key of a perf peer may sign with (RFC 8446 §4.2.3, §4.4.3). The client verifies servers with it,
+/// and a server that requires client certificates verifies clients with it (its CertificateRequest names
+/// them). BoringSSL's default list lacks Ed25519 (quic-go's perf server presents an Ed25519 certificate)
+/// and ECDSA P-521.
 /// ECDSA and Ed25519 come first (small and fast to verify), then RSA-PSS; the RSA PKCS#1 v1.5 schemes
 /// never sign a TLS 1.3 handshake but, offered, say which certificate signatures are acceptable
 /// (§4.2.3: `signature_algorithms` covers certificates when `signature_algorithms_cert` is absent).
 /// An RSA key in an `id-RSASSA-PSS` certificate (`rsa_pss_pss_*`) is not offered: BoringSSL cannot parse it.
-const CLIENT_SIGNATURE_ALGORITHMS: &[SslSignatureAlgorithm] = &[
+const PEER_SIGNATURE_ALGORITHMS: &[SslSignatureAlgorithm] = &[
     SslSignatureAlgorithm::ECDSA_SECP256R1_SHA256,
     SslSignatureAlgorithm::ED25519,
     SslSignatureAlgorithm::ECDSA_SECP384R1_SHA384,
@@ -89,11 +91,11 @@ const CLIENT_SIGNATURE_ALGORITHMS: &[SslSignatureAlgorithm] = &[
 ];
 
 /// A client configuration whose TLS context offers every signature scheme of
-/// [`CLIENT_SIGNATURE_ALGORITHMS`], so that it completes a handshake whatever key type the server has.
+/// [`PEER_SIGNATURE_ALGORITHMS`], so that it completes a handshake whatever key type the server has.
 fn client_config() -> Result<quiche::Config> {
     let tls_error = |e: boring::error::ErrorStack| Error::Tls(format!("cannot set up the client's TLS context: {e}"));
     let mut tls = SslContextBuilder::new(SslMethod::tls()).map_err(tls_error)?;
-    tls.set_verify_algorithm_prefs(CLIENT_SIGNATURE_ALGORITHMS).map_err(tls_error)?;
+    tls.set_verify_algorithm_prefs(PEER_SIGNATURE_ALGORITHMS).map_err(tls_error)?;
     Ok(quiche::Config::with_boring_ssl_ctx_builder(quiche::PROTOCOL_VERSION, tls)?)
 }
 
@@ -110,12 +112,14 @@ fn load_identity(c: &mut quiche::Config, cert: &Path, key: &Path) -> Result<()> 
 }
 
 /// A server TLS context that asks every client for a certificate chaining to the CAs in `ca` and fails the
-/// handshake without one (quiche's own `verify_peer` lets clients without a certificate through).
+/// handshake without one (quiche's own `verify_peer` lets clients without a certificate through). Any key
+/// type the engine's client may hold is accepted ([`PEER_SIGNATURE_ALGORITHMS`]).
 fn requiring_client_certificates(ca: &Path) -> Result<quiche::Config> {
     use boring::ssl::SslVerifyMode;
     let tls = |e: boring::error::ErrorStack| Error::Tls(format!("client CA {}: {e}", ca.display()));
     let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(tls)?;
     b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    b.set_verify_algorithm_prefs(PEER_SIGNATURE_ALGORITHMS).map_err(tls)?;
     b.set_ca_file(ca).map_err(tls)?;
     // Named in the CertificateRequest, so a client with several certificates can pick the right one.
     b.set_client_ca_list(boring::x509::X509Name::load_client_ca_file(ca).map_err(tls)?);

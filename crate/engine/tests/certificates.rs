@@ -1,7 +1,8 @@
 //! Every kind of server certificate a perf peer may present (ECDSA P-256 and P-384, Ed25519, RSA 2048 and
 //! 4096 with PSS- or PKCS#1-signed certificates): the engine's server presents each from PEM files and
 //! signs its handshake with that key, and the engine's client completes the handshake and the transfer.
-//! The certificates are made at test time by the openssl CLI (test/interop/certificates.sh).
+//! The same kinds as client certificates, to a server that requires one. The certificates are made at test
+//! time by the openssl CLI (test/interop/certificates.sh).
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use stoq_engine::{Cancel, Error, RunState, Server, ServerOptions};
+use stoq_engine::{Cancel, Error, RunOptions, RunState, Server, ServerOptions};
 
 /// A temporary directory removed on drop.
 struct TempDir(PathBuf);
@@ -109,4 +110,32 @@ fn a_certificate_boringssl_cannot_use_is_refused_at_start_with_its_path() {
     .expect("the server refuses the certificate");
     assert!(matches!(err, Error::Tls(_)), "{err:?}");
     assert!(err.message().contains(&cert.display().to_string()), "{}", err.message());
+}
+
+/// A server that requires client certificates (`client_ca`) accepts a client certificate of every kind:
+/// its TLS context asks for, and verifies, every scheme the engine's client signs with, Ed25519 included.
+/// Each self-signed certificate is its own CA here.
+#[test]
+fn a_server_requiring_client_certificates_accepts_every_certificate_kind() {
+    let dir = TempDir::new("client-certificates");
+    let kinds = make_certificates(&dir.0);
+    let bytes = 100_003u64;
+    for kind in &kinds {
+        let (cert, key) = (dir.0.join(format!("{kind}.crt")), dir.0.join(format!("{kind}.key")));
+        let server = Server::start(ServerOptions {
+            listen: loopback(),
+            client_ca: Some(cert.clone()),
+            ..ServerOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("server requiring {kind} client certificates: {e}"));
+        let s =
+            scenario(&format!(r#"{{"kind":"download","bytes":{bytes},"settings":{{"idleTimeoutNs":3000000000}}}}"#));
+        let mut options = RunOptions::new(server.local_addr());
+        options.client_cert = Some((cert, key));
+        let r = stoq_engine::run(&s, &options, &Cancel::default(), &mut |_| {}).expect("the run starts");
+        assert_eq!(r.state, RunState::Completed, "{kind}: {:?}", r.error);
+        assert_eq!(r.totals.bytes_received, bytes, "{kind}");
+        let st = wait_for_stats(&server, Duration::from_secs(5), |st| st.closed == 1);
+        assert_eq!((st.accepted, st.closed_cleanly, st.handshake_failures), (1, 1, 0), "{kind}: the server's view");
+    }
 }

@@ -1079,7 +1079,9 @@ export interface ServerStats {
    */
   streamsRejected: number;
   /**
-   * Application payload bytes sent.
+   * Application payload bytes sent, as handed to QUIC. A response the client stopped (STOP_SENDING)
+   * counts also what QUIC still held then and discarded unsent, at most the client's stream window:
+   * quiche does not report how much (its qlog shows the RESET_STREAM final size, what really left).
    */
   bytesSent: number;
   /**

@@ -99,7 +99,7 @@ export class ServerMetrics {
     counter('stoq_bench_server_tokens_invalid_total', 'Initials whose address-validation token was not valid', 'tokensInvalid');
     counter('stoq_bench_server_streams_total', 'Requests (perf streams) served', 'streams');
     counter('stoq_bench_server_streams_rejected_total', 'Requests refused with perf error 2 (above the largest response)', 'streamsRejected');
-    counter('stoq_bench_server_sent_bytes_total', 'Application payload bytes sent', 'bytesSent');
+    counter('stoq_bench_server_sent_bytes_total', 'Application payload bytes sent, as handed to QUIC', 'bytesSent');
     counter('stoq_bench_server_received_bytes_total', 'Application payload bytes received', 'bytesReceived');
     gauge('stoq_bench_server_resident_memory_bytes', 'Resident memory of the server process', 'rssBytes');
     counter('stoq_bench_server_memory_trims_total', 'Times freed memory was handed back to the kernel', 'memoryTrims');

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use stoq_engine::{Cancel, Server, ServerOptions, Settings};
 
 fn header(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -180,4 +181,42 @@ fn a_fin_that_carries_data_is_delivered_even_after_the_earlier_data_was_acknowle
 #[test]
 fn quiche_loses_an_empty_fin_queued_before_the_data_is_acknowledged() {
     assert!(!reply_after_late_fin(&[]), "quiche now delivers a late empty FIN");
+}
+
+/// What the server counts for a response the client stopped: every byte it handed to QUIC, which covers
+/// every byte it sent (the RESET_STREAM final size, read from the server's own qlog) and the client
+/// received, and overshoots only by what quiche held unsent and discarded, at most the client's stream
+/// window (quiche does not say how much).
+#[test]
+fn a_stopped_response_counts_what_was_handed_to_quic_bounded_by_the_stream_window() {
+    let dir = std::env::temp_dir().join(format!("stoq-stopped-qlog-{}", std::process::id()));
+    let server =
+        Server::start(ServerOptions { listen: loopback(), qlog_dir: Some(dir.clone()), ..ServerOptions::default() })
+            .expect("server starts");
+    let s = scenario(r#"{"kind":"download","durationNs":500000000}"#);
+    let r = run_bounded(&s, server.local_addr(), &Cancel::default(), Duration::from_secs(10));
+    // Once the connection is reaped, its qlog is complete.
+    let st = wait_for_stats(&server, Duration::from_secs(3), |st| st.closed == 1);
+    assert_eq!(st.closed, 1, "{st:?}");
+    let mut final_sizes = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("qlog directory") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("qlog");
+        for record in text.split('\u{1e}').filter_map(|r| serde_json::from_str::<serde_json::Value>(r.trim()).ok()) {
+            for frame in record["data"]["frames"].as_array().into_iter().flatten() {
+                if frame["frame_type"] == "reset_stream" {
+                    final_sizes.push(frame["final_size"].as_u64().expect("a final size"));
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    let [sent] = final_sizes[..] else { panic!("one RESET_STREAM expected, got {final_sizes:?}") };
+    let window = Settings::default().stream_window;
+    assert!(r.totals.bytes_received <= sent, "the client received {} of {sent} sent", r.totals.bytes_received);
+    assert!(st.bytes_sent >= sent, "the server counted {} of {sent} it sent", st.bytes_sent);
+    assert!(
+        st.bytes_sent - sent <= window,
+        "counted {} beyond {sent} sent: more than the stream window",
+        st.bytes_sent - sent
+    );
 }

@@ -208,7 +208,9 @@ pub struct ServerStats {
     pub streams: u64,
     /// Requests refused with perf error 2 (rejected: above the largest response allowed).
     pub streams_rejected: u64,
-    /// Application payload bytes sent.
+    /// Application payload bytes sent, as handed to QUIC. A response the client stopped (STOP_SENDING)
+    /// counts also what QUIC still held then and discarded unsent, at most the client's stream window:
+    /// quiche does not report how much (its qlog shows the RESET_STREAM final size, what really left).
     pub bytes_sent: u64,
     /// Application payload bytes received.
     pub bytes_received: u64,

@@ -346,7 +346,9 @@ impl Endpoint {
                     received += c.requests.read(&mut c.conn, id, scratch, settings.max_response, &gate.counters);
                 }
                 let sent = c.requests.write(&mut c.conn);
-                // Counted before the flush: once the client has the reply, the stats already show it.
+                // Counted as handed to quiche, before the flush: once the client has the reply, the stats already
+                // show it. (What quiche discards unsent when the client stops a response stays counted: quiche
+                // does not say how much.)
                 if received > 0 {
                     gate.counters.bytes_received.fetch_add(received, Relaxed);
                 }

@@ -30,7 +30,7 @@ describe('writeFileAtomic', () => {
   it('refuses to replace a file when asked not to, and leaves it as it was', () => {
     const path = join(dir, 'kept.json');
     writeFileSync(path, 'kept');
-    expect(() => writeFileAtomic(path, 'new', { replace: false })).toThrow(/kept\.json exists \(use --force to replace it\)/);
+    expect(() => writeFileAtomic(path, 'new', { replace: false })).toThrow(/kept\.json: the file exists \(use --force to replace it\)/);
     expect(readFileSync(path, 'utf8')).toBe('kept');
   });
 

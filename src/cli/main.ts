@@ -1,8 +1,9 @@
 import yargs from 'yargs';
 import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
-import { EXIT, EXIT_HELP, SignalCancel, type Io } from './command.js';
+import { EXIT, EXIT_HELP, type Command, type Io } from './command.js';
 import { commands } from './commands/index.js';
+import { processIo } from './process-io.js';
 import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
 
@@ -10,6 +11,7 @@ import { VERSION } from '../version.js';
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let exitCode: number = EXIT.ok;
   let usageError: string | undefined;
+  let ran: Command | undefined;
   const cli = yargs(argv)
     .scriptName('stoq-bench')
     .version(VERSION)
@@ -41,8 +43,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .epilogue([command.epilogue, FORMATS, EXIT_HELP].filter(Boolean).join('\n\n'));
       },
       handler: async (args) => {
+        ran = command;
         try {
-          exitCode = await command.run(args as Record<string, unknown>, io);
+          exitCode = await command.run(args as Record<string, unknown>, commandIo(command, io));
         } catch (error) {
           const e = fromNative(error);
           if (e.code === 'INVALID_ARGUMENT' || e.code === 'INVALID_FILE') {
@@ -71,22 +74,28 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.stderr(`stoq-bench: ${usageError}\n`);
     return EXIT.usage;
   }
-  return exitCode;
+  return io.stdoutClosed?.aborted ? afterStdoutClosed(exitCode, io, ran) : exitCode;
 }
 
 class UsageError extends Error {}
 
-/** The real process's streams and signals. */
-function processIo(): Io {
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort(new SignalCancel('SIGINT')));
-  process.once('SIGTERM', () => controller.abort(new SignalCancel('SIGTERM')));
-  const isTTY = Boolean(process.stdout.isTTY);
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    isTTY,
-    color: isTTY && !process.env.NO_COLOR,
-    signal: controller.signal,
-  };
+/**
+ * The Io a command sees: a command that stops when stdout closes sees the closing through its `signal`, as
+ * if it were a signal.
+ */
+function commandIo(command: Command, io: Io): Io {
+  if (!io.stdoutClosed || command.keepsRunningWithoutStdout) return io;
+  return { ...io, signal: AbortSignal.any([io.signal, io.stdoutClosed]) };
+}
+
+/**
+ * The exit code once stdout has closed: a command that stops then exits 141 unless it has more to say (a
+ * failed check, a usage or runtime error, a signal); one that keeps running reports on stderr what was not
+ * printed, its last line included (a server's `stopped` line).
+ */
+function afterStdoutClosed(exitCode: number, io: Io, command: Command | undefined): number {
+  if (!command?.keepsRunningWithoutStdout) return exitCode === EXIT.ok ? EXIT.stdoutClosed : exitCode;
+  const { lines, last } = io.dropped?.() ?? { lines: 0, last: undefined };
+  if (lines > 0) io.stderr(`stoq-bench ${command.name}: stdout was closed by its reader; ${lines} line(s) not printed, the last:\n${last}`);
+  return exitCode;
 }

@@ -9,6 +9,7 @@ import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
 import { formatBytes, formatDuration } from '../units.js';
 import { size, time, whole as wholeIn } from './options.js';
+import { OUT_HELP } from './records-out.js';
 
 interface ScenarioFlag {
   flag: string;
@@ -62,7 +63,7 @@ export const scenarioOptions: Record<string, Options> = {
   ...scenarioFlagOptions(),
   runs: wholeIn('runs', 'repeat the scenario this many times (one session)', 1, 10_000, { default: '1' }),
   json: { type: 'boolean', default: false, describe: 'print each run record as one JSON line instead of text' },
-  out: { type: 'string', describe: 'also write the run records to FILE (JSON lines)' },
+  out: { type: 'string', describe: OUT_HELP },
   qlog: { type: 'string', describe: 'write a qlog per connection into DIR' },
 };
 

@@ -1,10 +1,10 @@
 // `stoq-bench monitor`: continuous measurement of a target (src/monitor/). stdout carries JSON lines only:
 // a "started" event, one "alert" per health change (unless --alerts FILE takes them) and a "stopped"
 // event; on a terminal a live status line goes to stderr.
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fingerprintOf, testbedIdentity } from '../../environment/fingerprint.js';
 import { StoqError } from '../../errors.js';
+import { checkWritable } from '../../files.js';
 import { parseSlo, type Slo } from '../../grading/index.js';
 import { defaultStorePath, HistoryStore } from '../../history/index.js';
 import { MonitorMetrics, serveMetrics } from '../../monitor/metrics.js';
@@ -96,14 +96,7 @@ export const monitorCommand: Command = {
     const slos = ((argv.slo as string[] | undefined) ?? []).map(parseMonitorSlo);
     const alertsFile = argv.alerts as string | undefined;
     // refuse now, before anything is measured or written, what cannot be written or read
-    if (alertsFile) {
-      try {
-        if (existsSync(alertsFile)) accessSync(alertsFile, constants.W_OK);
-        else accessSync(dirname(resolve(alertsFile)), constants.W_OK);
-      } catch (error) {
-        throw new StoqError('INVALID_FILE', `--alerts ${alertsFile}: cannot write (${(error as NodeJS.ErrnoException).code ?? error})`);
-      }
-    }
+    if (alertsFile) checkWritable(alertsFile, `--alerts ${alertsFile}`);
     const historyPath = (argv.history as string | undefined) ?? defaultStorePath();
     let baseline: BaselineLevels | undefined;
     if (argv.baseline !== undefined) {

@@ -62,6 +62,9 @@ export function escapeXml(text: string, lines = false): string {
  * (the text begins a list item's content), also what would open a block there (a quote, a list, a rule).
  */
 export function escapeMarkdown(text: string, startsBlock = false): string {
-  const inline = visible(text).replace(/[\\`*_[<&|~#]/g, '\\$&');
+  const inline = visible(text)
+    .replace(/[\\`*[<&|~#]/g, '\\$&')
+    // `_` between two letters or digits can neither open nor close emphasis (snake_case stays as it is)
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_');
   return startsBlock ? inline.replace(/^(\s*)([>+=-])/, '$1\\$2').replace(/^(\s*\d+)([.)])/, '$1\\$2') : inline;
 }

@@ -21,7 +21,7 @@ const cell = (c: Cell) => (typeof c === 'string' ? md(c) : c.markdown);
 
 function mdTable(header: string[], rows: Cell[][]): string {
   return [
-    `| ${header.map(md).join(' | ')} |`,
+    `| ${header.map((h) => md(h)).join(' | ')} |`,
     `| ${header.map(() => '---').join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
   ].join('\n');

@@ -15,8 +15,8 @@ export interface Alert {
 }
 
 export interface AlertSinks {
-  /** Where the alert goes when there is no file (or the file cannot take it). */
-  stdout(line: string): void;
+  /** Shows the alert when there is no file (or the file cannot take it): as JSON or as text. */
+  print(alert: Alert): void;
   stderr(text: string): void;
   file?: string;
   webhook?: string;
@@ -35,9 +35,9 @@ export async function emitAlert(alert: Alert, sinks: AlertSinks): Promise<void> 
       await appendLines(sinks.file, line, { name: `--alerts ${sinks.file}` });
     } catch (error) {
       sinks.stderr(`stoq-bench monitor: ${(error as Error).message}; this alert is printed on stdout instead\n`);
-      sinks.stdout(line);
+      sinks.print(alert);
     }
-  } else sinks.stdout(line);
+  } else sinks.print(alert);
   if (!sinks.webhook) return;
   try {
     const res = await fetch(sinks.webhook, {

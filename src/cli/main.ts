@@ -8,7 +8,8 @@ import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+export async function main(given: string[], io: Io = processIo()): Promise<number> {
+  const argv = negativeValues(given);
   let exitCode: number = EXIT.ok;
   let usageError: string | undefined;
   let ran: Command | undefined;
@@ -78,6 +79,23 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 class UsageError extends Error {}
+
+/**
+ * `--duration -1s` as `--duration=-1s`: a flag that takes a value keeps one that starts with a minus sign
+ * (the parser would read it as flags), so the flag's own check can say what is wrong with it.
+ */
+function negativeValues(argv: string[]): string[] {
+  const command = commands.find((c) => c.name === argv[0] || c.aliases?.includes(argv[0]));
+  if (!command) return argv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = /^--([\w-]+)$/.exec(argv[i])?.[1];
+    const option = flag === undefined ? undefined : command.options[flag];
+    if (option && option.type !== 'boolean' && i + 1 < argv.length && /^-\.?\d/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
 
 /**
  * The Io a command sees: a command that stops when stdout closes sees the closing through its `signal`, as

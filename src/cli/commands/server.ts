@@ -20,7 +20,7 @@ export const serverCommand: Command = {
     cert: { type: 'string', describe: 'PEM certificate file (default: a self-signed one made at start)' },
     key: { type: 'string', describe: 'PEM private key file for --cert' },
     cc: { choices: CONGESTION_CONTROLS, describe: 'congestion control when sending', defaultDescription: defaults.settings.cc },
-    'payload-size': size('payload-size', `largest UDP payload sent (SIZE, ${payload.min} to ${payload.max})`, { defaultDescription: String(defaults.settings.payloadSize) }),
+    'payload-size': size('payload-size', `largest UDP payload sent (SIZE, ${payload.min} to ${payload.max})`, { defaultDescription: String(defaults.settings.payloadSize) }, payload),
     pacing: { type: 'boolean', describe: 'pace sends (user space); --no-pacing to disable', defaultDescription: String(defaults.settings.pacing) },
     gso: { type: 'boolean', describe: 'send with UDP GSO when available; --no-gso to disable', defaultDescription: String(defaults.settings.gso) },
     qlog: { type: 'string', describe: 'write a qlog per connection into this DIR' },

@@ -269,6 +269,7 @@ describe('stoq-bench monitor', () => {
       expect(lines.at(-1)).toMatch(new RegExp(`^stopped after 0\\.\\d+ s: Critical \\(SLO p50-rtt<=1us breached .*\\); probes \\d+ ok, 0 failed; bursts 0 ok, 0 failed; ${alerts.length} alert\\(s\\); \\d+ tick\\(s\\) skipped$`));
       expect(out).not.toContain('{');
       // an alert stands out: bold, in its state's colour, on a colour terminal
+      // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what is looked for
       expect(/\x1b\[1;3[13]mALERT (Critical|Degraded)\x1b\[0m/.test(out)).toBe(color);
       // the live status line was erased before the alert was printed, and at the end
       expect(err).toMatch(/\r +\r$/);

@@ -12,17 +12,19 @@ const disk: { chunk: number; room: number } = { chunk: Infinity, room: Infinity 
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
-  const writeSync = ((fd: number, buffer: Buffer, offset = 0, length = buffer.length - offset, position?: number | null) => {
+  // the form files.ts calls: (fd, buffer, offset, length)
+  const writeSync = ((fd: number, buffer: Buffer, offset: number, length: number) => {
     if (disk.room <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
     const n = Math.min(length, disk.chunk, disk.room);
     disk.room -= n;
-    return real.writeSync(fd, buffer, offset, n, position);
+    return real.writeSync(fd, buffer, offset, n);
   }) as typeof real.writeSync;
   return { ...real, writeSync, default: { ...real, writeSync } };
 });
 
 const { appendLines, writeFileAtomic } = await import('../src/files.js');
 const { emitAlert } = await import('../src/monitor/alerts.js');
+type Alert = import('../src/monitor/alerts.js').Alert;
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-files-fail-'));
 const leftovers = () => readdirSync(dir).filter((f) => /\.tmp$|\.lock$/.test(f));
@@ -78,7 +80,7 @@ describe('monitor --alerts FILE on a full disk', () => {
     const file = join(dir, 'alerts.jsonl');
     const printed: unknown[] = [];
     let stderr = '';
-    const alert = { event: 'alert', time: '2026-11-30T12:00:00.000Z', target: '[::1]:4433', from: 'Healthy', to: 'Critical', reason: 'probe failed', reasons: ['probe failed'], window: { rttN: 0, rttP50Us: null, rttP99Us: null, bursts: 0, lastGoodputBps: null } } as const;
+    const alert: Alert = { event: 'alert', time: '2026-11-30T12:00:00.000Z', target: '[::1]:4433', from: 'Healthy', to: 'Critical', reason: 'probe failed', reasons: ['probe failed'], window: { rttN: 0, rttP50Us: null, rttP99Us: null, bursts: 0, lastGoodputBps: null } };
     await emitAlert(alert, { print: (a) => printed.push(a), stderr: (t) => void (stderr += t), file });
     disk.room = 10;
     await emitAlert({ ...alert, from: 'Critical', to: 'Healthy' }, { print: (a) => printed.push(a), stderr: (t) => void (stderr += t), file });

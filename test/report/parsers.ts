@@ -2,11 +2,11 @@
 // XML 1.0 by saxes (a strict, conforming parser: well-formedness and the characters XML allows), HTML by
 // parse5 (the WHATWG parsing algorithm browsers use, with its parse errors), Markdown by micromark with
 // GitHub's table extension (mdast), Prometheus' text format by parse-prometheus-text-format.
-import { createRequire } from 'node:module';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmTableFromMarkdown } from 'mdast-util-gfm-table';
 import { gfmTable } from 'micromark-extension-gfm-table';
 import { parse as parseHtml5 } from 'parse5';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { SaxesParser } from 'saxes';
 
 export interface XmlElement {
@@ -121,7 +121,5 @@ export interface PrometheusFamily {
 
 /** Parses Prometheus' text exposition format. */
 export function parsePrometheusText(text: string): PrometheusFamily[] {
-  // CommonJS without types: loaded with require, typed here
-  const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (t: string) => PrometheusFamily[];
-  return parse(text);
+  return parsePrometheus(text);
 }

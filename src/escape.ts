@@ -58,12 +58,15 @@ export function escapeXml(text: string, lines = false): string {
 /**
  * `text` for Markdown (CommonMark and GitHub's): in a table cell, a heading, a paragraph or after a list
  * marker it shows as written and opens nothing. Backslash-escaped: what opens inline markup (emphasis, code,
- * links and images, HTML, entities, table cells, strikethrough, a heading's closing `#`s); with `startsBlock`
- * (the text begins a list item's content), also what would open a block there (a quote, a list, a rule).
+ * HTML, entities, table cells, strikethrough, a heading's closing `#`s), and `[` when a link could follow
+ * (`](`: the only link that needs no definition, and none is ever written); with `startsBlock` (the text
+ * begins a list item's content), also what would open a block there (a quote, a list, a rule, a link
+ * definition).
  */
 export function escapeMarkdown(text: string, startsBlock = false): string {
-  const inline = visible(text)
-    .replace(/[\\`*[<&|~#]/g, '\\$&')
+  const shown = visible(text);
+  const inline = shown
+    .replace(startsBlock || shown.includes('](') ? /[\\`*<&|~#[]/g : /[\\`*<&|~#]/g, '\\$&')
     // `_` between two letters or digits can neither open nor close emphasis (snake_case stays as it is)
     .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_');
   return startsBlock ? inline.replace(/^(\s*)([>+=-])/, '$1\\$2').replace(/^(\s*\d+)([.)])/, '$1\\$2') : inline;

@@ -85,7 +85,10 @@ function shape(node: MdNode, counts: Record<string, number> = {}): Record<string
 }
 
 const EMPTY: Texts = { title: '', file: '', error: '', id: '', reason: '', label: '', source: '' };
-const RUNS = { numRuns: 40, seed: 20261130, examples: [[EMPTY]] as [Texts][] };
+/** Every kind of markup at once, in every place (besides what fast-check makes up). */
+const MARKUP = '[a](http://x) ![i](y) [r]: http://z <b>*c*</b> `d` # e | f ~~g~~ _h_ &amp; ]]> <!-- j --> \u001b[31m';
+const HOSTILE: Texts = { title: `1. ${MARKUP}`, file: `- ${MARKUP}`, error: `> ${MARKUP}`, id: MARKUP, reason: `# ${MARKUP}`, label: `[r]: http://z ${MARKUP}`, source: `+ ${MARKUP}` };
+const RUNS = { numRuns: 40, seed: 20261130, examples: [[EMPTY], [HOSTILE]] as [Texts][] };
 
 describe('reports stay whole and show any text', () => {
   it('JUnit XML: parses (saxes), the same elements, every text in its place', () => {
@@ -117,7 +120,7 @@ describe('reports stay whole and show any text', () => {
         expect(page.elements).toEqual(benign.elements);
         for (const s of [t.title, t.file, t.error, t.reason, t.label, t.source]) expect(page.text).toContain(visible(s));
       }),
-      { ...RUNS, examples: [] },
+      { ...RUNS, examples: [[HOSTILE]] as [Texts][] },
     );
   });
 
@@ -144,7 +147,7 @@ describe('reports stay whole and show any text', () => {
         expect(items).toContain(trimmed(`baseline: ${visible(t.source)}`));
         expect(items).toContain(trimmed(visible(t.reason)));
       }),
-      { ...RUNS, examples: [] },
+      { ...RUNS, examples: [[HOSTILE]] as [Texts][] },
     );
   });
 

@@ -27,7 +27,6 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { lock } from 'proper-lockfile';
 import { StoqError, type ErrorCode } from './errors.js';
 
 /** Reasons in words, by errno code. */
@@ -158,6 +157,9 @@ export async function appendLines(path: string, text: string, options: { name?: 
   try {
     if (existsSync(path) && statSync(path).isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
     if (!existsSync(dirname(path))) throw Object.assign(new Error('no such directory'), { code: 'ENOENT' });
+    // loaded when first needed: it hooks process exit and signals to remove its locks, which only the
+    // commands that append need (a command that finishes on its own keeps the signals' default action)
+    const { lock } = await import('proper-lockfile');
     release = await lock(path, {
       realpath: false,
       stale: 10_000,

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SignalCancel, type Io } from '../src/cli/command.js';
+import { main } from '../src/cli/main.js';
 import { HistoryStore } from '../src/history/store.js';
 import { createRng } from '../src/stats/rng.js';
 import { CLI } from './helpers.js';
@@ -188,6 +190,39 @@ describe('signals: the first stops and writes, more do not interrupt the writing
     }
     expect(leftovers()).toEqual([]);
   }, 60_000);
+
+  it('a command that finishes on its own gives the signals back their default action; one that came while it loaded ends it', async () => {
+    const numbers = path('numbers.json');
+    writeFileSync(numbers, JSON.stringify([1, 2, 3, 4, 5]));
+    const io = (aborted: boolean) => {
+      const controller = new AbortController();
+      if (aborted) controller.abort(new SignalCancel('SIGTERM'));
+      let stdout = '';
+      let released = 0;
+      const value: Io = { stdout: (t) => void (stdout += t), stderr: () => {}, isTTY: false, color: false, signal: controller.signal, releaseSignals: () => void released++ };
+      return { value, stdout: () => stdout, released: () => released };
+    };
+    const late = io(true);
+    expect(await main(['stats', numbers], late.value)).toBe(143);
+    expect([late.stdout(), late.released()]).toEqual(['', 1]);
+    const calm = io(false);
+    expect(await main(['stats', numbers], calm.value)).toBe(0);
+    expect(calm.released()).toBe(1);
+    // a measurement keeps them: it stops on the first and writes what it measured
+    const measuring = io(true);
+    expect(await main(['run', '--duration', '1s', '--json', '--no-history'], measuring.value)).toBe(143);
+    expect(measuring.released()).toBe(0);
+    // the real process, signalled as it starts, 10 times: ended by the signal, nothing printed
+    const tries = await inBatches(10, 5, async () => {
+      const child = spawn(node, [CLI, 'stats', numbers], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.kill('SIGINT');
+      const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      return { code, signal, stdout };
+    });
+    for (const t of tries) expect(t.code === 130 || t.signal === 'SIGINT', JSON.stringify(t)).toBe(true);
+  });
 
   it('`timeout` on monitor and server, 10 times each: the stopped event every time', async () => {
     const server = await startReady(['server', '--listen', '[::1]:0', '--json'], /"listening"/);

@@ -18,6 +18,8 @@ export interface Io {
   stdoutClosed?: AbortSignal;
   /** The stdout writes dropped since it closed, and the last of them. */
   dropped?(): { lines: number; last: string | undefined };
+  /** Gives SIGINT and SIGTERM back their default action (the process ends at once), for a command that finishes on its own. */
+  releaseSignals?(): void;
 }
 
 /**
@@ -92,7 +94,12 @@ export interface Command {
   epilogue?: string;
   /** Cross-flag rules: return an error message, or undefined when the flags fit together. */
   check?(argv: Record<string, unknown>): string | undefined;
-  /** Keeps running when stdout closes (a server: its lines are dropped and counted, the last one shown on stderr). */
-  keepsRunningWithoutStdout?: boolean;
+  /**
+   * How the command ends before it is done. `measurement`: the first SIGINT or SIGTERM, or stdout closing,
+   * stops it and it writes what it measured (`run`, `validate`, `monitor`). `service`: it runs until SIGINT or
+   * SIGTERM, whatever happens to stdout (its lines are then dropped and counted, the last one shown on
+   * stderr). Absent: it finishes on its own, and a signal ends the process at once.
+   */
+  longRunning?: 'measurement' | 'service';
   run(argv: Record<string, unknown>, io: Io): Promise<number>;
 }

@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
-import { EXIT, EXIT_HELP, type Command, type Io } from './command.js';
+import { cancelledExit, EXIT, EXIT_HELP, type Command, type Io } from './command.js';
 import { commands } from './commands/index.js';
 import { processIo } from './process-io.js';
 import { flagOf } from './scenario-flags.js';
@@ -45,6 +45,16 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
       },
       handler: async (args) => {
         ran = command;
+        if (!command.longRunning) {
+          // it finishes on its own: a signal ends it at once, as for any program; one that arrived while the
+          // CLI loaded ends it now (its handler runs two turns of the event loop after it arrived)
+          for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+          io.releaseSignals?.();
+          if (io.signal.aborted) {
+            exitCode = cancelledExit(io.signal);
+            return;
+          }
+        }
         try {
           exitCode = await command.run(args as Record<string, unknown>, commandIo(command, io));
         } catch (error) {
@@ -102,7 +112,7 @@ function negativeValues(argv: string[]): string[] {
  * if it were a signal.
  */
 function commandIo(command: Command, io: Io): Io {
-  if (!io.stdoutClosed || command.keepsRunningWithoutStdout) return io;
+  if (!io.stdoutClosed || command.longRunning === 'service') return io;
   return { ...io, signal: AbortSignal.any([io.signal, io.stdoutClosed]) };
 }
 
@@ -112,7 +122,7 @@ function commandIo(command: Command, io: Io): Io {
  * printed, its last line included (a server's `stopped` line).
  */
 function afterStdoutClosed(exitCode: number, io: Io, command: Command | undefined): number {
-  if (!command?.keepsRunningWithoutStdout) return exitCode === EXIT.ok ? EXIT.stdoutClosed : exitCode;
+  if (command?.longRunning !== 'service') return exitCode === EXIT.ok ? EXIT.stdoutClosed : exitCode;
   const { lines, last } = io.dropped?.() ?? { lines: 0, last: undefined };
   if (lines > 0) io.stderr(`stoq-bench ${command.name}: stdout was closed by its reader; ${lines} line(s) not printed, the last:\n${last}`);
   return exitCode;

@@ -9,6 +9,7 @@
 // - the first SIGINT or SIGTERM aborts `signal` (the command stops and writes what it measured); a second
 //   does not interrupt that (it says so on stderr); a third exits at once, between two writes, with what is
 //   already written (no write is ever cut: writes are synchronous and signal handlers run between them).
+//   A command that finishes on its own gives the signals back their default action (`releaseSignals`).
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { OutputClosed, SignalCancel, type Io } from './command.js';
@@ -78,6 +79,10 @@ export function processIo(): Io {
     isTTY,
     color: isTTY && !process.env.NO_COLOR,
     signal: signals.signal,
+    releaseSignals() {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
     stdoutClosed: closed.signal,
     dropped: () => ({ lines: dropped, last: lastDropped }),
   };

@@ -40,6 +40,7 @@ const IDLE_MIN = engineLimit('settings.idleTimeoutNs').min;
 export const monitorCommand: Command = {
   name: 'monitor',
   describe: 'Measure --target continuously: RTT probes, throughput bursts, health, alerts, Prometheus metrics',
+  longRunning: 'measurement',
   options: {
     target: { type: 'string', demandOption: true, describe: 'ADDRESS of the server to watch (required)' },
     interval: time('interval', `probe period (TIME, at least ${formatDuration(INTERVAL_MIN)})`, { default: '1s' }),

@@ -15,6 +15,7 @@ export const runCommand: Command = {
   name: 'run',
   aliases: ['benchmark'],
   describe: 'Measure a scenario against --target, or an embedded server on [::1]',
+  longRunning: 'measurement',
   options: { ...scenarioOptions, ...historyOptions },
   check: checkScenario,
   async run(argv, io) {

@@ -13,7 +13,7 @@ const payload = engineSpec().limits.find((l) => l.field === 'settings.payloadSiz
 export const serverCommand: Command = {
   name: 'server',
   describe: 'Serve the perf protocol (ALPN "perf") on IPv6 until SIGINT/SIGTERM',
-  keepsRunningWithoutStdout: true,
+  longRunning: 'service',
   options: {
     listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', { defaultDescription: defaults.server.listen }),
     threads: whole('threads', 'worker threads sharing the port', 1, 256, { defaultDescription: String(defaults.server.threads) }),

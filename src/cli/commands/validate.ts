@@ -52,6 +52,7 @@ const { scenario: runScenarioFlag, runs: _runs, json: _json, out: _out, ...restO
 export const validateCommand: Command = {
   name: 'validate',
   describe: 'Check measured performance against expectations; pass only when the confidence bound clears each one',
+  longRunning: 'measurement',
   epilogue: `Verdicts: PASS when the confidence bound on the expectation's side clears it (the lower bound for goodput and
 rates, the upper bound for latency); FAIL when it does not, or when a run failed or moved nothing (exit 1);
 INVALID when nothing bounds that side: too few runs or intervals, or a percentile the runs' samples cannot

@@ -1,6 +1,6 @@
 // The layers of stoq-bench, in the order data flows through them: a module may import from its own layer
 // and the layers before it, never from a later one, and no import cycle is allowed (types included).
-//   base      errors, units, files, the loaded binding and the types generated from the engine
+//   base      errors, units, files, escaping text from outside, the loaded binding and the types generated from the engine
 //   scenario  a workload as data, and what each kind measures
 //   engine    running scenarios and servers on the engine, and the testbed's identity
 //   record    run records and reading them
@@ -10,7 +10,7 @@
 //   report    renderers, monitoring, the testbed description
 //   cli       the command line and the public API
 const LAYERS = [
-  ['base', '^src/(errors|units|version|files|native)[.]ts$|^src/generated/'],
+  ['base', '^src/(errors|units|version|files|escape|native)[.]ts$|^src/generated/'],
   ['scenario', '^src/(scenario|kinds)[.]ts$'],
   ['engine', '^src/(run|server)[.]ts$|^src/environment/fingerprint[.]ts$'],
   ['record', '^src/records?[.]ts$'],

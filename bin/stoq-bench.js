@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// The process's streams and signals are taken before the CLI loads: a signal that arrives while it starts
+// still ends it cleanly (exit 130 or 143, nothing half-written).
+import { processIo } from '../dist/cli/process-io.js';
 
-process.exitCode = await main(process.argv.slice(2));
+const io = processIo();
+const { main } = await import('../dist/cli/main.js');
+process.exitCode = await main(process.argv.slice(2), io);

@@ -87,8 +87,8 @@ export interface SessionHooks {
   beforeRun?: (run: number) => ((interval: IntervalRecord) => void) | void;
   /** After each run, however it ended (a run that threw included). */
   afterRun?: (run: number) => void;
-  /** Each run's record, as the run ends. */
-  onRecord?: (record: RunRecord, run: number) => void;
+  /** Each run's record, as the run ends (awaited before the next run starts). */
+  onRecord?: (record: RunRecord, run: number) => void | Promise<void>;
 }
 
 /** Runs a scenario `runs` times in one session; stops early (keeping what ran) when the signal aborts. */
@@ -113,7 +113,7 @@ export async function runSession(
         },
       });
       records.push(record);
-      onRecord?.(record, run);
+      await onRecord?.(record, run);
     } finally {
       afterRun?.(run);
     }

@@ -2,6 +2,7 @@
 // Its types are generated from the engine's; the kinds, congestion controls and defaults are the loaded
 // engine's own (see ./kinds.ts for what each kind measures).
 import type { CongestionControl, Kind, Scenario, ScenarioInput } from './generated/engine.js';
+import { StoqError } from './errors.js';
 import { callNative, engineSpec, fromEngine, native } from './native.js';
 
 export type { Scenario, ScenarioInput, Settings, CongestionControl } from './generated/engine.js';
@@ -19,5 +20,18 @@ export const CONGESTION_CONTROLS: readonly CongestionControl[] = engineSpec().co
  */
 export function normalizeScenario(input: ScenarioInput): Scenario {
   const { id: _ignored, ...rest } = input;
+  checkWholeNumbers(rest);
   return callNative(() => fromEngine('scenario', native.normalizeScenario(JSON.stringify(rest))));
+}
+
+/**
+ * The engine's limited fields hold whole numbers: one that is not (fractional, negative, beyond 2^53, not a
+ * number) is refused here in words naming the field and its range, rather than by the engine's JSON reader.
+ */
+function checkWholeNumbers(input: object): void {
+  for (const limit of engineSpec().limits) {
+    const value = limit.field.split('.').reduce<unknown>((o, key) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined), input);
+    if (value === undefined || value === null || (Number.isSafeInteger(value) && (value as number) >= 0)) continue;
+    throw new StoqError('INVALID_ARGUMENT', `${limit.label}: expected a whole number from ${limit.min} to ${limit.max}, got ${JSON.stringify(value) ?? String(value)}`, { field: limit.field });
+  }
 }

@@ -21,7 +21,8 @@ const TIME_UNITS_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e
 const RATE_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
 
 function invalid(what: string, text: string, example: string): StoqError {
-  return new StoqError('INVALID_ARGUMENT', `invalid ${what} "${text}" (expected e.g. ${example})`);
+  const negative = text.startsWith('-') ? `a ${what} is never negative; ` : '';
+  return new StoqError('INVALID_ARGUMENT', `invalid ${what} "${text}" (${negative}expected e.g. ${example})`);
 }
 
 /** Parses a byte count such as `256MiB` or `1350`; returns a safe integer number of bytes. */
@@ -72,6 +73,13 @@ export function formatDuration(ns: number): string {
   const units: Array<[string, number]> = [['h', 3600e9], ['m', 60e9], ['s', 1e9], ['ms', 1e6], ['us', 1e3]];
   const [unit, size] = units.find(([, size]) => ns >= size && ns % size === 0) ?? ['ns', 1];
   return `${ns / size}${unit}`;
+}
+
+/** Formats bytes as the shortest SIZE that reads back the same: `1200`, `16KiB`, `4GiB`, `1024TiB`. */
+export function formatSize(bytes: number): string {
+  const units: Array<[string, number]> = [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]];
+  const [unit, size] = units.find(([, size]) => bytes >= size && bytes % size === 0) ?? ['', 1];
+  return `${bytes / size}${unit}`;
 }
 
 /** Formats a confidence level as people read it: `95%`, `99.9%`. */

@@ -59,7 +59,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
 }
 
-/** The monitor in-process with its stdout as JSON events that a test can wait for. */
+/** The monitor in-process (with --json) with its stdout as JSON events that a test can wait for. */
 function startMonitor(args: string[], tty = { isTTY: false, color: false }) {
   const events: Array<Record<string, any>> = [];
   let stderr = '';
@@ -80,7 +80,7 @@ function startMonitor(args: string[], tty = { isTTY: false, color: false }) {
     ...tty,
     signal: controller.signal,
   };
-  const done = main(['monitor', ...args], io);
+  const done = main(['monitor', '--json', ...args], io);
   const waitFor = async (what: string, pred: (e: Record<string, any>) => boolean, timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -235,7 +235,7 @@ describe('stoq-bench monitor', () => {
     expect(alerts.at(-1)!.reason).toMatch(/^RTT p50 [\d.]+ [um]s \(95% interval from [\d.]+ [um]s\) is worse than baseline "fast" [\d.]+ (ns|us) by more than 25%$/);
   });
 
-  it('on a terminal: a live status line on stderr (redrawn with \\r, coloured only when allowed); stdout stays JSON', async () => {
+  it('on a terminal: a live status line on stderr (redrawn with \\r, coloured only when allowed); stdout stays JSON with --json', async () => {
     const { address } = await server();
     for (const color of [false, true]) {
       const m = startMonitor(['--target', address, '--interval', '100ms', '--probe-count', '5', '--burst-every', '0', '--duration', '600ms', '--history', join(dir, 'history-tty.db')], { isTTY: true, color });
@@ -247,6 +247,32 @@ describe('stoq-bench monitor', () => {
       for (const f of frames) expect(f.replace(/\x1b\[\d+m/g, '')).toMatch(/^Healthy: RTT p50 [\d.]+ [um]s p99 [\d.]+ [um]?s \(n=\d+\)$/);
       expect(m.stderr().includes('\x1b[')).toBe(color);
       expect(m.stderr()).toMatch(/\r +\r$/); // erased at the end
+    }
+  });
+
+  it('without --json: text a person reads (a line when it starts, alerts that stand out, a line when it stops)', async () => {
+    const { address } = await server();
+    for (const color of [false, true]) {
+      let out = '';
+      let err = '';
+      const io: Io = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: true, color, signal: new AbortController().signal };
+      const args = ['monitor', '--target', address, '--interval', '100ms', '--probe-count', '5', '--burst-every', '0', '--duration', '600ms', '--history', join(dir, 'history-text.db'), '--slo', 'p50-rtt<=1us'];
+      expect(await main(args, io)).toBe(1); // it ends Critical: no round trip takes 1 us
+      // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what is stripped
+      const plain = out.replace(/\x1b\[[\d;]+m/g, '');
+      const lines = plain.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^monitoring \[::1\]:\d+: 5 round trips every 0\.1 s, no throughput bursts; window 60 s; SLOs p50-rtt<=1us; baseline none; history .*history-text\.db$/);
+      const alerts = lines.filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ /.test(l));
+      expect(alerts.length).toBeGreaterThanOrEqual(1);
+      for (const a of alerts) expect(a).toMatch(/Z ALERT (Degraded|Critical)( \(was Degraded\))?: SLO p50-rtt<=1us (possibly missed|missed|breached)/);
+      expect(lines[lines.indexOf(alerts[0]) + 1]).toMatch(/^ {4}(also: .*|window: RTT p50 [\d.]+ us, p99 ([\d.]+ [um]?s|-) \(n=\d+\); 0 burst\(s\))$/);
+      expect(lines.at(-1)).toMatch(new RegExp(`^stopped after 0\\.\\d+ s: Critical \\(SLO p50-rtt<=1us breached .*\\); probes \\d+ ok, 0 failed; bursts 0 ok, 0 failed; ${alerts.length} alert\\(s\\); \\d+ tick\\(s\\) skipped$`));
+      expect(out).not.toContain('{');
+      // an alert stands out: bold, in its state's colour, on a colour terminal
+      // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what is looked for
+      expect(/\x1b\[1;3[13]mALERT (Critical|Degraded)\x1b\[0m/.test(out)).toBe(color);
+      // the live status line was erased before the alert was printed, and at the end
+      expect(err).toMatch(/\r +\r$/);
     }
   });
 
@@ -282,7 +308,7 @@ describe('stoq-bench monitor', () => {
       [['--target', '[::1]:1', '--probe-count', '3', '--probe-warmup', '3'], /--probe-warmup must be less than --probe-count/],
       [['--target', '[::1]:1', '--bogus'], /Unknown argument: bogus/],
       [['--target', '[::1]:1', '--baseline', 'absent'], /--baseline: no baseline named "absent"/],
-      [['--target', '[::1]:1', '--alerts', join(dir, 'no/such/dir/alerts.jsonl')], /--alerts .*: cannot write \(ENOENT\)/],
+      [['--target', '[::1]:1', '--alerts', join(dir, 'no/such/dir/alerts.jsonl')], /--alerts .*: cannot write \(no such directory\)/],
     ];
     for (const [args, message] of cases) {
       const withFiles = args.includes('--alerts') ? [...args, '--history', history] : [...args, '--alerts', alerts, '--history', history];

@@ -10,7 +10,7 @@ import { createRng } from '../src/stats/rng.js';
 import { cli } from './helpers.js';
 import { fakeSession } from './stats/make-records.js';
 import { withChartCheck } from './report/chart-check.js';
-import { checkWellFormed } from './report/xml.js';
+import { parseXml } from './report/parsers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-report-'));
 const file = (name: string) => join(dir, name);
@@ -82,7 +82,7 @@ describe('report --format junit', () => {
   it('one test case per metric and expectation; regressions and unmet expectations are failures', async () => {
     const { code, stdout } = await cli(['report', comparison, validation, upload, '--format', 'junit']);
     expect(code).toBe(0);
-    checkWellFormed(stdout);
+    parseXml(stdout);
     const cmp = JSON.parse(readFileSync(comparison, 'utf8'));
     const suites = stdout.split('<testsuite ').slice(1);
     expect(suites).toHaveLength(3);

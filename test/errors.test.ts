@@ -41,6 +41,18 @@ describe('error codes', () => {
     }
   });
 
+  it('a value no whole number could be is refused in words, with the field and its range (never the JSON reader\'s message)', () => {
+    const cases: Array<[object, string, string]> = [
+      [{ kind: 'download', durationNs: 3.6e23 }, 'durationNs', 'duration (ns): expected a whole number from 1000000 to 86400000000000, got 3.6e+23'],
+      [{ kind: 'download', bytes: -1 }, 'bytes', 'bytes: expected a whole number from 0 to 1125899906842624, got -1'],
+      [{ kind: 'download', settings: { payloadSize: 1350.5 } }, 'settings.payloadSize', 'payload size: expected a whole number from 1200 to 65527, got 1350.5'],
+      [{ kind: 'latency', count: '5' }, 'count', 'count: expected a whole number from 1 to 4294967295, got "5"'],
+    ];
+    for (const [input, field, message] of cases) {
+      expect(() => normalizeScenario(input as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field, message }));
+    }
+  });
+
   it('options at fault are named too: the target, the interval, the listen address', async () => {
     await expect(runScenario({ kind: 'latency', count: 1 }, { target: 'nowhere' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'target' });
     const server = await startServer({ listen: '[::1]:0' });

@@ -1,15 +1,18 @@
 import yargs from 'yargs';
 import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
-import { EXIT, EXIT_HELP, SignalCancel, type Io } from './command.js';
+import { cancelledExit, EXIT, EXIT_HELP, type Command, type Io } from './command.js';
 import { commands } from './commands/index.js';
+import { processIo } from './process-io.js';
 import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+export async function main(given: string[], io: Io = processIo()): Promise<number> {
+  const argv = negativeValues(given);
   let exitCode: number = EXIT.ok;
   let usageError: string | undefined;
+  let ran: Command | undefined;
   const cli = yargs(argv)
     .scriptName('stoq-bench')
     .version(VERSION)
@@ -41,8 +44,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .epilogue([command.epilogue, FORMATS, EXIT_HELP].filter(Boolean).join('\n\n'));
       },
       handler: async (args) => {
+        ran = command;
+        if (!command.longRunning) {
+          // it finishes on its own: a signal ends it at once, as for any program; one that arrived while the
+          // CLI loaded ends it now (its handler runs two turns of the event loop after it arrived)
+          for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+          io.releaseSignals?.();
+          if (io.signal.aborted) {
+            exitCode = cancelledExit(io.signal);
+            return;
+          }
+        }
         try {
-          exitCode = await command.run(args as Record<string, unknown>, io);
+          exitCode = await command.run(args as Record<string, unknown>, commandIo(command, io));
         } catch (error) {
           const e = fromNative(error);
           if (e.code === 'INVALID_ARGUMENT' || e.code === 'INVALID_FILE') {
@@ -71,7 +85,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.stderr(`stoq-bench: ${usageError}\n`);
     return EXIT.usage;
   }
-  return exitCode;
+  return io.stdoutClosed?.aborted ? afterStdoutClosed(exitCode, io, ran) : exitCode;
 }
 
 class UsageError extends Error {}
@@ -81,17 +95,40 @@ function kebab(field: string): string {
   return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** The real process's streams and signals. */
-function processIo(): Io {
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort(new SignalCancel('SIGINT')));
-  process.once('SIGTERM', () => controller.abort(new SignalCancel('SIGTERM')));
-  const isTTY = Boolean(process.stdout.isTTY);
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    isTTY,
-    color: isTTY && !process.env.NO_COLOR,
-    signal: controller.signal,
-  };
+/**
+ * `--duration -1s` as `--duration=-1s`: a flag that takes a value keeps one that starts with a minus sign
+ * (the parser would read it as flags), so the flag's own check can say what is wrong with it.
+ */
+function negativeValues(argv: string[]): string[] {
+  const command = commands.find((c) => c.name === argv[0] || c.aliases?.includes(argv[0]));
+  if (!command) return argv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = /^--([\w-]+)$/.exec(argv[i])?.[1];
+    const option = flag === undefined ? undefined : command.options[flag];
+    if (option && option.type !== 'boolean' && i + 1 < argv.length && /^-\.?\d/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/**
+ * The Io a command sees: a command that stops when stdout closes sees the closing through its `signal`, as
+ * if it were a signal.
+ */
+function commandIo(command: Command, io: Io): Io {
+  if (!io.stdoutClosed || command.longRunning === 'service') return io;
+  return { ...io, signal: AbortSignal.any([io.signal, io.stdoutClosed]) };
+}
+
+/**
+ * The exit code once stdout has closed: a command that stops then exits 141 unless it has more to say (a
+ * failed check, a usage or runtime error, a signal); one that keeps running reports on stderr what was not
+ * printed, its last line included (a server's `stopped` line).
+ */
+function afterStdoutClosed(exitCode: number, io: Io, command: Command | undefined): number {
+  if (command?.longRunning !== 'service') return exitCode === EXIT.ok ? EXIT.stdoutClosed : exitCode;
+  const { lines, last } = io.dropped?.() ?? { lines: 0, last: undefined };
+  if (lines > 0) io.stderr(`stoq-bench ${command.name}: stdout was closed by its reader; ${lines} line(s) not printed, the last:\n${last}`);
+  return exitCode;
 }

@@ -1,32 +1,44 @@
 // Shared option specs: units are parsed here, at the edge, and a bad value names its flag.
 import type { Options } from 'yargs';
 import { StoqError } from '../errors.js';
-import { parseAddress, parseDuration, parseRate, parseSize } from '../units.js';
+import { formatDuration, formatRate, formatSize, parseAddress, parseDuration, parseRate, parseSize } from '../units.js';
 
-function withUnit(flag: string, parse: (text: string) => number) {
+/** The values a flag accepts, inclusive (the engine's limits of the field it sets). */
+interface Range {
+  min: number;
+  max: number;
+}
+
+/** A coerce that parses a unit and checks the range, naming the flag: `--duration: expected a TIME from 1ms to 24h, got "1e9h"`. */
+function withUnit(flag: string, parse: (text: string) => number, unit: string, format: (v: number) => string, range?: Range) {
   return (value: unknown) => {
     if (value === undefined) return undefined;
+    let v: number;
     try {
-      return parse(String(value));
+      v = parse(String(value));
     } catch (error) {
       throw new StoqError('INVALID_ARGUMENT', `--${flag}: ${(error as Error).message}`);
     }
+    if (range && !(v >= range.min && v <= range.max)) {
+      throw new StoqError('INVALID_ARGUMENT', `--${flag}: expected a ${unit} from ${format(range.min)} to ${format(range.max)}, got "${value}"`);
+    }
+    return v;
   };
 }
 
-/** An option holding a SIZE (bytes). */
-export const size = (flag: string, describe: string, extra: Options = {}): Options => ({
+/** An option holding a SIZE (bytes), within `range` when given. */
+export const size = (flag: string, describe: string, extra: Options = {}, range?: Range): Options => ({
   type: 'string',
   describe,
-  coerce: withUnit(flag, parseSize),
+  coerce: withUnit(flag, parseSize, 'SIZE', formatSize, range),
   ...extra,
 });
 
-/** An option holding a TIME (ns). */
-export const time = (flag: string, describe: string, extra: Options = {}): Options => ({
+/** An option holding a TIME (ns), within `range` when given. */
+export const time = (flag: string, describe: string, extra: Options = {}, range?: Range): Options => ({
   type: 'string',
   describe,
-  coerce: withUnit(flag, parseDuration),
+  coerce: withUnit(flag, parseDuration, 'TIME', formatDuration, range),
   ...extra,
 });
 
@@ -34,7 +46,7 @@ export const time = (flag: string, describe: string, extra: Options = {}): Optio
 export const rate = (flag: string, describe: string, extra: Options = {}): Options => ({
   type: 'string',
   describe,
-  coerce: withUnit(flag, parseRate),
+  coerce: withUnit(flag, parseRate, 'RATE', formatRate),
   ...extra,
 });
 

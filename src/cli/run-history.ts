@@ -16,6 +16,8 @@ export const historyOptions: Record<string, Options> = {
  * history never costs a measurement.
  */
 export class RunHistory {
+  private failed = false;
+
   private constructor(
     private readonly store: HistoryStore | undefined,
     private readonly io: Io,
@@ -40,8 +42,14 @@ export class RunHistory {
     try {
       this.store.addRecords([record]);
     } catch (error) {
+      this.failed = true;
       this.io.stderr(`stoq-bench: warning: run ${record.session.run + 1} not recorded in ${this.store.path}: ${error instanceof Error ? error.message : error}\n`);
     }
+  }
+
+  /** The store's path when every run added so far is in it. */
+  get holdsAll(): string | undefined {
+    return this.store && !this.failed ? this.store.path : undefined;
   }
 
   close(): void {

@@ -7,8 +7,9 @@ import type { ScenarioInput } from '../generated/engine.js';
 import { kindSpec, kindsTaking, takes } from '../kinds.js';
 import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
-import { formatBytes, formatDuration } from '../units.js';
+import { formatBytes, formatDuration, formatSize } from '../units.js';
 import { size, time, whole as wholeIn } from './options.js';
+import { OUT_HELP } from './records-out.js';
 
 interface ScenarioFlag {
   flag: string;
@@ -22,30 +23,32 @@ const defaults = spec.defaults;
 const limit = engineLimit;
 /** A whole-number flag within the engine's limits of `field`. */
 const whole = (flag: string, describe: string, l: { min: number; max: number }, extra: Options = {}) => wholeIn(flag, describe, l.min, l.max, extra);
+/** A field's range in --help: `1ms to 24h`. */
+const range = (field: string, format: (v: number) => string) => `${format(limit(field).min)} to ${format(limit(field).max)}`;
 /** "(default: X)" in --help, from the engine's defaults. */
 const shown = (value: string | number | boolean): Pick<Options, 'defaultDescription'> => ({ defaultDescription: String(value) });
 const perKind = (field: 'requestSize' | 'responseSize') =>
   spec.kinds.filter((k) => k[field] != null).map((k) => `${formatBytes(k[field] as number)} for ${k.kind}`).join(', ');
 
 const SCENARIO_FLAGS: readonly ScenarioFlag[] = [
-  { flag: 'bytes', field: 'bytes', option: size('bytes', 'stop after this many bytes in total (SIZE; per direction for bidir)') },
-  { flag: 'duration', field: 'durationNs', option: time('duration', `stop after this long (TIME); the default when nothing else is given: ${formatDuration(defaults.durationNs)}`) },
+  { flag: 'bytes', field: 'bytes', option: size('bytes', 'stop after this many bytes in total (SIZE; per direction for bidir)', {}, limit('bytes')) },
+  { flag: 'duration', field: 'durationNs', option: time('duration', `stop after this long (TIME, ${range('durationNs', formatDuration)}); the default when nothing else is given: ${formatDuration(defaults.durationNs)}`, {}, limit('durationNs')) },
   { flag: 'count', field: 'count', option: whole('count', 'stop after this many requests, round trips or handshakes', limit('count')) },
   { flag: 'connections', field: 'connections', option: whole('connections', 'concurrent connections', limit('connections'), shown(defaults.connections)) },
   { flag: 'streams', field: 'streams', option: whole('streams', 'concurrent streams per connection', limit('streams'), shown(defaults.streams)) },
   { flag: 'inflight', field: 'inflight', option: whole('inflight', 'requests outstanding per connection', limit('inflight'), shown(defaults.inflight)) },
-  { flag: 'request-size', field: 'requestSize', option: size('request-size', `bytes uploaded per request (SIZE; default ${perKind('requestSize')})`) },
-  { flag: 'response-size', field: 'responseSize', option: size('response-size', `bytes returned per request (SIZE; default ${perKind('responseSize')})`) },
+  { flag: 'request-size', field: 'requestSize', option: size('request-size', `bytes uploaded per request (SIZE, ${range('requestSize', formatSize)}; default ${perKind('requestSize')})`, {}, limit('requestSize')) },
+  { flag: 'response-size', field: 'responseSize', option: size('response-size', `bytes returned per request (SIZE, ${range('responseSize', formatSize)}; default ${perKind('responseSize')})`, {}, limit('responseSize')) },
   { flag: 'stream-type', field: 'streamType', option: { choices: ['bidi', 'uni'], describe: 'stream type (uni: the reply comes on a new server stream)', ...shown(defaults.streamType) } },
   { flag: 'cc', field: 'settings.cc', option: { choices: spec.congestionControls, describe: 'congestion control', ...shown(defaults.settings.cc) } },
-  { flag: 'payload-size', field: 'settings.payloadSize', option: size('payload-size', `largest UDP payload (SIZE, ${limit('settings.payloadSize').min} to ${limit('settings.payloadSize').max})`, shown(defaults.settings.payloadSize)) },
+  { flag: 'payload-size', field: 'settings.payloadSize', option: size('payload-size', `largest UDP payload (SIZE, ${range('settings.payloadSize', formatSize)})`, shown(defaults.settings.payloadSize), limit('settings.payloadSize')) },
   { flag: 'pacing', field: 'settings.pacing', option: { type: 'boolean', describe: 'pace sends in user space; --no-pacing to disable', ...shown(defaults.settings.pacing) } },
   { flag: 'gso', field: 'settings.gso', option: { type: 'boolean', describe: 'send with UDP GSO when available; --no-gso to disable', ...shown(defaults.settings.gso) } },
-  { flag: 'connection-window', field: 'settings.connectionWindow', option: size('connection-window', 'connection flow-control window (SIZE)', shown(formatBytes(defaults.settings.connectionWindow))) },
-  { flag: 'stream-window', field: 'settings.streamWindow', option: size('stream-window', 'stream flow-control window (SIZE)', shown(formatBytes(defaults.settings.streamWindow))) },
-  { flag: 'idle-timeout', field: 'settings.idleTimeoutNs', option: time('idle-timeout', 'a silent peer errors the connection after this (TIME)', shown(formatDuration(defaults.settings.idleTimeoutNs))) },
+  { flag: 'connection-window', field: 'settings.connectionWindow', option: size('connection-window', `connection flow-control window (SIZE, ${range('settings.connectionWindow', formatSize)})`, shown(formatBytes(defaults.settings.connectionWindow)), limit('settings.connectionWindow')) },
+  { flag: 'stream-window', field: 'settings.streamWindow', option: size('stream-window', `stream flow-control window (SIZE, ${range('settings.streamWindow', formatSize)})`, shown(formatBytes(defaults.settings.streamWindow)), limit('settings.streamWindow')) },
+  { flag: 'idle-timeout', field: 'settings.idleTimeoutNs', option: time('idle-timeout', `a silent peer errors the connection after this (TIME, ${range('settings.idleTimeoutNs', formatDuration)})`, shown(formatDuration(defaults.settings.idleTimeoutNs)), limit('settings.idleTimeoutNs')) },
   { flag: 'threads', field: 'settings.threads', option: whole('threads', 'client I/O threads', limit('settings.threads'), shown(defaults.settings.threads)) },
-  { flag: 'interval', field: 'intervalNs', option: time('interval', `interval length (TIME, at least ${formatDuration(limit('intervalNs').min)})`, shown(formatDuration(defaults.intervalNs))) },
+  { flag: 'interval', field: 'intervalNs', option: time('interval', `interval length (TIME, ${range('intervalNs', formatDuration)})`, shown(formatDuration(defaults.intervalNs)), limit('intervalNs')) },
 ];
 
 /** The scenario flags as yargs options, with --scenario first. */
@@ -62,7 +65,7 @@ export const scenarioOptions: Record<string, Options> = {
   ...scenarioFlagOptions(),
   runs: wholeIn('runs', 'repeat the scenario this many times (one session)', 1, 10_000, { default: '1' }),
   json: { type: 'boolean', default: false, describe: 'print each run record as one JSON line instead of text' },
-  out: { type: 'string', describe: 'also write the run records to FILE (JSON lines)' },
+  out: { type: 'string', describe: OUT_HELP },
   qlog: { type: 'string', describe: 'write a qlog per connection into DIR' },
   'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a server that requires one (server --client-ca)' },
   'client-key': { type: 'string', describe: 'PEM private key FILE of --client-cert' },

@@ -283,12 +283,27 @@ export class HistoryStore {
     );
   }
 
+  /** A stored run with its samples; damage in either names the store, the session and the run. */
   private attach(sessionId: string, row: { run: number; record: string }, samples: Database.Statement): RunRecord {
-    const rec = JSON.parse(row.record) as RunRecord;
-    for (const s of samples.all(sessionId, row.run) as Array<{ kind: string; data: Buffer }>) {
-      if (s.kind === 'latencyUs') rec.samples = { ...(rec.samples ?? {}), latencyUs: fromBlob(s.data) };
+    const corrupt = (what: string, why: string) =>
+      new StoqError('INVALID_FILE', `${this.path}: session ${sessionId}, run ${row.run + 1}: the stored ${what} is corrupt (${why}); left untouched`);
+    let rec: RunRecord;
+    try {
+      rec = JSON.parse(row.record) as RunRecord;
+    } catch (error) {
+      throw corrupt('record', `not valid JSON: ${(error as Error).message}`);
     }
-    return rec;
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw corrupt('record', 'not a JSON object');
+    for (const s of samples.all(sessionId, row.run) as Array<{ kind: string; data: Buffer }>) {
+      if (s.kind !== 'latencyUs') continue;
+      if (!Buffer.isBuffer(s.data) || s.data.byteLength % 8 !== 0) throw corrupt('latency samples', `${Buffer.isBuffer(s.data) ? s.data.byteLength : typeof s.data} bytes, not a whole number of 8-byte values`);
+      rec.samples = { ...(rec.samples ?? {}), latencyUs: fromBlob(s.data) };
+    }
+    try {
+      return validateRecord(rec);
+    } catch (error) {
+      throw corrupt('record', (error as Error).message.replace(/^record: /, ''));
+    }
   }
 
   /** Saves (or with `replace`, replaces) a named baseline made of these records; the records are stored too. */

@@ -1,5 +1,5 @@
 // Alerts: a state change as one JSON line (stdout, or appended to a file) and, optionally, POSTed to a webhook.
-import { appendFileSync } from 'node:fs';
+import { appendLines } from '../files.js';
 import type { HealthState } from './health.js';
 
 export interface Alert {
@@ -15,8 +15,8 @@ export interface Alert {
 }
 
 export interface AlertSinks {
-  /** Where the JSON line goes when there is no file. */
-  stdout(line: string): void;
+  /** Shows the alert when there is no file (or the file cannot take it): as JSON or as text. */
+  print(alert: Alert): void;
   stderr(text: string): void;
   file?: string;
   webhook?: string;
@@ -24,11 +24,20 @@ export interface AlertSinks {
   webhookTimeoutMs?: number;
 }
 
-/** Emits the alert; resolves once the webhook (if any) answered or failed (a failure is reported, not thrown). */
+/**
+ * Emits the alert; resolves once the webhook (if any) answered or failed (a failure is reported, not thrown).
+ * An alert the file cannot take (a full disk) goes to stdout instead, and stderr says why: none is lost.
+ */
 export async function emitAlert(alert: Alert, sinks: AlertSinks): Promise<void> {
   const line = `${JSON.stringify(alert)}\n`;
-  if (sinks.file) appendFileSync(sinks.file, line);
-  else sinks.stdout(line);
+  if (sinks.file) {
+    try {
+      await appendLines(sinks.file, line, { name: `--alerts ${sinks.file}` });
+    } catch (error) {
+      sinks.stderr(`stoq-bench monitor: ${(error as Error).message}; this alert is printed on stdout instead\n`);
+      sinks.print(alert);
+    }
+  } else sinks.print(alert);
   if (!sinks.webhook) return;
   try {
     const res = await fetch(sinks.webhook, {

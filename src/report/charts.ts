@@ -1,5 +1,6 @@
 // Charts drawn as inline SVG (no script needed to see them, nothing loaded): line charts and interval
 // charts with their axes, ticks and legends, for the HTML reports (./html.ts, ./trend.ts).
+import { escapeHtml } from '../escape.js';
 import { METRICS, type MetricId } from '../stats/run-model.js';
 import { formatBytes, formatMicros } from '../units.js';
 
@@ -7,10 +8,6 @@ export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '
 const W = 760;
 const H = 300;
 const M = { l: 92, r: 24, t: 34, b: 46 };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
 
 const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
 

@@ -6,7 +6,8 @@
 import { isTransfer, KINDS } from '../kinds.js';
 import { METRICS, type MetricId } from '../stats/run-model.js';
 import { VERSION } from '../version.js';
-import { bytesTick, countTick, escapeHtml, frame, intervalChart, lineChart, metricAxis, PALETTE, rateTick, secTick, usTick, type IntervalRow } from './charts.js';
+import { escapeHtml } from '../escape.js';
+import { bytesTick, countTick, frame, intervalChart, lineChart, metricAxis, PALETTE, rateTick, secTick, usTick, type IntervalRow } from './charts.js';
 import { baselineText, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput, type ScenarioGroup } from './model.js';
 import { formatLevel } from '../units.js';
 
@@ -99,6 +100,8 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
 }
 
 const VERDICT_COLOR: Record<string, string> = { Regression: '#d62728', Improvement: '#2ca02c', Equivalent: '#1f77b4', Inconclusive: '#ff7f0e', Invalid: '#7f7f7f' };
+/** The colour of a verdict read from a file (any other text: black). */
+const verdictColor = (verdict: string, otherwise = '#000') => (Object.hasOwn(VERDICT_COLOR, verdict) ? VERDICT_COLOR[verdict] : otherwise);
 
 function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, index: number): string {
   const c = input.comparison;
@@ -106,7 +109,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
   const metrics = c.metrics ?? [];
   const parts = [
     `<h2>Comparison <span class="muted">${escapeHtml(input.file)}</span></h2>`,
-    `<p class="verdict" style="border-color:${VERDICT_COLOR[c.verdict] ?? '#000'}">Verdict: <strong>${escapeHtml(c.verdict)}</strong>${c.failed === undefined ? '' : c.failed ? ` — gate <strong class="bad">FAILED</strong> (fail-on ${escapeHtml(c.failOn ?? '')})` : ` — gate passed (fail-on ${escapeHtml(c.failOn ?? '')})`}</p>`,
+    `<p class="verdict" style="border-color:${verdictColor(c.verdict)}">Verdict: <strong>${escapeHtml(c.verdict)}</strong>${c.failed === undefined ? '' : c.failed ? ` — gate <strong class="bad">FAILED</strong> (fail-on ${escapeHtml(c.failOn ?? '')})` : ` — gate passed (fail-on ${escapeHtml(c.failOn ?? '')})`}</p>`,
     `<ul><li>baseline: ${escapeHtml(baselineText(c))}</li>${c.candidate ? `<li>candidate: ${escapeHtml(c.candidate)}</li>` : ''}${c.history ? `<li>history: ${escapeHtml(c.history)}</li>` : ''}${c.tier?.name ? `<li>tier: ${escapeHtml(c.tier.name)} (${escapeHtml(c.tier.basis)})</li>` : ''}</ul>`,
   ];
   if (c.gates && !c.gates.ok) parts.push(`<p class="bad">Gates failed:</p><ul>${c.gates.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`);
@@ -115,7 +118,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
       `<table><thead><tr><th>metric</th><th>baseline</th><th>candidate</th><th>candidate/baseline − 1 (${formatLevel(level)})</th><th>verdict</th><th>severity</th><th>reason</th></tr></thead><tbody>${metrics
         .map(
           (m) =>
-            `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.baseline.centre)} ${fmtInterval(m.metric, m.baseline.lower, m.baseline.upper)}`)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.candidate.centre)} ${fmtInterval(m.metric, m.candidate.lower, m.candidate.upper)}`)}</td><td>${escapeHtml(`${fmtRatio(m.ratio.estimate)} [${fmtRatio(m.ratio.lower)}, ${fmtRatio(m.ratio.upper)}]`)}</td><td style="color:${VERDICT_COLOR[m.verdict] ?? '#000'}"><strong>${escapeHtml(m.verdict)}</strong></td><td>${escapeHtml(m.severity ?? '-')}</td><td>${escapeHtml(m.reason)}</td></tr>`,
+            `<tr><td>${escapeHtml(m.label)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.baseline.centre)} ${fmtInterval(m.metric, m.baseline.lower, m.baseline.upper)}`)}</td><td>${escapeHtml(`${fmtMetric(m.metric, m.candidate.centre)} ${fmtInterval(m.metric, m.candidate.lower, m.candidate.upper)}`)}</td><td>${escapeHtml(`${fmtRatio(m.ratio.estimate)} [${fmtRatio(m.ratio.lower)}, ${fmtRatio(m.ratio.upper)}]`)}</td><td style="color:${verdictColor(m.verdict)}"><strong>${escapeHtml(m.verdict)}</strong></td><td>${escapeHtml(m.severity ?? '-')}</td><td>${escapeHtml(m.reason)}</td></tr>`,
         )
         .join('')}</tbody></table>`,
     );
@@ -148,7 +151,7 @@ function comparisonHtml(input: Extract<ReportInput, { kind: 'comparison' }>, ind
           `${m.label}: baseline vs candidate (${formatLevel(level)} intervals)`,
           [
             { label: `baseline (${m.baseline.n} runs)`, centre: m.baseline.centre, lower: m.baseline.lower, upper: m.baseline.upper, color: '#1f77b4' },
-            { label: `candidate (${m.candidate.n} runs)`, centre: m.candidate.centre, lower: m.candidate.lower, upper: m.candidate.upper, color: VERDICT_COLOR[m.verdict] ?? '#d62728' },
+            { label: `candidate (${m.candidate.n} runs)`, centre: m.candidate.centre, lower: m.candidate.lower, upper: m.candidate.upper, color: verdictColor(m.verdict, '#d62728') },
           ],
           metricAxis(m.metric, false),
           m.slo ? [{ value: sloLimit(m.slo.text, m.metric), label: m.slo.text }].filter((r) => Number.isFinite(r.value)) : [],
@@ -187,7 +190,7 @@ function validationHtml(input: Extract<ReportInput, { kind: 'validation' }>, ind
   const rows = v.expectations
     .map(
       (e) =>
-        `<tr><td>${escapeHtml(e.text)}</td><td>${escapeHtml(e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a')}</td><td>${escapeHtml(fmtInterval(e.metric, e.measured?.lower, e.measured?.upper))}</td><td>${escapeHtml(fmtMetric(e.metric, e.bound))}</td><td class="${e.verdict === 'PASS' ? 'good' : 'bad'}"><strong>${e.verdict}</strong></td><td>${escapeHtml(e.reason)}</td></tr>`,
+        `<tr><td>${escapeHtml(e.text)}</td><td>${escapeHtml(e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a')}</td><td>${escapeHtml(fmtInterval(e.metric, e.measured?.lower, e.measured?.upper))}</td><td>${escapeHtml(fmtMetric(e.metric, e.bound))}</td><td class="${e.verdict === 'PASS' ? 'good' : 'bad'}"><strong>${escapeHtml(e.verdict)}</strong></td><td>${escapeHtml(e.reason)}</td></tr>`,
     )
     .join('');
   const charts = v.expectations.map((e, i) =>

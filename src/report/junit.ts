@@ -2,6 +2,7 @@
 // confidence) and a failed expectation are failures; a run that did not complete is an error; a metric
 // that could not be judged (Invalid) is skipped with the reason.
 import { baselineText, fmtInterval, fmtMetric, fmtRatio, scenarioGroups, type ReportInput } from './model.js';
+import { escapeXml } from '../escape.js';
 import { formatLevel } from '../units.js';
 
 interface Case {
@@ -18,12 +19,6 @@ interface Suite {
   name: string;
   timestamp?: string;
   cases: Case[];
-}
-
-export function escapeXml(s: string): string {
-  // characters not allowed in XML 1.0 are dropped
-  // eslint-disable-next-line no-control-regex -- removing control characters is the point
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 function recordsSuites(input: Extract<ReportInput, { kind: 'records' }>, level: number): Suite[] {
@@ -99,10 +94,10 @@ function validationSuite(input: Extract<ReportInput, { kind: 'validation' }>): S
 function caseXml(c: Case): string {
   const attrs = `classname="${escapeXml(c.classname)}" name="${escapeXml(c.name)}" time="${c.time.toFixed(3)}"`;
   const inner: string[] = [];
-  if (c.failure) inner.push(`      <failure type="${escapeXml(c.failure.type)}" message="${escapeXml(c.failure.message)}">${escapeXml(c.failure.body)}</failure>`);
-  if (c.error) inner.push(`      <error type="${escapeXml(c.error.type)}" message="${escapeXml(c.error.message)}">${escapeXml(c.error.body)}</error>`);
+  if (c.failure) inner.push(`      <failure type="${escapeXml(c.failure.type)}" message="${escapeXml(c.failure.message)}">${escapeXml(c.failure.body, true)}</failure>`);
+  if (c.error) inner.push(`      <error type="${escapeXml(c.error.type)}" message="${escapeXml(c.error.message)}">${escapeXml(c.error.body, true)}</error>`);
   if (c.skipped) inner.push(`      <skipped message="${escapeXml(c.skipped)}"/>`);
-  if (c.out) inner.push(`      <system-out>${escapeXml(c.out)}</system-out>`);
+  if (c.out) inner.push(`      <system-out>${escapeXml(c.out, true)}</system-out>`);
   return inner.length ? `    <testcase ${attrs}>\n${inner.join('\n')}\n    </testcase>` : `    <testcase ${attrs}/>`;
 }
 

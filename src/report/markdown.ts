@@ -1,22 +1,37 @@
 // The report as Markdown (GitHub-flavoured tables): a CI step summary.
 import { baselineText, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput } from './model.js';
+import { escapeMarkdown as md, visible } from '../escape.js';
 import { formatLevel } from '../units.js';
 
-const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/**
+ * Text in a code span: fenced by more backticks than it holds, and padded with a space on each side when it
+ * starts or ends with a backtick or a space (a code span drops one such pair; it keeps text of spaces only).
+ */
+function code(text: string): string {
+  const t = visible(text);
+  if (t === '') return '';
+  const fence = '`'.repeat(Math.max(0, ...(t.match(/`+/g) ?? []).map((r) => r.length)) + 1);
+  const pad = /^[ `]|[ `]$/.test(t) && !/^ +$/.test(t) ? ' ' : '';
+  return `${fence}${pad}${t}${pad}${fence}`;
+}
 
-function mdTable(header: string[], rows: string[][]): string {
+/** A table cell: text (escaped here), or Markdown of our own (`{ markdown: '**FAIL**' }`). */
+type Cell = string | { markdown: string };
+const cell = (c: Cell) => (typeof c === 'string' ? md(c) : c.markdown);
+
+function mdTable(header: string[], rows: Cell[][]): string {
   return [
-    `| ${header.map(cell).join(' | ')} |`,
+    `| ${header.map((h) => md(h)).join(' | ')} |`,
     `| ${header.map(() => '---').join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
   ].join('\n');
 }
 
 function recordsMarkdown(input: Extract<ReportInput, { kind: 'records' }>, level: number): string[] {
-  const out: string[] = [`## Runs: ${input.file}`, ''];
+  const out: string[] = [`## Runs: ${md(input.file)}`, ''];
   for (const g of scenarioGroups(input.records, level)) {
     out.push(
-      `### ${g.kind} (scenario \`${g.scenarioId}\`): ${g.runs.length} run(s), testbed ${g.fingerprints.map((f) => `\`${f}\``).join(', ')}`,
+      `### ${md(g.kind)} (scenario ${code(g.scenarioId)}): ${g.runs.length} run(s), testbed ${g.fingerprints.map(code).join(', ')}`,
       '',
     );
     if (g.metrics.length > 0) {
@@ -47,17 +62,17 @@ function comparisonMarkdown(input: Extract<ReportInput, { kind: 'comparison' }>)
   const c = input.comparison;
   const level = c.level ?? 0.9;
   const out: string[] = [
-    `## Comparison: ${input.file}`,
+    `## Comparison: ${md(input.file)}`,
     '',
-    `**Verdict: ${c.verdict}**${c.failed === undefined ? '' : c.failed ? ` (gate FAILED at ${c.failOn})` : ` (gate passed, fail-on ${c.failOn})`}`,
+    `**Verdict: ${md(c.verdict)}**${c.failed === undefined ? '' : c.failed ? ` (gate FAILED at ${md(String(c.failOn))})` : ` (gate passed, fail-on ${md(String(c.failOn))})`}`,
     '',
-    `- baseline: ${baselineText(c)}`,
-    ...(c.candidate ? [`- candidate: ${c.candidate}`] : []),
-    ...(c.history ? [`- history: ${c.history}`] : []),
-    ...(c.tier?.name ? [`- tier: ${c.tier.name} (${c.tier.basis})`] : []),
+    `- baseline: ${md(baselineText(c))}`,
+    ...(c.candidate ? [`- candidate: ${md(c.candidate)}`] : []),
+    ...(c.history ? [`- history: ${md(c.history)}`] : []),
+    ...(c.tier?.name ? [`- tier: ${md(c.tier.name)} (${md(c.tier.basis)})`] : []),
     '',
   ];
-  if (c.gates && !c.gates.ok) out.push('Gates failed:', '', ...c.gates.reasons.map((r) => `- ${r}`), '');
+  if (c.gates && !c.gates.ok) out.push('Gates failed:', '', ...c.gates.reasons.map((r) => `- ${md(r, true)}`), '');
   if (c.metrics && c.metrics.length > 0) {
     out.push(
       mdTable(
@@ -82,9 +97,9 @@ function comparisonMarkdown(input: Extract<ReportInput, { kind: 'comparison' }>)
 function validationMarkdown(input: Extract<ReportInput, { kind: 'validation' }>): string[] {
   const v = input.validation;
   return [
-    `## Validation: ${input.file}`,
+    `## Validation: ${md(input.file)}`,
     '',
-    `**${v.passed ? 'PASS' : 'FAIL'}**: ${v.expectations.filter((e) => e.verdict === 'PASS').length} of ${v.expectations.length} expectation(s) met (${v.source})`,
+    `**${v.passed ? 'PASS' : 'FAIL'}**: ${v.expectations.filter((e) => e.verdict === 'PASS').length} of ${v.expectations.length} expectation(s) met (${md(v.source)})`,
     '',
     mdTable(
       ['expectation', 'measured', `${formatLevel(v.level)} interval`, 'bound', 'result', 'reason'],
@@ -93,7 +108,7 @@ function validationMarkdown(input: Extract<ReportInput, { kind: 'validation' }>)
         e.measured ? fmtMetric(e.metric, e.measured.centre) : 'n/a',
         fmtInterval(e.metric, e.measured?.lower, e.measured?.upper),
         fmtMetric(e.metric, e.bound),
-        e.verdict === 'PASS' ? 'PASS' : '**FAIL**',
+        e.verdict === 'PASS' ? 'PASS' : { markdown: `**${md(e.verdict)}**` },
         e.reason,
       ]),
     ),
@@ -104,7 +119,7 @@ function validationMarkdown(input: Extract<ReportInput, { kind: 'validation' }>)
 /** The whole report as Markdown (GitHub-flavoured tables; fits a CI step summary). */
 export function renderMarkdown(inputs: readonly ReportInput[], options: { title?: string; level?: number } = {}): string {
   const level = options.level ?? 0.95;
-  const out: string[] = [`# ${options.title ?? 'stoq-bench report'}`, ''];
+  const out: string[] = [`# ${md(options.title ?? 'stoq-bench report')}`, ''];
   for (const input of inputs) {
     if (input.kind === 'records') out.push(...recordsMarkdown(input, level));
     else if (input.kind === 'comparison') out.push(...comparisonMarkdown(input));

@@ -1,5 +1,6 @@
 // iperf3-like text: one line per interval as it ends, and a summary per run.
 import type { IntervalRecord, RunRecord } from '../record.js';
+import { visible } from '../escape.js';
 import { formatBytes, formatMicros, formatRate } from '../units.js';
 
 const pad = (s: string, n: number) => s.padStart(n);
@@ -26,7 +27,7 @@ export function intervalLine(i: IntervalRecord): string {
 export function summary(r: RunRecord): string {
   const e = r.end;
   const lines = [
-    `scenario ${r.scenario.kind} (id ${r.scenario.id}) against ${r.target}${r.embeddedServer ? ' (embedded server)' : ''}: ${e.state}`,
+    `scenario ${visible(r.scenario.kind)} (id ${visible(r.scenario.id)}) against ${visible(r.target)}${r.embeddedServer ? ' (embedded server)' : ''}: ${e.state}`,
     `  ${formatBytes(e.bytesSent)} sent, ${formatBytes(e.bytesReceived)} received in ${e.durationS.toFixed(3)} s: goodput ${formatRate(e.goodputBps)}`,
     `  packets ${e.packetsSent} sent, ${e.packetsReceived} received, ${e.lost} lost, ${e.retrans} retransmitted; client CPU ${e.cpuS.toFixed(2)} s`,
   ];
@@ -47,7 +48,7 @@ export function summary(r: RunRecord): string {
   if (e.server?.rssPerConnectionBytes != null) {
     lines.push(`  server memory: ${formatBytes(e.server.rssPerConnectionBytes)} per connection (peak ${e.server.peakConnections} open)`);
   }
-  if (e.error) lines.push(`  error: ${e.error.code}: ${e.error.message}`);
+  if (e.error) lines.push(`  error: ${visible(e.error.code)}: ${visible(e.error.message)}`);
   if (e.snapshotsDropped > 0) lines.push(`  ${e.snapshotsDropped} interval snapshot(s) shown late or not at all (all are in the record)`);
   return lines.join('\n');
 }

@@ -4,7 +4,8 @@ import { formatValue, table } from '../grading/format.js';
 import type { SessionRow, TrendGroup } from '../history/trend.js';
 import { METRICS } from '../stats/run-model.js';
 import { VERSION } from '../version.js';
-import { escapeHtml, lineChart } from './charts.js';
+import { escapeHtml } from '../escape.js';
+import { lineChart } from './charts.js';
 
 const short = (id: string) => id.slice(0, 8);
 const day = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import ajvDraft04 from 'ajv-draft-04';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers.js';
+import { mdTables } from '../report/parsers.js';
 import { fixtureRecords } from './fixture-records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-claim-formats-'));
@@ -58,6 +59,11 @@ describe('claims output formats', () => {
     for (const row of rows.filter((l) => /doc\.md:\d/.test(l))) expect(row.split(/(?<!\\)\|/).length).toBe(9);
     expect(r.stdout).toMatch(/\| \*\*CONTRADICTED\*\* \|/);
     expect(r.stdout).toMatch(/^\| .*tuning\.rs:1 \| TARGET_LATENCY_MS: u64 = 1 \| TARGET_LATENCY_MS \| code \|$/m);
+    // as a Markdown reader sees it
+    const tables = mdTables(r.stdout);
+    expect(tables.map((t) => t.length)).toEqual([5, 2]);
+    expect(tables[1][1].slice(1)).toEqual(['TARGET_LATENCY_MS: u64 = 1', 'TARGET_LATENCY_MS', 'code']);
+    expect(tables[0][4][6]).toMatch(/^no completed run measured goodput .*measure it with `stoq-bench run --scenario upload --runs 5`$/);
   });
 
   it('--format sarif: valid SARIF 2.1.0 (checked against its schema), one result per claim and finding', async () => {

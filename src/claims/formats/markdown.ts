@@ -1,10 +1,9 @@
 // Claims as a Markdown step summary: one table row per claim and per hard-coded figure.
+import { escapeMarkdown as cell } from '../../escape.js';
 import { formatLevel } from '../../stats/run-model.js';
 import { describeMeasured, FORM_LABEL } from '../check.js';
 import { summaryLine, type ClaimsReport } from '../report.js';
 
-/** A table cell: pipes, backslashes and line breaks cannot break the table. */
-const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const MARK: Record<string, string> = { BACKED: 'BACKED', CONTRADICTED: '**CONTRADICTED**', INCONCLUSIVE: '*INCONCLUSIVE*', UNBACKED: '*UNBACKED*' };
 
 export function renderMarkdown(r: ClaimsReport): string {
@@ -19,7 +18,7 @@ export function renderMarkdown(r: ClaimsReport): string {
   }
   if (r.findings.length > 0) {
     out.push('| where | hard-coded figure | bound to | in |', '|---|---|---|---|');
-    for (const f of r.findings) out.push(`| ${cell(`${f.source}:${f.line}`)} | ${cell(f.text)} | ${cell(f.kind === 'literal' ? f.name : '(a string)')} | ${f.where} |`);
+    for (const f of r.findings) out.push(`| ${cell(`${f.source}:${f.line}`)} | ${cell(f.text)} | ${cell(f.kind === 'literal' ? f.name : '(a string)')} | ${cell(f.where)} |`);
     out.push('');
   }
   return `${out.join('\n')}\n`;

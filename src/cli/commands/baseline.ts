@@ -83,7 +83,7 @@ export const baselineCommand: Command = {
           if (!records || !info) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
           const text = `${JSON.stringify(makeBaselineFile(info.name, records, info.note), null, 1)}\n`;
           if (argv.out) {
-            writeFileAtomic(argv.out as string, text, { replace: argv.force as boolean });
+            writeFileAtomic(argv.out as string, text, { replace: argv.force as boolean, name: `--out ${argv.out}` });
             io.stderr(`exported baseline "${info.name}" (${records.length} runs) to ${argv.out}\n`);
           } else io.stdout(text);
           return EXIT.ok;

@@ -82,6 +82,8 @@ Invalid or Inconclusive unless --allow-invalid / --allow-inconclusive.`,
     if (!(level > 0 && level < 1)) return `--level must be between 0 and 1 (got ${level})`;
     if (!((argv.k as number) >= 0)) return '--k must be >= 0';
     if (!Number.isInteger(argv.minRuns) || (argv.minRuns as number) < 2) return '--min-runs must be an integer >= 2';
+    if (!(Number.isInteger(argv.recent) && (argv.recent as number) > 0)) return `--recent must be a whole number above 0 (got ${argv.recent})`;
+    if (!Number.isSafeInteger(argv.seed)) return `--seed must be a whole number (got ${argv.seed})`;
     return undefined;
   },
   async run(argv, io) {

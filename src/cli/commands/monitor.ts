@@ -1,17 +1,20 @@
-// `stoq-bench monitor`: continuous measurement of a target (src/monitor/). stdout carries JSON lines only:
-// a "started" event, one "alert" per health change (unless --alerts FILE takes them) and a "stopped"
-// event; on a terminal a live status line goes to stderr.
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// `stoq-bench monitor`: continuous measurement of a target (src/monitor/). stdout carries a line when it
+// starts, one alert per health change (unless --alerts FILE takes them, as JSON lines) and a line when it
+// stops: text for people (src/monitor/text.ts), or with --json one JSON object per line ("started",
+// "alert", "stopped" events). On a terminal a live status line goes to stderr.
+import { existsSync } from 'node:fs';
 import { fingerprintOf, testbedIdentity } from '../../environment/fingerprint.js';
 import { StoqError } from '../../errors.js';
+import { checkWritable } from '../../files.js';
 import { parseSlo, type Slo } from '../../grading/index.js';
 import { defaultStorePath, HistoryStore } from '../../history/index.js';
 import { MonitorMetrics, serveMetrics } from '../../monitor/metrics.js';
+import type { Alert } from '../../monitor/alerts.js';
 import { baselineLevels, runMonitor, type Measurement } from '../../monitor/monitor.js';
 import type { BaselineLevels } from '../../monitor/health.js';
 import { engineLimit } from '../../native.js';
-import { formatDuration, formatMicros, formatRate, parseAddress } from '../../units.js';
+import { alertText, paint, startedText, statusText, stoppedText } from '../../monitor/text.js';
+import { formatDuration, parseAddress } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
 import { time, whole } from '../options.js';
 
@@ -37,6 +40,7 @@ const IDLE_MIN = engineLimit('settings.idleTimeoutNs').min;
 export const monitorCommand: Command = {
   name: 'monitor',
   describe: 'Measure --target continuously: RTT probes, throughput bursts, health, alerts, Prometheus metrics',
+  longRunning: 'measurement',
   options: {
     target: { type: 'string', demandOption: true, describe: 'ADDRESS of the server to watch (required)' },
     interval: time('interval', `probe period (TIME, at least ${formatDuration(INTERVAL_MIN)})`, { default: '1s' }),
@@ -57,6 +61,7 @@ export const monitorCommand: Command = {
     metrics: { type: 'string', describe: 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)' },
     'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a target that requires one (server --client-ca)' },
     'client-key': { type: 'string', describe: 'PEM private key FILE of --client-cert' },
+    json: { type: 'boolean', default: false, describe: 'print the events (started, alert, stopped) as JSON lines instead of text' },
   },
   check(argv) {
     if ((argv.interval as number) < INTERVAL_MIN) return `--interval must be at least ${formatDuration(INTERVAL_MIN)}`;
@@ -99,14 +104,7 @@ export const monitorCommand: Command = {
     const slos = ((argv.slo as string[] | undefined) ?? []).map(parseMonitorSlo);
     const alertsFile = argv.alerts as string | undefined;
     // refuse now, before anything is measured or written, what cannot be written or read
-    if (alertsFile) {
-      try {
-        if (existsSync(alertsFile)) accessSync(alertsFile, constants.W_OK);
-        else accessSync(dirname(resolve(alertsFile)), constants.W_OK);
-      } catch (error) {
-        throw new StoqError('INVALID_FILE', `--alerts ${alertsFile}: cannot write (${(error as NodeJS.ErrnoException).code ?? error})`);
-      }
-    }
+    if (alertsFile) checkWritable(alertsFile, `--alerts ${alertsFile}`);
     const historyPath = (argv.history as string | undefined) ?? defaultStorePath();
     let baseline: BaselineLevels | undefined;
     if (argv.baseline !== undefined) {
@@ -139,10 +137,9 @@ export const monitorCommand: Command = {
         metricsAddress = served.address;
         closeMetrics = served.close;
       }
-      const emit = (event: Record<string, unknown>) => io.stdout(`${JSON.stringify(event)}\n`);
-      emit({
-        event: 'started',
-        time: new Date().toISOString(),
+      const json = argv.json as boolean;
+      const emit = (event: Record<string, unknown>, text: () => string) => io.stdout(json ? `${JSON.stringify(event)}\n` : `${text()}\n`);
+      const started = {
         target,
         intervalS: (argv.interval as number) / 1e9,
         windowS: (argv.window as number) / 1e9,
@@ -152,17 +149,34 @@ export const monitorCommand: Command = {
         history: history.path,
         metrics: metricsAddress ? `http://${metricsAddress}/metrics` : null,
         metricsAddress: metricsAddress ?? null,
-      });
+      };
+      const startedNs = process.hrtime.bigint();
+      emit({ event: 'started', time: new Date().toISOString(), ...started }, () =>
+        startedText({
+          ...started,
+          intervalNs: argv.interval as number,
+          windowNs: argv.window as number,
+          burstEveryNs: argv['burst-every'] as number,
+          burstDurationNs: argv['burst-duration'] as number,
+          probeCount: argv['probe-count'] as number,
+          baseline: baseline?.name ?? null,
+        }),
+      );
+      // the live status line (stderr, on a terminal), erased before anything else is printed
       let width = 0;
+      const clearStatus = () => {
+        if (width > 0) io.stderr(`\r${' '.repeat(width)}\r`);
+        width = 0;
+      };
       const status = (m: Measurement) => {
         if (!io.isTTY) return;
-        const what = m.kind === 'probe'
-          ? m.ok ? `RTT p50 ${m.rttP50Us !== null ? formatMicros(m.rttP50Us) : '-'} p99 ${m.rttP99Us !== null ? formatMicros(m.rttP99Us) : '-'} (n=${m.windowN})` : `probe failed`
-          : m.ok ? `burst ${formatRate(m.record!.end.goodputBps)}` : 'burst failed';
-        const text = `${m.health.state}: ${what}${m.health.reasons[0] ? ` - ${m.health.reasons[0]}` : ''}`;
-        const colour = m.health.state === 'Healthy' ? 32 : m.health.state === 'Degraded' ? 33 : 31;
-        io.stderr(`\r${io.color ? `\x1b[${colour}m${text}\x1b[0m` : text}${' '.repeat(Math.max(0, width - text.length))}`);
+        const text = statusText(m);
+        io.stderr(`\r${paint(text, m.health.state, io.color)}${' '.repeat(Math.max(0, width - text.length))}`);
         width = text.length;
+      };
+      const print = (alert: Alert) => {
+        if (io.isTTY) clearStatus();
+        io.stdout(json ? `${JSON.stringify(alert)}\n` : `${alertText(alert, io.color)}\n`);
       };
       const result = await runMonitor({
         target,
@@ -182,11 +196,12 @@ export const monitorCommand: Command = {
         signal: io.signal,
         history,
         metrics,
-        alerts: { stdout: io.stdout, stderr: io.stderr, file: alertsFile, webhook: argv.webhook as string | undefined },
+        alerts: { print, stderr: io.stderr, file: alertsFile, webhook: argv.webhook as string | undefined },
         onMeasurement: status,
       });
-      if (io.isTTY && width > 0) io.stderr(`\r${' '.repeat(width)}\r`);
-      emit({ event: 'stopped', time: new Date().toISOString(), target, ...result });
+      if (io.isTTY) clearStatus();
+      const elapsedNs = Number(process.hrtime.bigint() - startedNs);
+      emit({ event: 'stopped', time: new Date().toISOString(), target, ...result }, () => stoppedText(result, elapsedNs, io.color));
       // Ending Degraded or Critical is a failed check, so a bounded monitor can gate a CI job.
       return result.state === null || result.state === 'Healthy' ? EXIT.ok : EXIT.failedCheck;
     } finally {

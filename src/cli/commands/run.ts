@@ -1,6 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { StoqError } from '../../errors.js';
-import { writeFileAtomic } from '../../files.js';
 import type { RunRecord } from '../../record.js';
 import { intervalHeader, intervalLine, summary } from '../../report/text.js';
 import { runSession } from '../../run.js';
@@ -10,6 +7,7 @@ import { formatRate } from '../../units.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
 import { warnIfDebugEngine } from '../engine-build.js';
 import { Progress } from '../progress.js';
+import { RecordsOut } from '../records-out.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
@@ -17,6 +15,7 @@ export const runCommand: Command = {
   name: 'run',
   aliases: ['benchmark'],
   describe: 'Measure a scenario against --target, or an embedded server on [::1]',
+  longRunning: 'measurement',
   options: { ...scenarioOptions, ...historyOptions },
   check: checkScenario,
   async run(argv, io) {
@@ -24,15 +23,8 @@ export const runCommand: Command = {
     warnIfDebugEngine(io, 'run');
     const json = argv.json as boolean;
     const runs = argv.runs as number;
-    const out = argv.out as string | undefined;
-    if (out) {
-      // fail now (usage error, exit 2), not after the measurement, if it cannot be written
-      try {
-        writeFileSync(out, '', { flag: 'a' });
-      } catch (error) {
-        throw new StoqError('INVALID_FILE', `--out ${out}: cannot write (${(error as NodeJS.ErrnoException).code ?? error})`);
-      }
-    }
+    // refused now (a usage error), not after the measurement, when it cannot be written
+    const out = RecordsOut.open(argv.out as string | undefined);
     const history = RunHistory.open(argv, io);
     let records: RunRecord[];
     let progress: Progress | undefined;
@@ -57,8 +49,9 @@ export const runCommand: Command = {
           };
         },
         afterRun: () => progress?.stop(),
-        onRecord: (record) => {
+        onRecord: async (record) => {
           history.add(record);
+          await out?.add(record);
           io.stdout(json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
         },
       });
@@ -66,8 +59,10 @@ export const runCommand: Command = {
       history.close();
     }
     if (!json && records.length > 1) io.stdout(`${acrossRuns(records)}\n`);
-    if (out) writeFileAtomic(out, records.map((r) => JSON.stringify(r)).join('\n') + '\n', { name: `--out ${out}` });
-    // a cancelled session exits non-zero (130 SIGINT, 143 SIGTERM) once what it measured is written
+    const written = out?.finish(io, 'run', { printed: json && !io.stdoutClosed?.aborted, store: history.holdsAll }) ?? true;
+    // records --out could not take are a runtime failure; a cancelled session exits non-zero (130 SIGINT,
+    // 143 SIGTERM, 141 stdout closed) once what it measured is written
+    if (!written) return EXIT.runtime;
     if (io.signal.aborted) return cancelledExit(io.signal);
     return records.some((r) => r.end.state === 'errored') ? EXIT.runtime : EXIT.ok;
   },

@@ -17,6 +17,7 @@ const RETRY_MODES: RetryMode[] = ['auto', 'always', 'never'];
 export const serverCommand: Command = {
   name: 'server',
   describe: 'Serve the perf protocol (ALPN "perf") until SIGINT/SIGTERM',
+  longRunning: 'service',
   options: {
     listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', { defaultDescription: defaults.server.listen }),
     'ipv6-only': { type: 'boolean', default: false, describe: 'on an IPv6 address, refuse IPv4 clients (no IPv4-mapped addresses)' },
@@ -28,7 +29,7 @@ export const serverCommand: Command = {
     'max-response': size('max-response', 'largest response a request may ask for (SIZE); above it, stream error 2 (rejected)', { defaultDescription: 'unlimited' }),
     'max-rate': rate('max-rate', 'send rate cap per connection (RATE, e.g. 1Gbps), whatever the congestion control', { defaultDescription: 'unlimited' }),
     cc: { choices: CONGESTION_CONTROLS, describe: 'congestion control when sending', defaultDescription: defaults.settings.cc },
-    'payload-size': size('payload-size', `largest UDP payload sent (SIZE, ${payload.min} to ${payload.max})`, { defaultDescription: String(defaults.settings.payloadSize) }),
+    'payload-size': size('payload-size', `largest UDP payload sent (SIZE, ${payload.min} to ${payload.max})`, { defaultDescription: String(defaults.settings.payloadSize) }, payload),
     pacing: { type: 'boolean', describe: 'pace sends (user space); --no-pacing to disable', defaultDescription: String(defaults.settings.pacing) },
     gso: { type: 'boolean', describe: 'send with UDP GSO when available; --no-gso to disable', defaultDescription: String(defaults.settings.gso) },
     'idle-timeout': time('idle-timeout', `close a connection silent for this long (TIME, at least ${formatDuration(IDLE_MIN)})`, { defaultDescription: formatDuration(defaults.settings.idleTimeoutNs) }),

@@ -29,6 +29,7 @@ export const statsCommand: Command = {
   check(argv) {
     const level = argv.level as number;
     if (!(level > 0 && level < 1)) return `--level must be between 0 and 1 (got ${level})`;
+    if (!Number.isSafeInteger(argv.seed)) return `--seed must be a whole number (got ${argv.seed})`;
     return undefined;
   },
   async run(argv, io) {

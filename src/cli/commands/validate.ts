@@ -1,8 +1,6 @@
 // `stoq-bench validate`: measures a scenario --runs times (or reads --records) and checks expectations
 // such as `--expect-goodput 1Gbps --expect-p99-rtt 2ms --expect-handshakes 1000/s` (src/grading/validate.ts).
-import { writeFileSync } from 'node:fs';
 import { StoqError } from '../../errors.js';
-import { writeFileAtomic } from '../../files.js';
 import { formatValue } from '../../grading/format.js';
 import { EXPECTATIONS, formatValidation, parsePerSecond, validateRuns } from '../../grading/validate.js';
 import { isTransfer } from '../../kinds.js';
@@ -15,6 +13,7 @@ import { formatRate, parseDuration, parseRate } from '../../units.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
 import { warnIfDebugEngine, warnIfDebugRecords } from '../engine-build.js';
 import { time } from '../options.js';
+import { OUT_HELP, RecordsOut } from '../records-out.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, flagsNotTaken, listKinds, onlyFlagsTaken, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
@@ -53,6 +52,7 @@ const { scenario: runScenarioFlag, runs: _runs, json: _json, out: _out, ...restO
 export const validateCommand: Command = {
   name: 'validate',
   describe: 'Check measured performance against expectations; pass only when the confidence bound clears each one',
+  longRunning: 'measurement',
   epilogue: `Verdicts: PASS when the confidence bound on the expectation's side clears it (the lower bound for goodput and
 rates, the upper bound for latency); FAIL when it does not, or when a run failed or moved nothing (exit 1);
 INVALID when nothing bounds that side: too few runs or intervals, or a percentile the runs' samples cannot
@@ -77,7 +77,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
     warmup: time('warmup', 'omit this much at the start of each run (TIME; default: chosen by MSER)'),
     records: { type: 'string', array: true, describe: 'validate these run-record FILES (JSON or JSON lines) instead of measuring' },
     json: { type: 'boolean', default: false, describe: 'print the validation as JSON (nothing else on stdout)' },
-    out: { type: 'string', describe: 'also write the measured run records to FILE (JSON lines)' },
+    out: { type: 'string', describe: OUT_HELP },
   },
   check(argv) {
     const wanted = wantedFrom(argv);
@@ -115,6 +115,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
     const files = argv.records as string[] | undefined;
     let records: RunRecord[];
     let source: string;
+    let outWritten = true;
     if (files) {
       records = files.flatMap((f) => readRecordFile(f));
       warnIfDebugRecords(io, 'validate', records);
@@ -133,8 +134,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
       warnIfDebugEngine(io, 'validate');
       // every scenario is built (and so checked) before anything is measured or written
       const scenarios = kinds.map((kind) => normalizeScenario(scenarioFrom(argvFor(argv, kind, kinds.length > 1))));
-      const out = argv.out as string | undefined;
-      if (out) writeFileSync(out, '', { flag: 'a' });
+      const out = RecordsOut.open(argv.out as string | undefined);
       const history = RunHistory.open(argv, io);
       records = [];
       try {
@@ -147,9 +147,10 @@ its own intervals (block bootstrap) or samples (order statistics).`,
             clientCert: argv['client-cert'] as string | undefined,
             clientKey: argv['client-key'] as string | undefined,
             signal: io.signal,
-            onRecord: (record, run) => {
+            onRecord: async (record, run) => {
               records.push(record);
               history.add(record);
+              await out?.add(record);
               if (!json) io.stdout(`${progressLine(record, run, runs, level)}\n`);
             },
           });
@@ -157,12 +158,13 @@ its own intervals (block bootstrap) or samples (order statistics).`,
       } finally {
         history.close();
       }
-      if (out) writeFileAtomic(out, records.map((r) => JSON.stringify(r)).join('\n') + '\n', { name: `--out ${out}` });
+      outWritten = out?.finish(io, 'validate', { printed: false, store: history.holdsAll, stream: json ? 'stderr' : 'stdout' }) ?? true;
       source = `${kinds.join(' + ')} against ${argv.target ?? 'an embedded server on [::1]'}, ${runs} run(s) each`;
       if (!json) io.stdout('\n');
     }
     const validation = validateRuns(records, wanted, { level, source, warmupS });
     io.stdout(json ? `${JSON.stringify(validation, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n` : formatValidation(validation, io.color));
+    if (!outWritten) return EXIT.runtime;
     if (io.signal.aborted) return cancelledExit(io.signal);
     if (validation.passed) return EXIT.ok;
     if (validation.failed) return EXIT.failedCheck;

@@ -14,7 +14,7 @@ export const serverCommand: Command = {
   name: 'server',
   describe: 'Serve the perf protocol (ALPN "perf") on IPv6 until SIGINT/SIGTERM',
   options: {
-    listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', { defaultDescription: defaults.server.listen }),
+    listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', 'listen', { defaultDescription: defaults.server.listen }),
     threads: whole('threads', 'worker threads sharing the port', 1, 256, { defaultDescription: String(defaults.server.threads) }),
     cert: { type: 'string', describe: 'PEM certificate file (default: a self-signed one made at start)' },
     key: { type: 'string', describe: 'PEM private key file for --cert' },

@@ -4,6 +4,7 @@
 //! kind's workload (`crate::workload`). Interval snapshots flow to the caller as they happen; the run's
 //! result holds every interval, per-connection outcomes, raw latency samples and the fast-path record.
 
+mod descriptors;
 mod slot;
 pub(crate) mod streams;
 mod worker;
@@ -19,16 +20,19 @@ use crossbeam_channel::unbounded;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::address::{self, AddressUse};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges};
 use crate::scenario::{limit, Scenario};
 use crate::socket::{FastPath, Socket};
+pub use descriptors::ensure_descriptors;
 pub(crate) use slot::Slot;
 pub(crate) use worker::Meter;
 use worker::{Worker, WorkerResult};
 
 pub struct RunOptions {
-    /// The server to measure.
+    /// The server to measure: one unicast address and a port other than 0, a link-local one with its
+    /// zone (`sin6_scope_id`); `crate::address::parse_address` reads one as people type it.
     pub target: SocketAddr,
     /// Interval length, ns (at least 10 ms).
     ///
@@ -176,11 +180,13 @@ pub fn run(
         ));
     }
     interval.check(options.interval_ns)?;
+    address::check(options.target, AddressUse::Target)?;
+    let threads = scenario.settings.threads.min(scenario.connections).max(1);
+    ensure_descriptors(scenario, options.qlog_dir.is_some())?;
     if let Some(dir) = &options.qlog_dir {
         std::fs::create_dir_all(dir)?;
     }
     let local = local_address_for(options.target)?;
-    let threads = scenario.settings.threads.min(scenario.connections).max(1);
     let start = Instant::now();
     let plan = Arc::new(Plan {
         scenario: scenario.clone(),

@@ -171,9 +171,12 @@ impl Worker {
             };
             let wake = [Some(next_tick), stop]
                 .into_iter()
-                .chain(self.slots.iter().filter(|s| !s.finished).flat_map(|s| {
-                    [s.wake_at, s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]
-                }))
+                .chain(
+                    self.slots
+                        .iter()
+                        .filter(|s| !s.finished)
+                        .flat_map(|s| [s.wake_at, s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]),
+                )
                 .flatten()
                 .min()
                 .expect("next_tick is always set");

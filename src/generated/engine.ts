@@ -453,7 +453,8 @@ export interface RunRecord {
    */
   startedAt: string;
   /**
-   * The server measured, `[v6addr]:port`.
+   * The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
+   * `[fe80::1%2]:4433`) or `v4addr:port`.
    */
   target: string;
   /**
@@ -1075,7 +1076,8 @@ export interface RecordContext {
    */
   startedAt: string;
   /**
-   * The server measured, `[v6addr]:port`.
+   * The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
+   * `[fe80::1%2]:4433`) or `v4addr:port`.
    */
   target: string;
   /**

@@ -165,9 +165,10 @@ impl Worker {
             if all_done {
                 break;
             }
+            // The next moment the stop changes something: the deadline, then the end of the grace.
             let stop = match stopped_at {
                 None => self.plan.deadline,
-                Some(at) => Some(at + STOP_GRACE),
+                Some(at) => Some(at + STOP_GRACE).filter(|&t| t > now),
             };
             let wake = [Some(next_tick), stop]
                 .into_iter()

@@ -36,6 +36,13 @@ export declare class NativeServer {
 }
 
 /**
+ * Checks that this process may open what a run of the scenario (JSON of `ScenarioInput`) needs: a UDP
+ * socket per connection, and a qlog file each when `qlog`. Raises the soft `RLIMIT_NOFILE` up to the
+ * hard limit where it is too low; throws `INVALID_ARGUMENT` (field `connections`) where even that is.
+ */
+export declare function checkDescriptors(scenarioJson: string, qlog: boolean): void
+
+/**
  * The engine's interface as data (JSON of `EngineSpec`): scenario kinds and the fields each takes,
  * limits, defaults, error codes, the percentile rule, and how this engine was built.
  */
@@ -47,9 +54,21 @@ export declare function engineSpec(): string
  */
 export declare function normalizeScenario(scenarioJson: string): string
 
+/**
+ * Reads an address as people type it (`[v6addr]:port`, `v4addr:port`, `name:port`; a link-local IPv6
+ * address with its zone, `[fe80::1%eth0]:4433`) and returns it as the engine will use it: a name
+ * resolved (IPv6 first, then IPv4), a zone as its interface index (`[fe80::1%2]:4433`). A target
+ * (`listen` false) is one host with a port other than 0; a listening address may be a wildcard with
+ * port 0. Throws `INVALID_ARGUMENT` with `field` `target` or `listen`, naming the text as typed.
+ */
+export declare function parseAddress(text: string, listen: boolean): string
+
 /** Options of a run. */
 export interface RunConfig {
-  /** The server, `[v6addr]:port`. */
+  /**
+   * The server: `[v6addr]:port`, `v4addr:port` or `name:port` (resolved, IPv6 first), a link-local
+   * address with its zone (`[fe80::1%eth0]:4433`); see `parseAddress`.
+   */
   target: string
   /**
    * Interval length, ns (at least 10 ms).

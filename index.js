@@ -773,10 +773,12 @@ if (
   }
 }
 
-const { NativeCancel, NativeServer, engineSpec, normalizeScenario, runScenario } = nativeBinding
+const { NativeCancel, NativeServer, checkDescriptors, engineSpec, normalizeScenario, parseAddress, runScenario } = nativeBinding
 export { NativeCancel }
 export { NativeServer }
+export { checkDescriptors }
 export { engineSpec }
 export { normalizeScenario }
+export { parseAddress }
 export { runScenario }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -4,13 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { recordHost } from './environment/fingerprint.js';
 import type { IntervalRecord, RecordContext, RunRecord } from './generated/engine.js';
 import { fromNative } from './errors.js';
-import { fromEngine, native } from './native.js';
+import { callNative, fromEngine, native } from './native.js';
 import { normalizeScenario, type Scenario, type ScenarioInput } from './scenario.js';
 import { StoqServer } from './server.js';
+import { parseAddress } from './units.js';
 import { VERSION } from './version.js';
 
 export interface RunOptions {
-  /** The server, `[v6addr]:port`. Without one, an embedded server on `[::1]` (port picked) is used. */
+  /**
+   * The server: `[v6addr]:port`, `v4addr:port` or `name:port` (resolved once, IPv6 first), a link-local
+   * address with its zone (`[fe80::1%eth0]:4433`). Without one, an embedded server on `[::1]` (port picked).
+   */
   target?: string;
   /** Interval length, ns (at least 10 ms). Default: the engine's (1 s). */
   intervalNs?: number;
@@ -39,10 +43,13 @@ export interface RunOutcome {
  */
 export async function runScenario(input: ScenarioInput | Scenario, options: RunOptions = {}): Promise<RunOutcome> {
   const scenario = normalizeScenario(input);
-  const server = options.target
+  checkDescriptors(scenario, options.qlogDir);
+  // A name is resolved here, once, so that the record names the address measured.
+  const given = options.target === undefined ? undefined : parseAddress(options.target, 'target').address;
+  const server = given
     ? undefined
     : await StoqServer.start({ listen: '[::1]:0', settings: scenario.settings, qlogDir: options.qlogDir });
-  const target = options.target ?? server!.address;
+  const target = given ?? server!.address;
   const cancel = new native.NativeCancel();
   const abort = () => cancel.cancel();
   if (options.signal?.aborted) abort();
@@ -81,6 +88,14 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
   }
 }
 
+/**
+ * Makes sure this process may open a socket per connection (and a qlog file each), raising the soft
+ * descriptor limit where needed; `INVALID_ARGUMENT` (field `connections`) where the hard limit is too low.
+ */
+function checkDescriptors(scenario: Scenario, qlogDir: string | undefined): void {
+  callNative(() => native.checkDescriptors(JSON.stringify(scenario), qlogDir !== undefined));
+}
+
 /** What a caller of `runSession` sees of each run. */
 export interface SessionHooks {
   /** Before each run (0-based); a function it returns sees that run's intervals as they end. */
@@ -99,6 +114,9 @@ export async function runSession(
 ): Promise<RunRecord[]> {
   const { beforeRun, afterRun, onRecord, onInterval, ...runOptions } = options;
   const scenario = normalizeScenario(input);
+  // Refused before the first run starts (or prints anything), not when it does; a name resolved once.
+  checkDescriptors(scenario, options.qlogDir);
+  if (options.target !== undefined) runOptions.target = parseAddress(options.target, 'target').address;
   const id = randomUUID();
   const records: RunRecord[] = [];
   for (let run = 0; run < runs && !options.signal?.aborted; run++) {

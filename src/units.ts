@@ -1,5 +1,6 @@
 // Units are parsed here, at the edge; everything inside works in bytes, nanoseconds and bits per second.
 import { StoqError } from './errors.js';
+import { callNative, native } from './native.js';
 
 /** The formats accepted on the command line, documented once (shown in `--help`). */
 export const FORMATS = `Formats:
@@ -8,7 +9,9 @@ export const FORMATS = `Formats:
   TIME      a number with a unit, or several run together: 10s, 500ms, 1s500ms, 2m, 250us
             (units: ns, us, ms, s, m, h; a bare number is seconds)
   RATE      bits per second: 1Gbps, 2.5Gbit/s, 100Mbps, 10kbps (powers of 1000)
-  ADDRESS   an IPv6 host and port: [::1]:4433, [fd00::2]:4433, [::]:0 (port 0 picks one)`;
+  ADDRESS   a host and port: [::1]:4433, [fd00::2]:4433, 192.0.2.1:4433, server.lab:4433
+            (a name is resolved once, IPv6 first, then IPv4; a link-local address names its
+            interface: [fe80::1%eth0]:4433; to listen, [::]:0 takes any address, port 0 picks one)`;
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1,
@@ -59,13 +62,27 @@ export function parseRate(text: string | number): number {
   return Number(m[1]) * RATE_UNITS[m[2].toLowerCase()];
 }
 
-/** Parses `[v6addr]:port` (or `host:port` for names); rejects anything without a port. */
-export function parseAddress(text: string): { host: string; port: number } {
-  const s = String(text).trim();
-  const m = /^\[([0-9a-fA-F:.%\w]+)\]:(\d{1,5})$/.exec(s) ?? /^([\w.-]+):(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw invalid('address', s, '[::1]:4433');
-  return { host: m[1], port };
+/** An ADDRESS as the engine uses it. */
+export interface Address {
+  /** `[v6addr]:port` (a zone as its interface index, `[fe80::1%2]:4433`) or `v4addr:port`. */
+  address: string;
+  /** The IP address alone, zone included (`fe80::1%2`). */
+  host: string;
+  port: number;
+}
+
+/**
+ * Reads an ADDRESS with the engine's parser, the one every command and the engine share: `[v6addr]:port`,
+ * `v4addr:port` or `name:port`, a name resolved once (IPv6 first, then IPv4), a link-local address with
+ * its zone (`[fe80::1%eth0]:4433`, carried to the socket as `sin6_scope_id`). A `target` is one host
+ * with a port other than 0; a `listen` address may be a wildcard with port 0. Throws `INVALID_ARGUMENT`
+ * (field `target` or `listen`) naming the text as typed.
+ */
+export function parseAddress(text: string, use: 'target' | 'listen'): Address {
+  const address = callNative(() => native.parseAddress(String(text), use === 'listen'));
+  const m = /^\[(.*)\]:(\d+)$/.exec(address) ?? /^(.*):(\d+)$/.exec(address);
+  if (!m) throw new StoqError('INTERNAL', `the engine gave an address without a port: ${address}`);
+  return { address, host: m[1], port: Number(m[2]) };
 }
 
 /** Formats nanoseconds as the shortest TIME that reads back the same: `10ms`, `5s`, `1m`, `250us`. */

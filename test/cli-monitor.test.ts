@@ -297,13 +297,13 @@ describe('stoq-bench monitor', () => {
     const history = join(dir, 'usage-history.db');
     const cases: Array<[string[], RegExp]> = [
       [[], /Missing required argument: target/],
-      [['--target', 'nowhere'], /--target: invalid address "nowhere"/],
+      [['--target', 'nowhere'], /--target: "nowhere": no port/],
       [['--target', '[::1]:1', '--slo', 'p99-rtt<=2parsecs'], /--slo: invalid duration/],
       [['--target', '[::1]:1', '--slo', 'rps>=10'], /--slo "rps>=10": monitor measures p50-rtt, p99-rtt and goodput/],
       [['--target', '[::1]:1', '--interval', '5ms'], /--interval must be at least 10ms/],
       [['--target', '[::1]:1', '--window', '10 minutes'], /--window: invalid duration/],
       [['--target', '[::1]:1', '--webhook', 'ftp://[::1]/x'], /--webhook: expected an http\(s\) URL/],
-      [['--target', '[::1]:1', '--metrics', '9464'], /--metrics: invalid address/],
+      [['--target', '[::1]:1', '--metrics', '9464'], /--metrics: "9464": no port/],
       [['--target', '[::1]:1', '--probe-count', '0'], /--probe-count: expected a whole number/],
       [['--target', '[::1]:1', '--probe-count', '3', '--probe-warmup', '3'], /--probe-warmup must be less than --probe-count/],
       [['--target', '[::1]:1', '--bogus'], /Unknown argument: bogus/],

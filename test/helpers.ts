@@ -25,8 +25,8 @@ export async function cli(args: string[], signal: AbortSignal = new AbortControl
 }
 
 /** Starts `stoq-bench server` as a child process and waits for its readiness line (no sleeps). */
-export async function spawnServer(args: string[] = []): Promise<{ child: ChildProcess; address: string; lines: string[] }> {
-  const child = spawn(process.execPath, [CLI, 'server', '--listen', '[::1]:0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnServer(args: string[] = [], listen = '[::1]:0'): Promise<{ child: ChildProcess; address: string; lines: string[] }> {
+  const child = spawn(process.execPath, [CLI, 'server', '--listen', listen, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const rl = createInterface({ input: child.stdout! });
   const address = await new Promise<string>((resolve, reject) => {

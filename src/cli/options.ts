@@ -65,15 +65,17 @@ export const whole = (flag: string, describe: string, min: number, max: number, 
   ...extra,
 });
 
-/** An option holding an ADDRESS (`[v6addr]:port`), checked at the edge and kept as text. */
-export const address = (flag: string, describe: string, extra: Options = {}): Options => ({
+/**
+ * An option holding an ADDRESS, read at the edge by the engine's parser (a name resolved, a zone to its
+ * index; for a `target`, port 0 and wildcards refused) and kept as the address the engine will use.
+ */
+export const address = (flag: string, describe: string, use: 'target' | 'listen', extra: Options = {}): Options => ({
   type: 'string',
   describe,
   coerce: (value: unknown) => {
     if (value === undefined) return undefined;
     try {
-      parseAddress(String(value));
-      return String(value);
+      return parseAddress(String(value), use).address;
     } catch (error) {
       throw new StoqError('INVALID_ARGUMENT', `--${flag}: ${(error as Error).message}`);
     }

@@ -8,7 +8,7 @@ import { kindSpec, kindsTaking, takes } from '../kinds.js';
 import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
 import { formatBytes, formatDuration, formatSize } from '../units.js';
-import { size, time, whole as wholeIn } from './options.js';
+import { address, size, time, whole as wholeIn } from './options.js';
 import { OUT_HELP } from './records-out.js';
 
 interface ScenarioFlag {
@@ -61,7 +61,7 @@ function scenarioFlagOptions(): Record<string, Options> {
 
 /** The flags that describe a measurement (shared with `validate`, which extends this table). */
 export const scenarioOptions: Record<string, Options> = {
-  target: { type: 'string', describe: 'ADDRESS of a stoq-bench (or any perf) server; default: embedded server on [::1]' },
+  target: address('target', 'ADDRESS of a stoq-bench (or any perf) server; default: embedded server on [::1]', 'target'),
   ...scenarioFlagOptions(),
   runs: wholeIn('runs', 'repeat the scenario this many times (one session)', 1, 10_000, { default: '1' }),
   json: { type: 'boolean', default: false, describe: 'print each run record as one JSON line instead of text' },

@@ -476,7 +476,8 @@ export interface RunRecord {
    */
   startedAt: string;
   /**
-   * The server measured, `[v6addr]:port`.
+   * The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
+   * `[fe80::1%2]:4433`) or `v4addr:port`.
    */
   target: string;
   /**
@@ -1195,7 +1196,8 @@ export interface RecordContext {
    */
   startedAt: string;
   /**
-   * The server measured, `[v6addr]:port`.
+   * The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
+   * `[fe80::1%2]:4433`) or `v4addr:port`.
    */
   target: string;
   /**

@@ -56,7 +56,7 @@ export class MonitorMetrics {
 
 /** Serves the registry on `address` (`[::1]:9464`; port 0 picks one); resolves with the bound address. */
 export async function serveMetrics(registry: Registry, address: string): Promise<{ address: string; close(): Promise<void> }> {
-  const { host, port } = parseAddress(address);
+  const { host, port } = parseAddress(address, 'listen');
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || (path !== '/metrics' && path !== '/')) {

@@ -1,5 +1,6 @@
 // Two IPv6 hosts on one machine: network namespaces joined by a veth pair (fd00::1 serves, fd00::2
-// measures), created by the test itself and always removed, also when a test fails or the process exits.
+// measures; on the link, fe80::1 and fe80::2), created by the test itself and always removed, also when a
+// test fails or the process exits.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CLI } from '../helpers.js';
@@ -15,12 +16,14 @@ export interface Host {
   ns: string;
   dev: string;
   address: string;
+  /** The link-local address of its veth end (reached with the zone of the other end's interface). */
+  linkLocal: string;
   /** The kernel's counters of this host's veth end. */
   counters(): Counters;
   /** Runs the stoq-bench CLI inside this host's namespace. */
   cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  /** Starts `stoq-bench server` here and waits for its readiness line. */
-  server(args?: string[]): Promise<{ child: ChildProcess; address: string }>;
+  /** Starts `stoq-bench server` here (on `[address]:0` unless `listen` says) and waits for its readiness line. */
+  server(args?: string[], listen?: string): Promise<{ child: ChildProcess; address: string }>;
 }
 
 export interface Testbed {
@@ -82,21 +85,23 @@ export function createTestbed(): Testbed {
       ip(['-n', ns, 'link', 'set', 'lo', 'up']);
     }
     ip(['link', 'add', names.sdev, 'netns', names.s, 'type', 'veth', 'peer', 'name', names.cdev, 'netns', names.c]);
-    for (const [ns, dev, addr] of [
-      [names.s, names.sdev, 'fd00::1'],
-      [names.c, names.cdev, 'fd00::2'],
+    for (const [ns, dev, addr, linkLocal] of [
+      [names.s, names.sdev, 'fd00::1', 'fe80::1'],
+      [names.c, names.cdev, 'fd00::2', 'fe80::2'],
     ]) {
       ip(['-n', ns, 'addr', 'add', `${addr}/64`, 'dev', dev, 'nodad']);
+      ip(['-n', ns, 'addr', 'add', `${linkLocal}/64`, 'dev', dev, 'nodad']);
       ip(['-n', ns, 'link', 'set', dev, 'up']);
     }
   } catch (error) {
     close();
     throw error;
   }
-  const host = (ns: string, dev: string, address: string): Host => ({
+  const host = (ns: string, dev: string, address: string, linkLocal: string): Host => ({
     ns,
     dev,
     address,
+    linkLocal,
     counters() {
       const read = (name: string) => Number(execFileSync('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${dev}/statistics/${name}`]).toString());
       return { rxBytes: read('rx_bytes'), txBytes: read('tx_bytes'), rxPackets: read('rx_packets'), txPackets: read('tx_packets') };
@@ -111,8 +116,8 @@ export function createTestbed(): Testbed {
         child.once('exit', (code) => resolve({ code, stdout, stderr }));
       });
     },
-    async server(args = []) {
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'server', '--listen', `[${address}]:0`, '--json', ...args], {
+    async server(args = [], listen = `[${address}]:0`) {
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'server', '--listen', listen, '--json', ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const lines = createInterface({ input: child.stdout! });
@@ -127,8 +132,8 @@ export function createTestbed(): Testbed {
     },
   });
   return {
-    server: host(names.s, names.sdev, 'fd00::1'),
-    client: host(names.c, names.cdev, 'fd00::2'),
+    server: host(names.s, names.sdev, 'fd00::1', 'fe80::1'),
+    client: host(names.c, names.cdev, 'fd00::2', 'fe80::2'),
     shape(rateBps) {
       // Burst of 10 ms at the rate (at least 64 KiB), so the bucket never starves the sender.
       const burst = Math.max(64 * 1024, Math.round(rateBps / 8 / 100));

@@ -2,6 +2,7 @@
 //! fast path and CLOCK_MONOTONIC timing. Plain Rust: no Node types here, so `cargo test` exercises it;
 //! the napi binding lives in `crate/node`.
 
+pub mod address;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -18,7 +19,8 @@ pub mod socket;
 pub mod spec;
 pub mod workload;
 
-pub use client::{run, Cancel, ConnectionResult, Pacing, RunOptions, RunResult, RunState};
+pub use address::{parse_address, AddressUse};
+pub use client::{ensure_descriptors, run, Cancel, ConnectionResult, Pacing, RunOptions, RunResult, RunState};
 pub use error::{Error, ErrorCode, ErrorInfo, Result};
 pub use payload::{Connection, SharedBufs};
 pub use record::{Build, RecordContext, RunRecord};

@@ -40,7 +40,8 @@ pub struct RunRecord {
     /// When the run started (RFC 3339, UTC).
     #[schemars(extend("format" = "date-time"))]
     pub started_at: String,
-    /// The server measured, `[v6addr]:port`.
+    /// The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
+    /// `[fe80::1%2]:4433`) or `v4addr:port`.
     pub target: String,
     /// The server ran in this process (then `end.server` holds its counters and memory per connection).
     pub embedded_server: bool,
@@ -438,7 +439,8 @@ pub struct RecordContext {
     pub session: Session,
     /// When the run started (RFC 3339, UTC).
     pub started_at: String,
-    /// The server measured, `[v6addr]:port`.
+    /// The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
+    /// `[fe80::1%2]:4433`) or `v4addr:port`.
     pub target: String,
     /// The server runs in this process.
     pub embedded_server: bool,

@@ -17,7 +17,10 @@ use stoq_engine::metrics::Interval;
 use stoq_engine::record::IntervalRecord;
 use stoq_engine::schema::StoppedServer;
 use stoq_engine::server::parse_prefix;
-use stoq_engine::{Cancel, RecordContext, RunOptions, RunRecord, Scenario, Server, ServerOptions, Settings};
+use stoq_engine::{
+    ensure_descriptors, parse_address, AddressUse, Cancel, RecordContext, RunOptions, RunRecord, Scenario, Server,
+    ServerOptions, Settings,
+};
 
 type EngineError = stoq_engine::Error;
 
@@ -69,6 +72,25 @@ pub fn engine_spec() -> String {
 #[napi]
 pub fn normalize_scenario(env: Env, scenario_json: String) -> napi::Result<String> {
     guarded(|| Scenario::from_json(&scenario_json).map(|s| s.to_json())).map_err(|e| js_error(&env, &e))
+}
+
+/// Reads an address as people type it (`[v6addr]:port`, `v4addr:port`, `name:port`; a link-local IPv6
+/// address with its zone, `[fe80::1%eth0]:4433`) and returns it as the engine will use it: a name
+/// resolved (IPv6 first, then IPv4), a zone as its interface index (`[fe80::1%2]:4433`). A target
+/// (`listen` false) is one host with a port other than 0; a listening address may be a wildcard with
+/// port 0. Throws `INVALID_ARGUMENT` with `field` `target` or `listen`, naming the text as typed.
+#[napi(js_name = "parseAddress")]
+pub fn parse_address_js(env: Env, text: String, listen: bool) -> napi::Result<String> {
+    let usage = if listen { AddressUse::Listen } else { AddressUse::Target };
+    guarded(|| parse_address(&text, usage).map(|a| a.to_string())).map_err(|e| js_error(&env, &e))
+}
+
+/// Checks that this process may open what a run of the scenario (JSON of `ScenarioInput`) needs: a UDP
+/// socket per connection, and a qlog file each when `qlog`. Raises the soft `RLIMIT_NOFILE` up to the
+/// hard limit where it is too low; throws `INVALID_ARGUMENT` (field `connections`) where even that is.
+#[napi]
+pub fn check_descriptors(env: Env, scenario_json: String, qlog: bool) -> napi::Result<()> {
+    guarded(|| ensure_descriptors(&Scenario::from_json(&scenario_json)?, qlog)).map_err(|e| js_error(&env, &e))
 }
 
 /// Options of a server.
@@ -154,7 +176,7 @@ pub struct NativeServer {
 fn server_options(config: ServerConfig) -> stoq_engine::Result<ServerOptions> {
     let defaults = ServerOptions::default();
     let listen = match config.listen {
-        Some(l) => l.parse().map_err(|_| invalid("listen", format!("invalid listen address {l}")))?,
+        Some(l) => parse_address(&l, AddressUse::Listen)?,
         None => defaults.listen,
     };
     let identity = match (config.cert, config.key) {
@@ -278,7 +300,8 @@ impl NativeCancel {
 /// Options of a run.
 #[napi(object)]
 pub struct RunConfig {
-    /// The server, `[v6addr]:port`.
+    /// The server: `[v6addr]:port`, `v4addr:port` or `name:port` (resolved, IPv6 first), a link-local
+    /// address with its zone (`[fe80::1%eth0]:4433`); see `parseAddress`.
     pub target: String,
     /// Interval length, ns (at least 10 ms).
     ///
@@ -327,11 +350,7 @@ pub fn run_scenario(
 ) -> napi::Result<AsyncTask<RunTask>> {
     let prepare = || -> stoq_engine::Result<(Scenario, RunOptions, RecordContext)> {
         let scenario = Scenario::from_json(&scenario_json)?;
-        let target = config
-            .target
-            .parse()
-            .map_err(|_| invalid("target", format!("invalid target address {}", config.target)))?;
-        let mut options = RunOptions::new(target);
+        let mut options = RunOptions::new(parse_address(&config.target, AddressUse::Target)?);
         if let Some(ns) = config.interval_ns {
             options.interval_ns = ns as u64;
         }

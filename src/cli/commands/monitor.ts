@@ -14,9 +14,9 @@ import { baselineLevels, runMonitor, type Measurement } from '../../monitor/moni
 import type { BaselineLevels } from '../../monitor/health.js';
 import { engineLimit } from '../../native.js';
 import { alertText, paint, startedText, statusText, stoppedText } from '../../monitor/text.js';
-import { formatDuration, parseAddress } from '../../units.js';
+import { formatDuration } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
-import { time, whole } from '../options.js';
+import { address, time, whole } from '../options.js';
 
 /** `p99-rtt<=2ms` and `rtt-p99<=2ms` name the round-trip percentiles; the rest is parseSlo's syntax. */
 export function parseMonitorSlo(text: string): Slo {
@@ -42,7 +42,7 @@ export const monitorCommand: Command = {
   describe: 'Measure --target continuously: RTT probes, throughput bursts, health, alerts, Prometheus metrics',
   longRunning: 'measurement',
   options: {
-    target: { type: 'string', demandOption: true, describe: 'ADDRESS of the server to watch (required)' },
+    target: address('target', 'ADDRESS of the server to watch (required)', 'target', { demandOption: true }),
     interval: time('interval', `probe period (TIME, at least ${formatDuration(INTERVAL_MIN)})`, { default: '1s' }),
     window: time('window', 'sliding window of the percentiles and the health (TIME)', { default: '60s' }),
     'burst-every': time('burst-every', 'period of the throughput bursts (TIME; 0 disables them)', { default: '10s' }),
@@ -58,7 +58,7 @@ export const monitorCommand: Command = {
     history: { type: 'string', describe: 'history store for every measurement (default $STOQ_BENCH_STORE or ~/.local/share/stoq-bench/history.db)' },
     alerts: { type: 'string', describe: 'append alerts (JSON lines) to FILE instead of stdout' },
     webhook: { type: 'string', describe: 'POST each alert as JSON to this http(s) URL' },
-    metrics: { type: 'string', describe: 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)' },
+    metrics: address('metrics', 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)', 'listen'),
     'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a target that requires one (server --client-ca)' },
     'client-key': { type: 'string', describe: 'PEM private key FILE of --client-cert' },
     json: { type: 'boolean', default: false, describe: 'print the events (started, alert, stopped) as JSON lines instead of text' },
@@ -88,14 +88,6 @@ export const monitorCommand: Command = {
         url = undefined;
       }
       if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return `--webhook: expected an http(s) URL, got "${argv.webhook}"`;
-    }
-    for (const flag of ['target', 'metrics']) {
-      if (argv[flag] === undefined) continue;
-      try {
-        parseAddress(String(argv[flag]));
-      } catch (error) {
-        return `--${flag}: ${(error as Error).message}`;
-      }
     }
     return undefined;
   },

@@ -5,7 +5,7 @@ import { ServerMetrics } from '../../monitor/server-metrics.js';
 import { engineLimit, engineSpec } from '../../native.js';
 import { CONGESTION_CONTROLS } from '../../scenario.js';
 import { StoqServer, type LiveServerStats } from '../../server.js';
-import { formatBytes, formatDuration, formatRate, parseAddress } from '../../units.js';
+import { formatBytes, formatDuration, formatRate } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
 import { address, rate, size, time, whole } from '../options.js';
 
@@ -19,7 +19,7 @@ export const serverCommand: Command = {
   describe: 'Serve the perf protocol (ALPN "perf") until SIGINT/SIGTERM',
   longRunning: 'service',
   options: {
-    listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', { defaultDescription: defaults.server.listen }),
+    listen: address('listen', 'ADDRESS to listen on (port 0 picks one)', 'listen', { defaultDescription: defaults.server.listen }),
     'ipv6-only': { type: 'boolean', default: false, describe: 'on an IPv6 address, refuse IPv4 clients (no IPv4-mapped addresses)' },
     threads: whole('threads', 'worker threads sharing the port (no other process can join them)', 1, 256, { defaultDescription: String(defaults.server.threads) }),
     cert: { type: 'string', describe: 'PEM certificate file (default: a self-signed one made at start)' },
@@ -40,7 +40,7 @@ export const serverCommand: Command = {
     'max-half-open-per-prefix': whole('max-half-open-per-prefix', 'half-open connections one source (IPv6 /64, IPv4 address) may hold; beyond, its Initials are dropped', 1, 10_000_000, { defaultDescription: String(defaults.server.maxHalfOpenPerPrefix) }),
     qlog: { type: 'string', describe: 'write a qlog per accepted connection into this DIR' },
     'stats-interval': whole('stats-interval', 'seconds between status lines while serving', 1, 3600, { default: '1' }),
-    metrics: { type: 'string', describe: 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9465 (GET /metrics)' },
+    metrics: address('metrics', 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9465 (GET /metrics)', 'listen'),
     json: { type: 'boolean', default: false, describe: 'print one JSON object per line' },
   },
   check(argv) {
@@ -48,13 +48,6 @@ export const serverCommand: Command = {
     if (argv['max-rate'] !== undefined && !((argv['max-rate'] as number) >= 8)) return '--max-rate must be at least 8bps';
     if (argv['handshake-timeout'] !== undefined && (argv['handshake-timeout'] as number) <= 0) return '--handshake-timeout must be more than 0';
     if (argv['idle-timeout'] !== undefined && (argv['idle-timeout'] as number) < IDLE_MIN) return `--idle-timeout must be at least ${formatDuration(IDLE_MIN)}`;
-    if (argv.metrics !== undefined) {
-      try {
-        parseAddress(String(argv.metrics));
-      } catch (error) {
-        return `--metrics: ${(error as Error).message}`;
-      }
-    }
     return undefined;
   },
   async run(argv, io) {

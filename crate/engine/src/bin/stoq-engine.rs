@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use stoq_engine::{run, Cancel, RunOptions, Scenario, Server, ServerOptions};
+use stoq_engine::{parse_address, run, AddressUse, Cancel, RunOptions, Scenario, Server, ServerOptions};
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
@@ -48,7 +48,7 @@ fn run_command(args: &[String]) -> Result<(), String> {
         }
     };
     let target: SocketAddr = match (flag(args, "--target"), &server) {
-        (Some(t), _) => t.parse().map_err(|_| format!("bad --target {t}"))?,
+        (Some(t), _) => parse_address(t, AddressUse::Target).map_err(|e| format!("--target {}", e.message()))?,
         (None, Some(s)) => s.local_addr(),
         (None, None) => unreachable!(),
     };
@@ -69,7 +69,7 @@ fn run_command(args: &[String]) -> Result<(), String> {
 fn server_command(args: &[String]) -> Result<(), String> {
     let listen = flag(args, "--listen").unwrap_or("[::]:4433");
     let options = ServerOptions {
-        listen: listen.parse().map_err(|_| format!("bad --listen {listen}"))?,
+        listen: parse_address(listen, AddressUse::Listen).map_err(|e| format!("--listen {}", e.message()))?,
         threads: flag(args, "--threads").unwrap_or("1").parse().map_err(|_| "bad --threads")?,
         ..ServerOptions::default()
     };

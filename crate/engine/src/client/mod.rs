@@ -4,6 +4,7 @@
 //! kind's workload (`crate::workload`). Interval snapshots flow to the caller as they happen; the run's
 //! result holds every interval, per-connection outcomes, raw latency samples and the fast-path record.
 
+mod descriptors;
 mod slot;
 pub(crate) mod streams;
 mod worker;
@@ -19,17 +20,20 @@ use crossbeam_channel::unbounded;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::address::{self, AddressUse};
 use crate::config::{quiche_config, Role};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges};
 use crate::scenario::{limit, Scenario};
 use crate::socket::{FastPath, Socket};
+pub use descriptors::ensure_descriptors;
 pub(crate) use slot::Slot;
 pub(crate) use worker::Meter;
 use worker::{Worker, WorkerResult};
 
 pub struct RunOptions {
-    /// The server to measure.
+    /// The server to measure: one unicast address and a port other than 0, a link-local one with its
+    /// zone (`sin6_scope_id`); `crate::address::parse_address` reads one as people type it.
     pub target: SocketAddr,
     /// Interval length, ns (at least 10 ms).
     ///
@@ -63,7 +67,18 @@ impl RunOptions {
     }
 }
 
-/// Cancels a run from another thread; the run then returns what it measured, marked cancelled.
+/// After a run's stop condition (its deadline passed, its count budget spent, or a cancel), work in
+/// flight at that moment (a request, an upload's last window, a handshake) has this long to finish. A
+/// connection still busy then is closed, and what it left unfinished is its error (`TIMEOUT`).
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Longest wait, once a connection's close is asked for, for the close to leave and quiche's closing
+/// period (3 PTO, RFC 9000 §10.2) to pass. A close held back by a full congestion window leaves at the
+/// next PTO; one that cannot leave by then is left to the peer's idle timeout.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Cancels a run from another thread; the run then returns what it measured, marked cancelled, within
+/// [`CLOSE_WAIT`] (plus one pass of its event loop).
 #[derive(Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);
 
@@ -153,6 +168,16 @@ pub enum Pacing {
 
 /// Runs `scenario` against `options.target`, calling `on_interval` as each interval completes.
 /// Fails only when the run cannot start; a connection that fails is data in the result.
+///
+/// Every run stops, whatever its size. From its stop condition (the deadline, the count budget spent)
+/// on, no stream, request or connection starts, endless replies are stopped (STOP_SENDING) and endless
+/// uploads end (FIN), those of streams that open later included; work in flight has [`STOP_GRACE`] to
+/// finish, then each connection closes and is done within [`CLOSE_WAIT`]: the run returns at most
+/// `STOP_GRACE + CLOSE_WAIT` (3 s) after its stop condition. A cancel closes every connection at once,
+/// whenever it comes (before or after the deadline): the run returns within `CLOSE_WAIT` (1 s). Both
+/// bounds add one pass of the event loop (a look at the clock at least every 50 ms) to the times of
+/// quiche itself; a run stopped only by its byte count ends when the bytes are in, then closes within
+/// `CLOSE_WAIT`.
 pub fn run(
     scenario: &Scenario,
     options: &RunOptions,
@@ -167,13 +192,15 @@ pub fn run(
         ));
     }
     interval.check(options.interval_ns)?;
+    address::check(options.target, AddressUse::Target)?;
+    let threads = scenario.settings.threads.min(scenario.connections).max(1);
+    ensure_descriptors(scenario, options.qlog_dir.is_some())?;
     if let Some(dir) = &options.qlog_dir {
         std::fs::create_dir_all(dir)?;
     }
     // A certificate that cannot be loaded fails the run before it starts.
     quiche_config(&scenario.settings, &client_role(&options.client_cert))?;
     let local = local_address_for(options.target)?;
-    let threads = scenario.settings.threads.min(scenario.connections).max(1);
     let start = Instant::now();
     let plan = Arc::new(Plan {
         scenario: scenario.clone(),

@@ -18,7 +18,8 @@ pub(crate) struct Slot {
     pub connect_at: Instant,
     /// The request streams of the connection.
     pub streams: Streams,
-    pub closing: bool,
+    /// When the connection's close was asked for (it leaves as quiche lets it).
+    pub closing: Option<Instant>,
     pub finished: bool,
     /// Packets or socket space arrived, or the slot changed, since its last pass.
     pub dirty: bool,
@@ -39,7 +40,7 @@ impl Slot {
             wake_at: None,
             connect_at: start,
             streams,
-            closing: false,
+            closing: None,
             finished: false,
             dirty: true,
             timer: None,
@@ -105,7 +106,7 @@ impl Slot {
         } else if let Some(e) = ended {
             self.result.state = RunState::Errored;
             self.note_error(e);
-        } else if unfinished > 0 && !self.closing {
+        } else if unfinished > 0 && self.closing.is_none() {
             self.result.state = RunState::Errored;
             self.note_error(Error::Peer(format!(
                 "the server closed the connection with {unfinished} streams unfinished"

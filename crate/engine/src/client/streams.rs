@@ -52,6 +52,9 @@ pub(crate) struct Streams {
     queued: VecDeque<(u64, u64)>,
     /// Stopped replies wait for the server's reset until this time.
     pub linger_until: Option<Instant>,
+    /// When the run's stop reached this connection: from then on no stream opens, and every endless
+    /// reply is stopped, those whose stream appears later included.
+    stopped_at: Option<Instant>,
     /// Unidirectional streams (the reply comes on a new server stream).
     uni: bool,
 }
@@ -69,6 +72,11 @@ impl Streams {
 
     pub fn open_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// Whether the run's stop has reached these streams.
+    pub fn stopped(&self) -> bool {
+        self.stopped_at.is_some()
     }
 
     /// Unidirectional replies that carried fewer bytes than asked for (checked per connection).
@@ -101,32 +109,41 @@ impl Slot {
         })
     }
 
-    /// Opens one request stream; false when the peer's stream limit is reached.
+    /// Opens one request stream, with as much of its header as quiche takes now; false when the peer's
+    /// stream limit is reached or the run's stop has come.
     pub fn open_stream(&mut self, upload: u64, expect: u64, timed: bool) -> bool {
-        if self.stream_credit() == 0 {
+        if self.streams.stopped() || self.stream_credit() == 0 {
             return false;
         }
+        let Some(conn) = self.conn.as_mut() else { return false };
         let s = &mut self.streams;
         let uni = s.uni;
-        let id = if uni {
-            s.opened_uni += 1;
-            stream_id::nth(s.opened_uni - 1, true, false)
-        } else {
-            s.opened_bidi += 1;
-            stream_id::nth(s.opened_bidi - 1, true, true)
+        let id = stream_id::nth(if uni { s.opened_uni } else { s.opened_bidi }, true, !uni);
+        let header = encode_request(expect);
+        let fin = upload == 0;
+        // The stream is created in quiche now (even when no header byte fits yet: `Done`): quiche counts a
+        // stream against the peer's limit only once it exists, so a stream opened on credit that was
+        // never spent would stay unknown to quiche, and out of reach of the stop, until credit returned.
+        let header_sent = match conn.stream_send(id, &header, fin) {
+            Ok(n) => n,
+            Err(quiche::Error::Done) => 0,
+            Err(_) => return false,
         };
         if uni {
+            s.opened_uni += 1;
             s.awaiting_reply.push_back(id);
+        } else {
+            s.opened_bidi += 1;
         }
         s.flows.insert(
             id,
             Flow {
                 request_id: id,
                 reply_id: (!uni).then_some(id),
-                header: encode_request(expect),
-                header_sent: 0,
+                header,
+                header_sent,
                 upload_left: upload,
-                fin_sent: false,
+                fin_sent: fin && header_sent == HEADER_LEN,
                 expect,
                 received: 0,
                 stopped_at: None,
@@ -198,12 +215,21 @@ impl Slot {
                 let _ = conn.stream_shutdown(id, quiche::Shutdown::Read, error_code::INVALID_DATA);
                 continue;
             };
+            // A reply whose flow is over, or a uni reply that appears after its flow was stopped, is stopped
+            // now; what it carries is not counted (the transfer ended at the stop).
+            let stopped = s.flows.get(&request).is_none_or(|f| f.stopped_at.is_some());
+            if stopped {
+                let _ = conn.stream_shutdown(id, quiche::Shutdown::Read, error_code::NO_ERROR);
+            }
+            if !s.flows.contains_key(&request) {
+                continue;
+            }
             loop {
                 // Reply payload is only counted: discarded inside quiche, never copied out.
                 match conn.stream_discard(id, usize::MAX) {
                     Ok((n, fin)) => {
-                        received += n as u64;
                         let Some(f) = s.flows.get_mut(&request) else { break };
+                        received += n as u64;
                         f.received += n as u64;
                         if fin {
                             let f = s.flows.remove(&request).expect("present");
@@ -276,10 +302,13 @@ impl Slot {
         meter.bytes_received += received;
     }
 
-    /// Ends streams at the deadline or on cancel: STOP_SENDING on endless replies, FIN on endless uploads,
-    /// and nothing new opened (streams in flight finish, so byte counts stay exact).
+    /// Ends streams at the run's stop (deadline, count budget spent, or cancel): STOP_SENDING on endless
+    /// replies, FIN on endless uploads, and from then on nothing new opened (streams in flight finish, so
+    /// byte counts stay exact). Once is enough: a stream cannot open afterwards, and an endless reply
+    /// whose stream appears later is stopped as it appears (`read_replies`).
     pub fn stop_streams(&mut self, meter: &mut Meter, now: Instant) {
         let s = &mut self.streams;
+        s.stopped_at = Some(now);
         s.queued.clear();
         let Some(conn) = self.conn.as_mut() else { return };
         for f in s.flows.values_mut() {

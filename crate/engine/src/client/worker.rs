@@ -10,8 +10,8 @@ use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 
 use super::streams::Streams;
-use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick};
-use crate::config::quiche_config;
+use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick, CLOSE_WAIT, STOP_GRACE};
+use crate::config::{quiche_config, Role};
 use crate::error::Error;
 use crate::metrics::{thread_cpu_ns, Counters, Latencies, PathGauges};
 use crate::protocol::error_code;
@@ -96,7 +96,9 @@ impl Worker {
         let mut last = Counters::default();
         let mut tick_index = 0u32;
         let mut next_tick = self.plan.start + self.plan.interval;
-        let mut stopped_streams = false;
+        // When the run's stop condition came: its deadline, or when this worker saw the count budget spent
+        // or the cancel.
+        let mut stopped_at: Option<Instant> = None;
 
         for i in 0..self.slots.len() {
             if !self.workload.one_unit_per_connection() || self.plan.may_start_another(Instant::now()) {
@@ -113,17 +115,25 @@ impl Worker {
                 self.receive(i, &mut rx, &mut meta);
             }
             let now = Instant::now();
-            let ending = self.plan.cancel.is_cancelled() || self.plan.deadline.is_some_and(|d| now >= d);
-            if ending && !stopped_streams {
-                stopped_streams = true;
+            if stopped_at.is_none() && self.plan.budget_over(now) {
+                stopped_at = Some(self.plan.deadline.filter(|&d| d <= now).unwrap_or(now));
+            }
+            // Applied on every pass, not once: a connection or stream that comes later is stopped too, and
+            // a cancel that comes after the deadline still closes every connection.
+            if let Some(at) = stopped_at {
+                let cancelled = self.plan.cancel.is_cancelled();
+                let overdue = now >= at + STOP_GRACE;
                 for i in 0..self.slots.len() {
-                    self.stop(i, now);
+                    self.stop(i, now, cancelled, overdue);
                 }
             }
             for i in 0..self.slots.len() {
                 let s = &self.slots[i];
                 let due = s.dirty
-                    || [s.timer, s.streams.linger_until].into_iter().flatten().any(|t| t <= now)
+                    || [s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t <= now)
                     || s.wake_at.is_some_and(|t| t <= now + PACING_SLACK);
                 if due && !s.finished {
                     self.slots[i].dirty = false;
@@ -155,13 +165,18 @@ impl Worker {
             if all_done {
                 break;
             }
-            let wake = [Some(next_tick), self.plan.deadline.filter(|_| !stopped_streams)]
+            // The next moment the stop changes something: the deadline, then the end of the grace.
+            let stop = match stopped_at {
+                None => self.plan.deadline,
+                Some(at) => Some(at + STOP_GRACE).filter(|&t| t > now),
+            };
+            let wake = [Some(next_tick), stop]
                 .into_iter()
                 .chain(
                     self.slots
                         .iter()
                         .filter(|s| !s.finished)
-                        .flat_map(|s| [s.wake_at, s.timer, s.streams.linger_until]),
+                        .flat_map(|s| [s.wake_at, s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]),
                 )
                 .flatten()
                 .min()
@@ -240,7 +255,7 @@ impl Worker {
                     }
                 }
                 slot.conn = Some(conn);
-                slot.closing = false;
+                slot.closing = None;
                 slot.dirty = true;
             }
             Err(e) => slot.fail(Error::from(e)),
@@ -274,17 +289,40 @@ impl Worker {
         }
     }
 
-    /// The deadline passed or the run was cancelled: streams stop (those in flight finish), and a
-    /// cancelled run closes its connections.
-    fn stop(&mut self, i: usize, now: Instant) {
+    /// The run's stop condition came: the slot's streams stop (those in flight finish), a cancel closes
+    /// the connection at once, and a connection still busy `STOP_GRACE` after the stop is closed, what it
+    /// left unfinished becoming its error. Idempotent: called on every pass from the stop on.
+    fn stop(&mut self, i: usize, now: Instant, cancelled: bool, overdue: bool) {
         let slot = &mut self.slots[i];
-        slot.stop_streams(&mut self.meter, now);
-        if self.plan.cancel.is_cancelled() {
-            if let Some(conn) = slot.conn.as_mut() {
-                let _ = conn.close(true, error_code::NO_ERROR, b"cancelled");
-                slot.closing = true;
-            }
+        if slot.finished || slot.closing.is_some() {
+            return;
         }
+        if !slot.streams.stopped() {
+            slot.stop_streams(&mut self.meter, now);
+            slot.dirty = true;
+        }
+        let Some(conn) = slot.conn.as_mut() else { return };
+        if cancelled {
+            let _ = conn.close(true, error_code::NO_ERROR, b"cancelled");
+        } else if overdue {
+            let open = slot.streams.open_count();
+            let grace = STOP_GRACE.as_secs_f64();
+            let unfinished = match conn.is_established() {
+                false => Some("the handshake".to_string()),
+                true if open > 0 => Some(format!("{open} streams")),
+                true => None,
+            };
+            let _ = conn.close(true, error_code::NO_ERROR, b"stopped");
+            if let Some(what) = unfinished {
+                slot.result.streams_failed += open as u64;
+                slot.note_error(Error::Timeout(format!(
+                    "{what} still unfinished {grace} s after the run's stop condition (closed then)"
+                )));
+            }
+        } else {
+            return;
+        }
+        slot.closing = Some(now);
         slot.dirty = true;
     }
 
@@ -305,13 +343,13 @@ impl Worker {
         if conn.is_established() && slot.result.handshake_ns.is_none() {
             slot.result.handshake_ns = Some((now - slot.connect_at).as_nanos() as u64);
         }
-        if conn.is_established() && !slot.closing {
+        if conn.is_established() && slot.closing.is_none() {
             let done = self.workload.advance(Step { slot, meter: &mut self.meter, plan, now, segments: self.segments });
             if let Some(reason) = done {
                 if let Some(conn) = slot.conn.as_mut() {
                     let _ = conn.close(true, error_code::NO_ERROR, reason);
                 }
-                slot.closing = true;
+                slot.closing = Some(now);
             }
         }
         let Some(conn) = slot.conn.as_mut() else { return };
@@ -328,12 +366,16 @@ impl Worker {
                 return;
             }
         };
-        // A connection that is one unit of work (a handshake) is done once its close has left. A
+        // A connection that is one unit of work (a handshake), or cancelled, is done once its close has
+        // left (quiche is draining: the CONNECTION_CLOSE went into a packet, and that packet is out). A
         // transfer's waits out quiche's closing period (3 PTO, RFC 9000 §10.2) still reading, so
-        // datagrams already under way are counted, not left unread in a closed socket.
+        // datagrams already under way are counted, not left unread in a closed socket. Neither waits
+        // longer than CLOSE_WAIT: a close that cannot leave by then is left to the peer's idle timeout.
         let per_unit = self.workload.one_unit_per_connection();
         let cancelled = plan.cancel.is_cancelled();
-        let closed = conn.is_closed() || (slot.closing && !slot.outbox.pending() && (per_unit || cancelled));
+        let close_left = conn.is_draining() && !slot.outbox.pending();
+        let closed = conn.is_closed()
+            || slot.closing.is_some_and(|t| (close_left && (per_unit || cancelled)) || now >= t + CLOSE_WAIT);
         if closed && per_unit && conn.is_established() && !cancelled {
             self.next_connection(i, Instant::now());
         } else if closed {

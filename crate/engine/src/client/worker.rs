@@ -11,7 +11,7 @@ use quinn_udp::RecvMeta;
 
 use super::streams::Streams;
 use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick, CLOSE_WAIT, STOP_GRACE};
-use crate::config::{quiche_config, Role};
+use crate::config::quiche_config;
 use crate::error::Error;
 use crate::metrics::{thread_cpu_ns, Counters, Latencies, PathGauges};
 use crate::protocol::error_code;

@@ -2,7 +2,7 @@
 // and the layers before it, never from a later one, and no import cycle is allowed (types included).
 //   base      errors, units, files, the loaded binding and the types generated from the engine
 //   scenario  a workload as data, and what each kind measures
-//   engine    running scenarios and servers on the engine, and the testbed's identity
+//   engine    running scenarios and servers on the engine, the testbed's identity and its clock's sync
 //   record    run records and reading them
 //   stats     statistics of runs
 //   store     the history store and baselines
@@ -12,7 +12,7 @@
 const LAYERS = [
   ['base', '^src/(errors|units|version|files|native)[.]ts$|^src/generated/'],
   ['scenario', '^src/(scenario|kinds)[.]ts$'],
-  ['engine', '^src/(run|server)[.]ts$|^src/environment/fingerprint[.]ts$'],
+  ['engine', '^src/(run|server)[.]ts$|^src/environment/(fingerprint|clock)[.]ts$'],
   ['record', '^src/records?[.]ts$'],
   ['stats', '^src/stats/'],
   ['store', '^src/history/'],

@@ -93,7 +93,13 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
       throw bad(where, `end.latency needs ${LATENCY_PERCENTILES.join(', ')} as numbers (or null where the sample cannot bound them)`);
     }
     nonNegative(where, 'end.latency', l, LATENCY_FIELDS);
+    if (l.histogram !== undefined && typeof l.histogram !== 'string') throw bad(where, 'end.latency.histogram must be the compressed V2 encoding (base64 text)');
     if (l.n !== undefined && !(Number.isInteger(l.n) && (l.n as number) >= 0)) throw bad(where, `end.latency.n ${l.n} is impossible (a count of samples)`);
+  }
+  if (value.start !== undefined) {
+    const s = value.start;
+    if (!isObject(s) || !finite(s.anchorUnixUs) || s.anchorUnixUs < 0) throw bad(where, 'start.anchorUnixUs (microseconds since the Unix epoch) must be a finite number >= 0');
+    if (s.at !== null && (typeof s.at !== 'string' || Number.isNaN(Date.parse(s.at)))) throw bad(where, `start.at ${JSON.stringify(s.at)} is not an instant (RFC 3339)`);
   }
   if (value.connections !== undefined) {
     if (!Array.isArray(value.connections)) throw bad(where, 'connections must be an array');

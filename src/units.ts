@@ -8,7 +8,8 @@ export const FORMATS = `Formats:
   TIME      a number with a unit, or several run together: 10s, 500ms, 1s500ms, 2m, 250us
             (units: ns, us, ms, s, m, h; a bare number is seconds)
   RATE      bits per second: 1Gbps, 2.5Gbit/s, 100Mbps, 10kbps (powers of 1000)
-  ADDRESS   an IPv6 host and port: [::1]:4433, [fd00::2]:4433, [::]:0 (port 0 picks one)`;
+  ADDRESS   an IPv6 host and port: [::1]:4433, [fd00::2]:4433, [::]:0 (port 0 picks one)
+  INSTANT   ISO 8601 wall-clock time with its zone: 2026-11-30T12:00:00Z, 2026-11-30T13:00:00+01:00`;
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1,
@@ -77,6 +78,16 @@ export function formatDuration(ns: number): string {
 /** Formats a confidence level as people read it: `95%`, `99.9%`. */
 export function formatLevel(level: number): string {
   return `${+(level * 100).toFixed(4)}%`;
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses an ISO 8601 instant with its zone (`2026-11-30T12:00:00Z`); a time without a zone is refused. */
+export function parseInstant(text: string): Date {
+  const s = String(text).trim();
+  const ms = INSTANT.test(s) ? Date.parse(s) : NaN;
+  if (Number.isNaN(ms)) throw invalid('instant', s, '2026-11-30T12:00:00Z (ISO 8601 with a zone)');
+  return new Date(ms);
 }
 
 /** Formats bits per second with a decimal prefix (`9.41 Gbit/s`). */

@@ -1,9 +1,9 @@
 // Shared option specs: units are parsed here, at the edge, and a bad value names its flag.
 import type { Options } from 'yargs';
 import { StoqError } from '../errors.js';
-import { parseAddress, parseDuration, parseSize } from '../units.js';
+import { parseAddress, parseDuration, parseInstant, parseSize } from '../units.js';
 
-function withUnit(flag: string, parse: (text: string) => number) {
+function withUnit<T>(flag: string, parse: (text: string) => T) {
   return (value: unknown) => {
     if (value === undefined) return undefined;
     try {
@@ -27,6 +27,14 @@ export const time = (flag: string, describe: string, extra: Options = {}): Optio
   type: 'string',
   describe,
   coerce: withUnit(flag, parseDuration),
+  ...extra,
+});
+
+/** An option holding an INSTANT (a Date). */
+export const instant = (flag: string, describe: string, extra: Options = {}): Options => ({
+  type: 'string',
+  describe,
+  coerce: withUnit(flag, parseInstant),
   ...extra,
 });
 

@@ -95,6 +95,13 @@ export type LatencyUnit = 'us';
  * via the `definition` "LatencyMethod".
  */
 export type LatencyMethod = 'hdrhistogram-3';
+/**
+ * The tool that told a clock's synchronisation.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClockSource".
+ */
+export type ClockSource = 'chronyc' | 'timedatectl';
 
 /**
  * Values that cross the binding as JSON, each under its name (the root is the engine spec).
@@ -474,6 +481,11 @@ export interface RunRecord {
    */
   connections: ConnectionRecord[];
   end: EndRecord;
+  /**
+   * When the run's clock started on the wall clock, and how that met the instant it waited for. Every
+   * run records it; absent in records of versions that did not.
+   */
+  start?: StartRecord;
   /**
    * Raw samples, when the kind times what it completes.
    */
@@ -941,6 +953,13 @@ export interface LatencyRecord {
    */
   maxUs: number;
   /**
+   * The histogram these figures come from (ns, 1 ns to 1 hour, 3 significant digits) in HdrHistogram's
+   * standard compressed V2 encoding, base64 (`HISTFAAA…`, which the Java, C, Rust and JavaScript
+   * implementations read): summing the histograms of several runs gives the exact histogram of them all
+   * (`fleet merge`). Absent in records of versions that did not carry it.
+   */
+  histogram?: string;
+  /**
    * The percentiles left null, with the reason.
    */
   undetermined?: Undetermined[];
@@ -1047,6 +1066,81 @@ export interface ServerStats {
   rssPerConnectionBytes: number | null;
 }
 /**
+ * When a run's clock started on the wall clock, and how that met the instant it was told to start at
+ * (`run --start-at`: the clients of one session on many hosts start together).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "StartRecord".
+ */
+export interface StartRecord {
+  /**
+   * CLOCK_REALTIME when the run's clock (CLOCK_MONOTONIC, the origin of every `startS` and `endS`)
+   * started, microseconds since the Unix epoch, read by the engine right after that origin. On a merged
+   * session: the origin of the session's time line (`fleet.startAt`, else its first client's anchor).
+   */
+  anchorUnixUs: number;
+  /**
+   * The instant the run waited for (RFC 3339, UTC); null when it started at once.
+   */
+  at: string | null;
+  /**
+   * `anchorUnixUs` minus `at` by this host's clock, microseconds (negative: it started before the
+   * instant); on a merged session, its latest client's. Null without `at`.
+   */
+  lateUs: number | null;
+  /**
+   * A start more than this after `at` counts as late, microseconds (`--start-tolerance`); null without
+   * `at`, and on a merged session (each client's own is in `fleet.clients`).
+   */
+  toleranceUs: number | null;
+  /**
+   * Started more than `toleranceUs` after `at`; on a merged session, whether any client did. Null
+   * without `at`.
+   */
+  late: boolean | null;
+  /**
+   * The host's clock synchronisation when the run waited for `at`: how far `at` meant the same instant
+   * here as on the other hosts. Null without `at`, and on a merged session (each client's own is in
+   * `fleet.clients`).
+   */
+  clock: ClockSync | null;
+}
+/**
+ * A host's clock synchronisation as far as its tools can tell (`chronyc tracking`, else `timedatectl
+ * show`). The offset between hosts' clocks is a limit of any alignment of their runs: this says how far
+ * it is known.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClockSync".
+ */
+export interface ClockSync {
+  /**
+   * The tool that told; null when none could.
+   */
+  source: ClockSource | null;
+  /**
+   * Synchronised to a reference (an NTP server, or a PTP hardware clock); null when unknown.
+   */
+  synchronized: boolean | null;
+  /**
+   * The reference as chronyc names it (`PHC0` for PTP, or a server's address); null when not told.
+   */
+  reference: string | null;
+  /**
+   * This clock minus the reference's, microseconds (positive: ahead); null when not told.
+   */
+  offsetUs: number | null;
+  /**
+   * Bound on this clock's error against the reference, microseconds: |offset| + root dispersion + root
+   * delay / 2 (chrony's documented bound); null when not told.
+   */
+  errorBoundUs: number | null;
+  /**
+   * What the tool said, or why nothing could be told.
+   */
+  detail: string;
+}
+/**
  * Raw samples of the run.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
@@ -1083,6 +1177,10 @@ export interface RecordContext {
    */
   embeddedServer: boolean;
   host: Host;
+  /**
+   * The instant the run waited for (`run --start-at`); absent when it started at once.
+   */
+  start?: StartContext;
 }
 /**
  * The host a run was measured on, as the caller describes it (the testbed identity and its hash).
@@ -1117,6 +1215,26 @@ export interface Host {
    * How the engine was compiled (read from the loaded engine).
    */
   build: Build;
+}
+/**
+ * A run told to start at a common instant (`run --start-at`), as the caller waited for it.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "StartContext".
+ */
+export interface StartContext {
+  /**
+   * The instant waited for (RFC 3339, UTC, e.g. `2026-11-30T12:00:00.000Z`).
+   */
+  at: string;
+  /**
+   * A start more than this after `at` counts as late, microseconds.
+   */
+  toleranceUs: number;
+  /**
+   * The host's clock synchronisation, read before waiting.
+   */
+  clock: ClockSync;
 }
 /**
  * A stopped server: its final counters and the fast path its sockets used.

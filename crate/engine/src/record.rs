@@ -11,6 +11,8 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize, Serializer};
 
+use std::time::UNIX_EPOCH;
+
 use crate::client::{ConnectionResult, Pacing, RunResult, RunState};
 use crate::error::ErrorInfo;
 use crate::metrics::{Interval, LatencySummary};
@@ -52,6 +54,10 @@ pub struct RunRecord {
     /// How each connection (slot) ended.
     pub connections: Vec<ConnectionRecord>,
     pub end: EndRecord,
+    /// When the run's clock started on the wall clock, and how that met the instant it waited for. Every
+    /// run records it; absent in records of versions that did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartRecord>,
     /// Raw samples, when the kind times what it completes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<Samples>,
@@ -343,6 +349,12 @@ pub struct LatencyRecord {
     pub p999_us: Option<f64>,
     /// The largest sample, us.
     pub max_us: f64,
+    /// The histogram these figures come from (ns, 1 ns to 1 hour, 3 significant digits) in HdrHistogram's
+    /// standard compressed V2 encoding, base64 (`HISTFAAA…`, which the Java, C, Rust and JavaScript
+    /// implementations read): summing the histograms of several runs gives the exact histogram of them all
+    /// (`fleet merge`). Absent in records of versions that did not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
     /// The percentiles left null, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undetermined: Vec<Undetermined>,
@@ -424,6 +436,136 @@ pub struct Samples {
     pub latency_us: Vec<f64>,
 }
 
+/// When a run's clock started on the wall clock, and how that met the instant it was told to start at
+/// (`run --start-at`: the clients of one session on many hosts start together).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRecord {
+    /// CLOCK_REALTIME when the run's clock (CLOCK_MONOTONIC, the origin of every `startS` and `endS`)
+    /// started, microseconds since the Unix epoch, read by the engine right after that origin. On a merged
+    /// session: the origin of the session's time line (`fleet.startAt`, else its first client's anchor).
+    pub anchor_unix_us: u64,
+    /// The instant the run waited for (RFC 3339, UTC); null when it started at once.
+    #[schemars(extend("format" = "date-time"))]
+    pub at: Option<String>,
+    /// `anchorUnixUs` minus `at` by this host's clock, microseconds (negative: it started before the
+    /// instant); on a merged session, its latest client's. Null without `at`.
+    pub late_us: Option<i64>,
+    /// A start more than this after `at` counts as late, microseconds (`--start-tolerance`); null without
+    /// `at`, and on a merged session (each client's own is in `fleet.clients`).
+    pub tolerance_us: Option<u64>,
+    /// Started more than `toleranceUs` after `at`; on a merged session, whether any client did. Null
+    /// without `at`.
+    pub late: Option<bool>,
+    /// The host's clock synchronisation when the run waited for `at`: how far `at` meant the same instant
+    /// here as on the other hosts. Null without `at`, and on a merged session (each client's own is in
+    /// `fleet.clients`).
+    pub clock: Option<ClockSync>,
+}
+
+impl StartRecord {
+    /// The start of a run whose clock started at `anchor_unix_us`, against the instant it waited for.
+    fn new(anchor_unix_us: u64, waited: Option<StartContext>) -> StartRecord {
+        let Some(w) = waited else {
+            return StartRecord {
+                anchor_unix_us,
+                at: None,
+                late_us: None,
+                tolerance_us: None,
+                late: None,
+                clock: None,
+            };
+        };
+        let late_us = anchor_unix_us as i64 - w.at.unix_us as i64;
+        StartRecord {
+            anchor_unix_us,
+            at: Some(w.at.text),
+            late_us: Some(late_us),
+            tolerance_us: Some(w.tolerance_us),
+            late: Some(late_us > w.tolerance_us as i64),
+            clock: Some(w.clock),
+        }
+    }
+}
+
+/// A host's clock synchronisation as far as its tools can tell (`chronyc tracking`, else `timedatectl
+/// show`). The offset between hosts' clocks is a limit of any alignment of their runs: this says how far
+/// it is known.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClockSync {
+    /// The tool that told; null when none could.
+    pub source: Option<ClockSource>,
+    /// Synchronised to a reference (an NTP server, or a PTP hardware clock); null when unknown.
+    pub synchronized: Option<bool>,
+    /// The reference as chronyc names it (`PHC0` for PTP, or a server's address); null when not told.
+    pub reference: Option<String>,
+    /// This clock minus the reference's, microseconds (positive: ahead); null when not told.
+    pub offset_us: Option<f64>,
+    /// Bound on this clock's error against the reference, microseconds: |offset| + root dispersion + root
+    /// delay / 2 (chrony's documented bound); null when not told.
+    pub error_bound_us: Option<f64>,
+    /// What the tool said, or why nothing could be told.
+    pub detail: String,
+}
+
+/// The tool that told a clock's synchronisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockSource {
+    /// `chronyc tracking` (chrony: NTP, or PTP through a PHC reference clock).
+    Chronyc,
+    /// `timedatectl show` (whichever NTP service systemd knows).
+    Timedatectl,
+}
+
+/// A run told to start at a common instant (`run --start-at`), as the caller waited for it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartContext {
+    /// The instant waited for (RFC 3339, UTC, e.g. `2026-11-30T12:00:00.000Z`).
+    pub at: Rfc3339,
+    /// A start more than this after `at` counts as late, microseconds.
+    pub tolerance_us: u64,
+    /// The host's clock synchronisation, read before waiting.
+    pub clock: ClockSync,
+}
+
+/// An instant as RFC 3339 text in UTC (`…Z`), read into microseconds since the Unix epoch as well.
+#[derive(Debug, Clone)]
+pub struct Rfc3339 {
+    text: String,
+    unix_us: u64,
+}
+
+impl<'de> Deserialize<'de> for Rfc3339 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let unix_us = humantime::parse_rfc3339(&text)
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_micros() as u64)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("\"{text}\" is not an RFC 3339 instant in UTC after 1970"))
+            })?;
+        Ok(Rfc3339 { text, unix_us })
+    }
+}
+
+impl JsonSchema for Rfc3339 {
+    fn schema_name() -> Cow<'static, str> {
+        "Rfc3339".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
 /// What the caller adds to what the engine measured: who ran it, where and when.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -438,6 +580,9 @@ pub struct RecordContext {
     /// The server runs in this process.
     pub embedded_server: bool,
     pub host: Host,
+    /// The instant the run waited for (`run --start-at`); absent when it started at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartContext>,
 }
 
 fn us(ns: u64) -> f64 {
@@ -542,6 +687,7 @@ impl From<&LatencySummary> for LatencyRecord {
             p99_us,
             p999_us,
             max_us: us(l.max_ns),
+            histogram: l.histogram.clone(),
             undetermined,
         }
     }
@@ -601,6 +747,7 @@ impl RunRecord {
             intervals: result.intervals.iter().map(IntervalRecord::from).collect(),
             connections: result.connections.iter().map(ConnectionRecord::from).collect(),
             end,
+            start: Some(StartRecord::new(result.anchor_unix_us, context.start)),
             samples: (!result.latency_ns.is_empty())
                 .then(|| Samples { latency_us: result.latency_ns.iter().map(|&ns| us(ns)).collect() }),
         }
@@ -642,5 +789,40 @@ mod tests {
         let r = LatencyRecord::from(&lat.summary().unwrap());
         assert!(r.p50_us.is_some() && r.p99_us.is_some() && r.p999_us.is_none());
         assert_eq!(r.undetermined.len(), 1);
+    }
+
+    fn start_context(json: serde_json::Value) -> serde_json::Result<StartContext> {
+        serde_json::from_value(json)
+    }
+
+    #[test]
+    fn the_start_says_how_late_the_run_clock_started_against_the_instant() {
+        let clock = serde_json::json!({ "source": null, "synchronized": null, "reference": null, "offsetUs": null,
+            "errorBoundUs": null, "detail": "unknown" });
+        let waited = start_context(
+            serde_json::json!({ "at": "2026-12-01T10:00:00.000Z", "toleranceUs": 50_000, "clock": clock }),
+        )
+        .expect("a start context");
+        // 2026-12-01T10:00:00Z is 1_796_119_200 s after the epoch
+        let at_us = 1_796_119_200_000_000u64;
+        let s = StartRecord::new(at_us + 30_000, Some(waited.clone()));
+        assert_eq!(
+            (s.at.as_deref(), s.late_us, s.tolerance_us, s.late),
+            (Some("2026-12-01T10:00:00.000Z"), Some(30_000), Some(50_000), Some(false))
+        );
+        assert_eq!(StartRecord::new(at_us + 50_001, Some(waited.clone())).late, Some(true));
+        assert_eq!(StartRecord::new(at_us - 5, Some(waited)).late_us, Some(-5));
+        let alone = StartRecord::new(at_us, None);
+        assert_eq!((alone.anchor_unix_us, alone.at, alone.late_us, alone.late), (at_us, None, None, None));
+    }
+
+    #[test]
+    fn a_start_instant_must_be_rfc3339_in_utc() {
+        let clock = serde_json::json!({ "source": "chronyc", "synchronized": true, "reference": "PHC0",
+            "offsetUs": 0.5, "errorBoundUs": 3.0, "detail": "Leap status: Normal" });
+        for at in ["2026-12-01T10:00:00", "2026-12-01 10:00", "yesterday", "1969-12-31T23:59:59Z"] {
+            let e = start_context(serde_json::json!({ "at": at, "toleranceUs": 1, "clock": clock })).unwrap_err();
+            assert!(e.to_string().contains("is not an RFC 3339 instant"), "{at}: {e}");
+        }
     }
 }

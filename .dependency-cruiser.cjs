@@ -5,6 +5,7 @@
 //   engine    running scenarios and servers on the engine, the testbed's identity and its clock's sync
 //   record    run records and reading them
 //   stats     statistics of runs
+//   fleet     sessions over many client hosts: their Kubernetes manifests, merging and collecting their records
 //   store     the history store and baselines
 //   grade     comparisons, validations, claims
 //   report    renderers, monitoring, the testbed description
@@ -15,6 +16,7 @@ const LAYERS = [
   ['engine', '^src/(run|server)[.]ts$|^src/environment/(fingerprint|clock)[.]ts$'],
   ['record', '^src/records?[.]ts$'],
   ['stats', '^src/stats/'],
+  ['fleet', '^src/fleet/'],
   ['store', '^src/history/'],
   ['grade', '^src/(grading|claims)/'],
   ['report', '^src/(report|monitor)/|^src/environment/(host|aead)[.]ts$'],

@@ -52,3 +52,17 @@ if ! command -v prometheus >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+
+# --- `fleet render` (test/fleet): kubectl for client-side dry runs of the rendered manifests (Debian's
+# kubernetes-client where no kubectl is installed), and kubernetes-validate from PyPI (the Kubernetes API
+# schemas, offline) into .cache/fleet-venv. Each only when missing.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: installing kubernetes-client (kubectl dry runs of the rendered manifests in tests)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
+if [ ! -x .cache/fleet-venv/bin/kubernetes-validate ]; then
+  echo "setup: installing kubernetes-validate into .cache/fleet-venv" >&2
+  python3 -m venv .cache/fleet-venv
+  .cache/fleet-venv/bin/pip install -q 'kubernetes-validate==1.37.0'
+fi

@@ -73,3 +73,10 @@ export interface Command {
   check?(argv: Record<string, unknown>): string | undefined;
   run(argv: Record<string, unknown>, io: Io): Promise<number>;
 }
+
+/** Commands gathered under one name (`stoq-bench fleet render`). */
+export interface CommandGroup {
+  name: string;
+  describe: string;
+  subcommands: Command[];
+}

@@ -1,7 +1,7 @@
 // Files the CLI and the stores read and write: one read that names the file and why it failed, and one
 // atomic write (a temporary file beside the target, every byte written, fsynced, renamed over the target,
 // the directory fsynced; the temporary file removed on failure), so a reader never sees half a file.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StoqError } from './errors.js';
 
@@ -10,6 +10,7 @@ function fsReason(error: unknown, missing = 'no such file'): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return missing;
   if (code === 'EISDIR') return 'a directory';
+  if (code === 'ENOTDIR') return 'not in a directory';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   return code ?? String(error);
 }
@@ -51,6 +52,22 @@ export function writeFileAtomic(path: string, text: string, options: { replace?:
     } catch {
       // never created, or already renamed
     }
+    throw new StoqError('INVALID_FILE', `${name}: cannot write (${fsReason(error, 'no such directory')})`, { cause: error });
+  }
+}
+
+/**
+ * Checks, before any work is done, that `writeFileAtomic(path)` could write: its directory exists and is
+ * writable, and `path` is not a directory. Creates nothing. A failure is the `INVALID_FILE` error the write
+ * would give.
+ */
+export function checkWritable(path: string, name = path): void {
+  try {
+    const dir = dirname(path);
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    accessSync(dir, constants.W_OK);
+    if (existsSync(path) && statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+  } catch (error) {
     throw new StoqError('INVALID_FILE', `${name}: cannot write (${fsReason(error, 'no such directory')})`, { cause: error });
   }
 }

@@ -4,9 +4,8 @@
 // and what was wrong.
 import { StoqError } from './errors.js';
 import { readTextFile } from './files.js';
-import type { LatencyRecord, RunRecord } from './generated/engine.js';
-import { engineSpec } from './native.js';
-import { LATENCY_PERCENTILES, SCHEMA_VERSION } from './record.js';
+import type { RunRecord } from './generated/engine.js';
+import { LATENCY_PERCENTILES, SCHEMA_VERSION, undeterminedPercentiles } from './record.js';
 import { SCENARIO_KINDS } from './scenario.js';
 
 const STATES: readonly string[] = ['completed', 'cancelled', 'errored'];
@@ -31,18 +30,8 @@ function upgradeFrom1(value: Record<string, unknown>): void {
   const end = value.end;
   const latency = isObject(end) ? end.latency : undefined;
   if (isObject(latency) && typeof latency.n === 'number') {
-    const rule = engineSpec().percentiles;
-    const undetermined: NonNullable<LatencyRecord['undetermined']> = [];
-    for (const { percentile, minSamples } of rule.minSamples) {
-      const field = `${percentile}Us` as (typeof LATENCY_PERCENTILES)[number];
-      if (latency.n >= minSamples || latency[field] === undefined) continue;
-      latency[field] = null;
-      undetermined.push({
-        percentile,
-        minSamples,
-        reason: `${latency.n} samples cannot bound ${percentile}: a distribution-free ${rule.level * 100}% interval needs at least ${minSamples}`,
-      });
-    }
+    const undetermined = undeterminedPercentiles(latency.n).filter((u) => latency[`${u.percentile}Us`] !== undefined);
+    for (const u of undetermined) latency[`${u.percentile}Us`] = null;
     if (undetermined.length > 0) latency.undetermined = undetermined;
   }
   value.schemaVersion = 2;

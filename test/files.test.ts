@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTextFile, writeFileAtomic } from '../src/files.js';
+import { checkWritable, readTextFile, writeFileAtomic } from '../src/files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-files-'));
 
@@ -45,5 +45,18 @@ describe('writeFileAtomic', () => {
     expect(() => writeFileAtomic(blocked, 'text')).toThrow(/blocked: cannot write/);
     expect(existsSync(join(blocked, 'inside'))).toBe(true);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('checkWritable', () => {
+  it('says before any work whether a write could happen, creating nothing', () => {
+    const target = join(dir, 'later.jsonl');
+    checkWritable(target);
+    expect(existsSync(target)).toBe(false);
+    expect(() => checkWritable(join(dir, 'no', 'r.jsonl'), '--out r.jsonl')).toThrow(expect.objectContaining({ code: 'INVALID_FILE', message: '--out r.jsonl: cannot write (no such directory)' }));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    expect(() => checkWritable(join(file, 'r.jsonl'))).toThrow(/cannot write \(not in a directory\)/);
+    expect(() => checkWritable(dir)).toThrow(/cannot write \(a directory\)/);
   });
 });

@@ -102,6 +102,27 @@ export type LatencyMethod = 'hdrhistogram-3';
  * via the `definition` "ClockSource".
  */
 export type ClockSource = 'chronyc' | 'timedatectl';
+/**
+ * How the clients' time lines were put on the session's.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "Alignment".
+ */
+export type Alignment = 'clock-anchor' | 'started-at';
+/**
+ * The share a fairness index compares.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "FairnessMetric".
+ */
+export type FairnessMetric = 'goodput' | 'requestRate' | 'handshakeRate';
+/**
+ * How a merged session's latency percentiles were obtained.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "LatencySource".
+ */
+export type LatencySource = 'merged-histograms' | 'raw-samples';
 
 /**
  * Values that cross the binding as JSON, each under its name (the root is the engine spec).
@@ -490,6 +511,11 @@ export interface RunRecord {
    * Raw samples, when the kind times what it completes.
    */
   samples?: Samples;
+  /**
+   * Present on a merged session of many clients only (`fleet merge`, `fleet collect`: built by the
+   * TypeScript side from the clients' records, never by a run).
+   */
+  fleet?: FleetSummary;
 }
 /**
  * The tool that wrote the record.
@@ -885,11 +911,13 @@ export interface EndRecord {
    */
   completed: number;
   /**
-   * Requests or round trips completed per second over `durationS` (requests, latency).
+   * Requests or round trips completed per second over `durationS` (requests, latency); on a merged
+   * session, over `fleet.steady`, the span where every client ran.
    */
   requestsPerSecond?: number;
   /**
-   * Handshakes completed per second over `durationS` (handshakes).
+   * Handshakes completed per second over `durationS` (handshakes); on a merged session, over
+   * `fleet.steady`.
    */
   handshakesPerSecond?: number;
   /**
@@ -1151,6 +1179,205 @@ export interface Samples {
    * Per-request, per-round-trip or per-handshake latencies, microseconds, in completion order.
    */
   latencyUs: number[];
+}
+/**
+ * What makes a record a merged session of many clients: each client's own figures beside the session's,
+ * the span where all of them ran, and how fairly they shared the server.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "FleetSummary".
+ */
+export interface FleetSummary {
+  /**
+   * Every client of the session, by index; one that left no record is listed, errored.
+   */
+  clients: FleetClient[];
+  /**
+   * The instant every client waited for (RFC 3339); null when they were not started together.
+   */
+  startAt: string | null;
+  /**
+   * How the clients' time lines were put on the session's.
+   */
+  alignment: Alignment;
+  /**
+   * The span where every client with a record was running, on the session's time line; the record's
+   * `intervals` cover exactly this span. Null when there was none.
+   */
+  steady: SteadySpan | null;
+  /**
+   * Why a figure is missing or how it was limited, for people.
+   */
+  notes: string[];
+  /**
+   * How evenly the clients shared the server in the steady span; null when undefined (no steady span,
+   * or nothing moved).
+   */
+  fairness: Fairness | null;
+  /**
+   * The id of the scenario each client ran; the record's `scenario` is the session's (connections and
+   * totals times the clients).
+   */
+  clientScenarioId: string;
+  /**
+   * How the latency percentiles were obtained; null when nothing was timed.
+   */
+  latencyFrom: LatencySource | null;
+}
+/**
+ * One client of a merged session: where its record came from, when it ran on the session's time line,
+ * and its own figures.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "FleetClient".
+ */
+export interface FleetClient {
+  /**
+   * The client's index in the session: its pod's completion index, or its file's position.
+   */
+  index: number;
+  /**
+   * Where its record came from: a file, or `pod/NAME`.
+   */
+  source: string;
+  /**
+   * Its pod; null when read from a file.
+   */
+  pod: string | null;
+  /**
+   * The node its pod ran on; null when not known.
+   */
+  node: string | null;
+  /**
+   * Its host's name (`environment.hostname`); null when it left no record.
+   */
+  host: string | null;
+  /**
+   * Its testbed fingerprint; null when it left no record.
+   */
+  fingerprint: string | null;
+  /**
+   * How it ended: `errored` also when its pod failed or it left no record.
+   */
+  state: RunState;
+  /**
+   * Why it errored (its run's error, its pod's failure, or the missing record); null when it did not.
+   */
+  error: ErrorInfo | null;
+  /**
+   * When its run's clock started, seconds on the session's time line; null without a record.
+   */
+  startS: number | null;
+  /**
+   * When its last byte was confirmed, seconds on the session's time line; null without a record.
+   */
+  endS: number | null;
+  /**
+   * Its `start.lateUs`, microseconds.
+   */
+  lateUs: number | null;
+  /**
+   * Its `start.late`.
+   */
+  late: boolean | null;
+  /**
+   * Its host's clock synchronisation (`start.clock`).
+   */
+  clock: ClockSync | null;
+  /**
+   * Application payload bytes it sent.
+   */
+  bytesSent: number | null;
+  /**
+   * Application payload bytes it received.
+   */
+  bytesReceived: number | null;
+  /**
+   * Requests, round trips or handshakes it completed.
+   */
+  completed: number | null;
+  /**
+   * Its goodput over its own duration, bits per second (application payload, both directions).
+   */
+  goodputBps: number | null;
+  /**
+   * Its goodput within the session's steady span, bits per second; null without a steady span.
+   */
+  steadyGoodputBps: number | null;
+  /**
+   * Its requests, round trips or handshakes per second within the steady span; null for transfers and
+   * without a steady span.
+   */
+  steadyRate: number | null;
+  /**
+   * Its own latency figures; null when it timed nothing.
+   */
+  latency: ClientLatency | null;
+}
+/**
+ * A client's own latency figures, microseconds (its `end.latency`).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClientLatency".
+ */
+export interface ClientLatency {
+  /**
+   * Samples.
+   */
+  n: number;
+  /**
+   * The median, us; null when its sample cannot bound it.
+   */
+  p50Us: number | null;
+  /**
+   * The 99th percentile, us; null when its sample cannot bound it.
+   */
+  p99Us: number | null;
+}
+/**
+ * A span on a merged session's time line, seconds (0 is `fleet.startAt`, else the first client's start).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "SteadySpan".
+ */
+export interface SteadySpan {
+  /**
+   * Start, seconds.
+   */
+  startS: number;
+  /**
+   * End, seconds.
+   */
+  endS: number;
+  /**
+   * `endS` minus `startS`, seconds.
+   */
+  durationS: number;
+}
+/**
+ * Jain's fairness index over the clients' shares (R. Jain, D. Chiu, W. Hawe, DEC-TR-301, 1984):
+ * draft-banks-quic-performance's "Throughput Fairness Index".
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "Fairness".
+ */
+export interface Fairness {
+  /**
+   * The share compared: steady goodput (transfers), or steady requests or handshakes per second.
+   */
+  metric: FairnessMetric;
+  /**
+   * (Σx)² / (n·Σx²): 1 when every client got the same, `worst` when one got everything.
+   */
+  index: number;
+  /**
+   * Clients the index covers.
+   */
+  n: number;
+  /**
+   * The lower end of the index's range, 1/n.
+   */
+  worst: number;
 }
 /**
  * What the caller adds to what the engine measured: who ran it, where and when.

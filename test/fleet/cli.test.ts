@@ -34,7 +34,16 @@ describe('stoq-bench fleet', () => {
     expect(await cli(['fleet', name, '--version'])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
   });
 
+  const notRecord = join(dir, 'not-a-record.json');
+  writeFileSync(notRecord, '{"hello": "world"}\n');
+  const empty = join(dir, 'empty.log');
+  writeFileSync(empty, 'waiting until 2026-12-01T10:00:00.000Z (1.0 s) to start with the session\n');
   it.each([
+    [['fleet', 'merge'], /Not enough non-option arguments/],
+    [['fleet', 'merge', join(dir, 'missing.jsonl')], /missing\.jsonl: cannot read \(no such file\)/],
+    [['fleet', 'merge', notRecord], /not-a-record\.json(:1)?: not a stoq-bench run record \(no schemaVersion\)/],
+    [['fleet', 'merge', empty], /empty\.log: holds no run record/],
+    [['fleet', 'merge', empty, '--out', join(aFile, 'session.jsonl')], /--out .*a-file\/session\.jsonl: cannot write/],
     [['fleet', 'render', '--image', 'x'], /Missing required argument: clients/],
     [['fleet', 'render', '--clients', '0', '--image', 'x'], /--clients: expected a whole number from 1 to 10000/],
     [['fleet', 'render', '--clients', '2', '--image', 'x', '--scenario', 'latency', '--connections', '2'], /--connections applies to .*, not latency/],

@@ -61,6 +61,10 @@ pub struct RunRecord {
     /// Raw samples, when the kind times what it completes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<Samples>,
+    /// Present on a merged session of many clients only (`fleet merge`, `fleet collect`: built by the
+    /// TypeScript side from the clients' records, never by a run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetSummary>,
 }
 
 /// The record's `schemaVersion`: always [`SCHEMA_VERSION`].
@@ -292,10 +296,12 @@ pub struct EndRecord {
     pub retrans: u64,
     /// Requests, round trips or handshakes completed.
     pub completed: u64,
-    /// Requests or round trips completed per second over `durationS` (requests, latency).
+    /// Requests or round trips completed per second over `durationS` (requests, latency); on a merged
+    /// session, over `fleet.steady`, the span where every client ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_second: Option<f64>,
-    /// Handshakes completed per second over `durationS` (handshakes).
+    /// Handshakes completed per second over `durationS` (handshakes); on a merged session, over
+    /// `fleet.steady`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handshakes_per_second: Option<f64>,
     /// Latency of what was completed (requests, round trips, handshakes).
@@ -517,6 +523,152 @@ pub enum ClockSource {
     Chronyc,
     /// `timedatectl show` (whichever NTP service systemd knows).
     Timedatectl,
+}
+
+/// What makes a record a merged session of many clients: each client's own figures beside the session's,
+/// the span where all of them ran, and how fairly they shared the server.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetSummary {
+    /// Every client of the session, by index; one that left no record is listed, errored.
+    pub clients: Vec<FleetClient>,
+    /// The instant every client waited for (RFC 3339); null when they were not started together.
+    #[schemars(extend("format" = "date-time"))]
+    pub start_at: Option<String>,
+    /// How the clients' time lines were put on the session's.
+    pub alignment: Alignment,
+    /// The span where every client with a record was running, on the session's time line; the record's
+    /// `intervals` cover exactly this span. Null when there was none.
+    pub steady: Option<SteadySpan>,
+    /// Why a figure is missing or how it was limited, for people.
+    pub notes: Vec<String>,
+    /// How evenly the clients shared the server in the steady span; null when undefined (no steady span,
+    /// or nothing moved).
+    pub fairness: Option<Fairness>,
+    /// The id of the scenario each client ran; the record's `scenario` is the session's (connections and
+    /// totals times the clients).
+    pub client_scenario_id: String,
+    /// How the latency percentiles were obtained; null when nothing was timed.
+    pub latency_from: Option<LatencySource>,
+}
+
+/// How the clients' time lines were put on the session's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alignment {
+    /// Each client's engine clock anchor (`start.anchorUnixUs`, microseconds).
+    ClockAnchor,
+    /// Each client's `startedAt` (milliseconds), where a record has no anchor.
+    StartedAt,
+}
+
+/// A span on a merged session's time line, seconds (0 is `fleet.startAt`, else the first client's start).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SteadySpan {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// `endS` minus `startS`, seconds.
+    pub duration_s: f64,
+}
+
+/// Jain's fairness index over the clients' shares (R. Jain, D. Chiu, W. Hawe, DEC-TR-301, 1984):
+/// draft-banks-quic-performance's "Throughput Fairness Index".
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Fairness {
+    /// The share compared: steady goodput (transfers), or steady requests or handshakes per second.
+    pub metric: FairnessMetric,
+    /// (Σx)² / (n·Σx²): 1 when every client got the same, `worst` when one got everything.
+    pub index: f64,
+    /// Clients the index covers.
+    pub n: u32,
+    /// The lower end of the index's range, 1/n.
+    pub worst: f64,
+}
+
+/// The share a fairness index compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FairnessMetric {
+    /// Application payload, both directions, bits per second.
+    Goodput,
+    /// Requests or round trips completed per second.
+    RequestRate,
+    /// Handshakes completed per second.
+    HandshakeRate,
+}
+
+/// How a merged session's latency percentiles were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatencySource {
+    /// The clients' HdrHistograms (`end.latency.histogram`), summed bucket by bucket.
+    MergedHistograms,
+    /// A histogram of the raw samples of a client whose record carries no histogram.
+    RawSamples,
+}
+
+/// One client of a merged session: where its record came from, when it ran on the session's time line,
+/// and its own figures.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetClient {
+    /// The client's index in the session: its pod's completion index, or its file's position.
+    pub index: u32,
+    /// Where its record came from: a file, or `pod/NAME`.
+    pub source: String,
+    /// Its pod; null when read from a file.
+    pub pod: Option<String>,
+    /// The node its pod ran on; null when not known.
+    pub node: Option<String>,
+    /// Its host's name (`environment.hostname`); null when it left no record.
+    pub host: Option<String>,
+    /// Its testbed fingerprint; null when it left no record.
+    pub fingerprint: Option<String>,
+    /// How it ended: `errored` also when its pod failed or it left no record.
+    pub state: RunState,
+    /// Why it errored (its run's error, its pod's failure, or the missing record); null when it did not.
+    pub error: Option<ErrorInfo>,
+    /// When its run's clock started, seconds on the session's time line; null without a record.
+    pub start_s: Option<f64>,
+    /// When its last byte was confirmed, seconds on the session's time line; null without a record.
+    pub end_s: Option<f64>,
+    /// Its `start.lateUs`, microseconds.
+    pub late_us: Option<i64>,
+    /// Its `start.late`.
+    pub late: Option<bool>,
+    /// Its host's clock synchronisation (`start.clock`).
+    pub clock: Option<ClockSync>,
+    /// Application payload bytes it sent.
+    pub bytes_sent: Option<u64>,
+    /// Application payload bytes it received.
+    pub bytes_received: Option<u64>,
+    /// Requests, round trips or handshakes it completed.
+    pub completed: Option<u64>,
+    /// Its goodput over its own duration, bits per second (application payload, both directions).
+    pub goodput_bps: Option<f64>,
+    /// Its goodput within the session's steady span, bits per second; null without a steady span.
+    pub steady_goodput_bps: Option<f64>,
+    /// Its requests, round trips or handshakes per second within the steady span; null for transfers and
+    /// without a steady span.
+    pub steady_rate: Option<f64>,
+    /// Its own latency figures; null when it timed nothing.
+    pub latency: Option<ClientLatency>,
+}
+
+/// A client's own latency figures, microseconds (its `end.latency`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLatency {
+    /// Samples.
+    pub n: u64,
+    /// The median, us; null when its sample cannot bound it.
+    pub p50_us: Option<f64>,
+    /// The 99th percentile, us; null when its sample cannot bound it.
+    pub p99_us: Option<f64>,
 }
 
 /// A run told to start at a common instant (`run --start-at`), as the caller waited for it.
@@ -750,6 +902,7 @@ impl RunRecord {
             start: Some(StartRecord::new(result.anchor_unix_us, context.start)),
             samples: (!result.latency_ns.is_empty())
                 .then(|| Samples { latency_us: result.latency_ns.iter().map(|&ns| us(ns)).collect() }),
+            fleet: None,
         }
     }
 }

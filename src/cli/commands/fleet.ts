@@ -1,12 +1,15 @@
-// `stoq-bench fleet render`: the Kubernetes manifests of one measurement session spread over many client hosts.
+// `stoq-bench fleet render|merge`: one measurement session spread over many client hosts on Kubernetes,
+// merged into one record.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Options } from 'yargs';
 import { StoqError } from '../../errors.js';
-import { writeFileAtomic } from '../../files.js';
+import { checkWritable, writeFileAtomic } from '../../files.js';
+import type { ClientInput, FleetRecord } from '../../fleet/merge.js';
 import { engineSpec } from '../../native.js';
 import { normalizeScenario } from '../../scenario.js';
-import { EXIT, type Command, type CommandGroup } from '../command.js';
+import { summary } from '../../report/text.js';
+import { EXIT, type Command, type CommandGroup, type Io } from '../command.js';
 import { address, instant, time, whole } from '../options.js';
 import { checkScenario, scenarioArgs, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
@@ -147,8 +150,49 @@ function nodeSelector(pairs: string[] | undefined): Record<string, string> {
   return out;
 }
 
+/** Writes a merged record where --out says (one JSON line) and prints it as --json or text; exit 3 when a client errored. */
+function emitSession(record: FleetRecord, argv: Record<string, unknown>, io: Io): number {
+  const out = argv.out as string | undefined;
+  if (out) writeFileAtomic(out, `${JSON.stringify(record)}\n`, { name: `--out ${out}` });
+  io.stdout(argv.json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
+  return record.end.state === 'errored' ? EXIT.runtime : EXIT.ok;
+}
+
+const MERGE_RULES =
+  "Merged: totals are the clients' sums; intervals and rates cover only the span where every client was running,\n" +
+  "on one wall-clock time line; latency percentiles come from the clients' HdrHistograms summed; fairness is\n" +
+  "Jain's index over the clients' shares in that span. Exit 3 when a client errored or left no record.";
+
+const outputOptions: Record<string, Options> = {
+  out: text('out', 'also write the merged record to FILE (one JSON line)'),
+  json: { type: 'boolean', default: false, describe: 'print the merged record as one JSON line instead of text' },
+  session: text('session', "the merged record's session id (default: derived from the clients' runs)"),
+};
+
+const fleetMergeCommand: Command = {
+  name: 'merge',
+  usage: '<files..>',
+  describe: "Merge the records of one session's clients (files, or `kubectl logs` of each pod) into one record",
+  positionals: { files: { describe: "client records: a pod's log, JSON lines or a record per file", type: 'string', array: true } },
+  options: outputOptions,
+  epilogue: MERGE_RULES,
+  async run(argv, io) {
+    const { readClientFile } = await import('../../fleet/logs.js');
+    const { mergeFleet } = await import('../../fleet/merge.js');
+    const out = argv.out as string | undefined;
+    if (out) checkWritable(out, `--out ${out}`);
+    const inputs: ClientInput[] = [];
+    for (const file of argv.files as string[]) {
+      const { records } = readClientFile(file);
+      if (records.length === 0) throw new StoqError('INVALID_FILE', `${file}: holds no run record`);
+      records.forEach((record, i) => inputs.push({ index: inputs.length, source: records.length > 1 ? `${file} [${i}]` : file, record }));
+    }
+    return emitSession(mergeFleet(inputs, { sessionId: argv.session as string | undefined }), argv, io);
+  },
+};
+
 export const fleetCommands: CommandGroup = {
   name: 'fleet',
-  describe: 'A session over many client hosts on Kubernetes: render',
-  subcommands: [fleetRenderCommand],
+  describe: 'A session over many client hosts on Kubernetes: render | merge',
+  subcommands: [fleetRenderCommand, fleetMergeCommand],
 };

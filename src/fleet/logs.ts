@@ -16,7 +16,7 @@ export interface ClientLog {
  * The records in a log: every line that is a JSON object must be a valid record (INVALID_FILE naming the
  * line otherwise); other lines are the client's messages, kept.
  */
-function readClientLog(text: string, source: string): ClientLog {
+export function readClientLog(text: string, source: string): ClientLog {
   const records: RunRecord[] = [];
   const messages: string[] = [];
   text.split(/\r?\n/).forEach((line, i) => {

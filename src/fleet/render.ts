@@ -22,6 +22,8 @@ const ANNOTATION = {
   scenario: 'stoq-bench.dev/scenario-id',
   clients: 'stoq-bench.dev/clients',
 } as const;
+/** Set by the Job controller on every pod of an Indexed Job (Kubernetes >= 1.22). */
+export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
 /** The environment variable the Job controller gives each pod of an Indexed Job. */
 const COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
 

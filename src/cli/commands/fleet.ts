@@ -1,16 +1,17 @@
-// `stoq-bench fleet render|merge`: one measurement session spread over many client hosts on Kubernetes,
-// merged into one record.
+// `stoq-bench fleet render|merge|collect`: one measurement session spread over many client hosts on
+// Kubernetes, merged into one record.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Options } from 'yargs';
-import { StoqError } from '../../errors.js';
+import { fromNative, StoqError } from '../../errors.js';
 import { checkWritable, writeFileAtomic } from '../../files.js';
 import type { ClientInput, FleetRecord } from '../../fleet/merge.js';
 import { engineSpec } from '../../native.js';
 import { normalizeScenario } from '../../scenario.js';
 import { summary } from '../../report/text.js';
-import { EXIT, type Command, type CommandGroup, type Io } from '../command.js';
+import { cancelledExit, EXIT, type Command, type CommandGroup, type Io } from '../command.js';
 import { address, instant, time, whole } from '../options.js';
+import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, scenarioArgs, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
 const NOT_FOR_PODS = new Set(['target', 'runs', 'json', 'out', 'qlog']);
@@ -118,11 +119,7 @@ const fleetRenderCommand: Command = {
     });
     const out = argv.out as string | undefined;
     if (out) {
-      try {
-        mkdirSync(out, { recursive: true });
-      } catch (error) {
-        throw new StoqError('INVALID_FILE', `--out ${out}: cannot create the directory (${(error as NodeJS.ErrnoException).code ?? error})`, { cause: error });
-      }
+      makeDirectory(out, 'out');
       for (const { file, yaml } of manifestFiles(fleet)) writeFileAtomic(join(out, file), yaml, { name: `--out ${join(out, file)}` });
     } else {
       io.stdout(toYaml(fleet));
@@ -191,8 +188,73 @@ const fleetMergeCommand: Command = {
   },
 };
 
+/** Creates a directory a flag names; a failure is the usage error naming the flag. */
+function makeDirectory(dir: string, flag: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new StoqError('INVALID_FILE', `--${flag} ${dir}: cannot create the directory (${(error as NodeJS.ErrnoException).code ?? error})`, { cause: error });
+  }
+}
+
+const fleetCollectCommand: Command = {
+  name: 'collect',
+  describe: "Wait for a session's client Job on a cluster (kubectl), gather every pod's record and merge them",
+  options: {
+    selector: text('selector', 'label selector of the session (printed by render: stoq-bench.dev/session=NAME)', { alias: 'l', demandOption: true }),
+    context: text('context', "kubeconfig context of the cluster (default: kubectl's current one)"),
+    kubeconfig: text('kubeconfig', "kubeconfig file (default: kubectl's, $KUBECONFIG or ~/.kube/config)"),
+    namespace: text('namespace', "namespace of the session (default: the context's)", { alias: 'n' }),
+    kubectl: text('kubectl', 'the kubectl binary', { default: 'kubectl' }),
+    timeout: time('timeout', 'wait at most this long for the Job to complete or fail (TIME)', { default: '1h' }),
+    'records-dir': text('records-dir', "also keep each pod's log (its record and messages) as DIR/client-INDEX.log"),
+    ...outputOptions,
+    ...historyOptions,
+  },
+  epilogue: `A pod that failed is named on stderr; its record, if it left one, is merged and marked errored.\nThe session goes into the history store like a run (--no-history to skip).\n${MERGE_RULES}`,
+  async run(argv, io) {
+    const { collectFleet } = await import('../../fleet/collect.js');
+    const { mergeFleet } = await import('../../fleet/merge.js');
+    const out = argv.out as string | undefined;
+    if (out) checkWritable(out, `--out ${out}`);
+    const dir = argv['records-dir'] as string | undefined;
+    if (dir) makeDirectory(dir, 'records-dir');
+    const selector = argv.selector as string;
+    let collected;
+    try {
+      collected = await collectFleet({
+        kubectl: argv.kubectl as string,
+        context: argv.context as string | undefined,
+        kubeconfig: argv.kubeconfig as string | undefined,
+        namespace: argv.namespace as string | undefined,
+        selector,
+        timeoutS: Math.max(1, Math.ceil((argv.timeout as number) / 1e9)),
+        signal: io.signal,
+      });
+    } catch (error) {
+      // stopped while waiting for the Job: nothing was gathered
+      if (!io.signal.aborted || fromNative(error).code !== 'CANCELLED') throw error;
+      io.stderr(`stoq-bench fleet collect: ${fromNative(error).message}\n`);
+      return cancelledExit(io.signal);
+    }
+    if (dir) for (const [index, log] of collected.logs) writeFileAtomic(join(dir, `client-${index}.log`), log, { name: `--records-dir ${dir}` });
+    io.stderr(`job/${collected.job}: ${collected.outcome}; ${collected.clients.length} client(s)\n`);
+    for (const problem of collected.problems) io.stderr(`stoq-bench fleet collect: ${problem}\n`);
+    const session = /(?:^|,)stoq-bench\.dev\/session=([^,]+)/.exec(selector)?.[1] ?? collected.job;
+    const record = mergeFleet(collected.clients, { sessionId: (argv.session as string | undefined) ?? session });
+    // the session is a measurement like a run: into the history store unless --no-history
+    const history = RunHistory.open(argv, io);
+    try {
+      history.add(record);
+    } finally {
+      history.close();
+    }
+    return emitSession(record, argv, io);
+  },
+};
+
 export const fleetCommands: CommandGroup = {
   name: 'fleet',
-  describe: 'A session over many client hosts on Kubernetes: render | merge',
-  subcommands: [fleetRenderCommand, fleetMergeCommand],
+  describe: 'A session over many client hosts on Kubernetes: render | merge | collect',
+  subcommands: [fleetRenderCommand, fleetMergeCommand, fleetCollectCommand],
 };

@@ -25,7 +25,7 @@ const ANNOTATION = {
 /** Set by the Job controller on every pod of an Indexed Job (Kubernetes >= 1.22). */
 export const COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
 /** The environment variable the Job controller gives each pod of an Indexed Job. */
-const COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
+export const COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
 
 export const SERVER_MODES = ['deployment', 'host-network'] as const;
 export type ServerMode = (typeof SERVER_MODES)[number];

@@ -2,9 +2,10 @@
 // and the layers before it, never from a later one, and no import cycle is allowed (types included).
 //   base      errors, units, files, escaping text from outside, the loaded binding and the types generated from the engine
 //   scenario  a workload as data, and what each kind measures
-//   engine    running scenarios and servers on the engine, and the testbed's identity
+//   engine    running scenarios and servers on the engine, the testbed's identity and its clock's sync
 //   record    run records and reading them
 //   stats     statistics of runs
+//   fleet     sessions over many client hosts: their Kubernetes manifests, merging and collecting their records
 //   store     the history store and baselines
 //   grade     comparisons, validations, claims
 //   report    renderers, monitoring, the testbed description
@@ -12,9 +13,10 @@
 const LAYERS = [
   ['base', '^src/(errors|units|version|files|escape|native)[.]ts$|^src/generated/'],
   ['scenario', '^src/(scenario|kinds)[.]ts$'],
-  ['engine', '^src/(run|server)[.]ts$|^src/environment/fingerprint[.]ts$'],
+  ['engine', '^src/(run|server)[.]ts$|^src/environment/(fingerprint|clock)[.]ts$'],
   ['record', '^src/records?[.]ts$'],
   ['stats', '^src/stats/'],
+  ['fleet', '^src/fleet/'],
   ['store', '^src/history/'],
   ['grade', '^src/(grading|claims)/'],
   ['report', '^src/(report|monitor)/|^src/environment/(host|aead)[.]ts$'],

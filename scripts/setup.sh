@@ -58,3 +58,17 @@ if rustup run nightly rustc --version >/dev/null 2>&1 && ! cargo fuzz --version 
   echo "setup: installing cargo-fuzz (bounded fuzzing runs in the tests)" >&2
   cargo install cargo-fuzz --locked --quiet
 fi
+
+# --- `fleet` (test/fleet): kubectl for client-side dry runs of the rendered manifests (Debian's
+# kubernetes-client where no kubectl is installed); from PyPI into .cache/fleet-venv, kubernetes-validate
+# (the Kubernetes API schemas, offline) and dockerfile (Docker's own Dockerfile parser). Each only when missing.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "setup: installing kubernetes-client (kubectl dry runs of the rendered manifests in tests)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
+if [ ! -x .cache/fleet-venv/bin/kubernetes-validate ] || ! .cache/fleet-venv/bin/python -c 'import dockerfile' 2>/dev/null; then
+  echo "setup: installing kubernetes-validate and dockerfile into .cache/fleet-venv" >&2
+  python3 -m venv .cache/fleet-venv
+  .cache/fleet-venv/bin/pip install -q 'kubernetes-validate==1.37.0' 'dockerfile==3.4.0'
+fi

@@ -4,9 +4,8 @@
 // and what was wrong.
 import { StoqError } from './errors.js';
 import { readTextFile } from './files.js';
-import type { LatencyRecord, RunRecord } from './generated/engine.js';
-import { engineSpec } from './native.js';
-import { LATENCY_PERCENTILES, SCHEMA_VERSION } from './record.js';
+import type { RunRecord } from './generated/engine.js';
+import { LATENCY_PERCENTILES, SCHEMA_VERSION, undeterminedPercentiles } from './record.js';
 import { SCENARIO_KINDS } from './scenario.js';
 
 const STATES: readonly string[] = ['completed', 'cancelled', 'errored'];
@@ -31,18 +30,8 @@ function upgradeFrom1(value: Record<string, unknown>): void {
   const end = value.end;
   const latency = isObject(end) ? end.latency : undefined;
   if (isObject(latency) && typeof latency.n === 'number') {
-    const rule = engineSpec().percentiles;
-    const undetermined: NonNullable<LatencyRecord['undetermined']> = [];
-    for (const { percentile, minSamples } of rule.minSamples) {
-      const field = `${percentile}Us` as (typeof LATENCY_PERCENTILES)[number];
-      if (latency.n >= minSamples || latency[field] === undefined) continue;
-      latency[field] = null;
-      undetermined.push({
-        percentile,
-        minSamples,
-        reason: `${latency.n} samples cannot bound ${percentile}: a distribution-free ${rule.level * 100}% interval needs at least ${minSamples}`,
-      });
-    }
+    const undetermined = undeterminedPercentiles(latency.n).filter((u) => latency[`${u.percentile}Us`] !== undefined);
+    for (const u of undetermined) latency[`${u.percentile}Us`] = null;
     if (undetermined.length > 0) latency.undetermined = undetermined;
   }
   value.schemaVersion = 2;
@@ -121,7 +110,13 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
       throw bad(where, `end.latency needs ${LATENCY_PERCENTILES.join(', ')} as numbers (or null where the sample cannot bound them)`);
     }
     nonNegative(where, 'end.latency', l, LATENCY_FIELDS);
+    if (l.histogram !== undefined && typeof l.histogram !== 'string') throw bad(where, 'end.latency.histogram must be the compressed V2 encoding (base64 text)');
     if (l.n !== undefined && !(Number.isInteger(l.n) && (l.n as number) >= 0)) throw bad(where, `end.latency.n ${l.n} is impossible (a count of samples)`);
+  }
+  if (value.start !== undefined) {
+    const s = value.start;
+    if (!isObject(s) || !finite(s.anchorUnixUs) || s.anchorUnixUs < 0) throw bad(where, 'start.anchorUnixUs (microseconds since the Unix epoch) must be a finite number >= 0');
+    if (s.at !== null && (typeof s.at !== 'string' || Number.isNaN(Date.parse(s.at)))) throw bad(where, `start.at ${JSON.stringify(s.at)} is not an instant (RFC 3339)`);
   }
   if (value.connections !== undefined) {
     if (!Array.isArray(value.connections)) throw bad(where, 'connections must be an array');

@@ -1,9 +1,10 @@
 // Running scenarios: one run (against a target, or an embedded server on [::1]) returns its record, built
 // by the engine from what it measured and what this side knows (session, host, time).
 import { randomUUID } from 'node:crypto';
+import { clockSync } from './environment/clock.js';
 import { recordHost } from './environment/fingerprint.js';
-import type { IntervalRecord, RecordContext, RunRecord } from './generated/engine.js';
-import { fromNative } from './errors.js';
+import type { IntervalRecord, RecordContext, RunRecord, StartContext } from './generated/engine.js';
+import { fromNative, StoqError } from './errors.js';
 import { callNative, fromEngine, native } from './native.js';
 import { normalizeScenario, type Scenario, type ScenarioInput } from './scenario.js';
 import { StoqServer } from './server.js';
@@ -29,6 +30,12 @@ export interface RunOptions {
   clientKey?: string;
   /** Number the record within a session of several runs. */
   session?: { id: string; run: number; runs: number };
+  /**
+   * Start at this wall-clock instant, together with the other clients of a session on other hosts: the
+   * run waits for it (at once when it has passed) and its record's `start` says how late its clock
+   * started, and the host's clock sync state. A start more than `toleranceNs` after it counts as late.
+   */
+  startAt?: { at: Date; toleranceNs: number };
 }
 
 export interface RunOutcome {
@@ -39,7 +46,8 @@ export interface RunOutcome {
 
 /**
  * Runs one scenario and returns its record. Rejects only when the run cannot start (bad scenario or
- * address, socket errors); a connection that fails is data in the record (`end.state: "errored"`).
+ * address, socket errors, cancelled while waiting for `startAt`); a connection that fails is data in the
+ * record (`end.state: "errored"`).
  */
 export async function runScenario(input: ScenarioInput | Scenario, options: RunOptions = {}): Promise<RunOutcome> {
   const scenario = normalizeScenario(input);
@@ -52,17 +60,19 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
   const target = given ?? server!.address;
   const cancel = new native.NativeCancel();
   const abort = () => cancel.cancel();
-  if (options.signal?.aborted) abort();
-  options.signal?.addEventListener('abort', abort, { once: true });
-  const context: RecordContext = {
-    toolVersion: VERSION,
-    session: options.session ?? { id: randomUUID(), run: 0, runs: 1 },
-    startedAt: new Date().toISOString(),
-    target,
-    embeddedServer: server !== undefined,
-    host: recordHost(),
-  };
   try {
+    const start = options.startAt && (await startTogether(options.startAt, options.signal));
+    if (options.signal?.aborted) abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    const context: RecordContext = {
+      toolVersion: VERSION,
+      session: options.session ?? { id: randomUUID(), run: 0, runs: 1 },
+      startedAt: new Date().toISOString(),
+      target,
+      embeddedServer: server !== undefined,
+      host: recordHost(),
+      ...(start ? { start } : {}),
+    };
     let output;
     try {
       output = await native.runScenario(
@@ -96,6 +106,37 @@ function checkDescriptors(scenario: Scenario, qlogDir: string | undefined): void
   callNative(() => native.checkDescriptors(JSON.stringify(scenario), qlogDir !== undefined));
 }
 
+/** Reads the clock's sync state, then waits for the instant; rejects with CANCELLED when the signal aborts first. */
+async function startTogether(startAt: NonNullable<RunOptions['startAt']>, signal?: AbortSignal): Promise<StartContext> {
+  const clock = await clockSync();
+  await waitUntil(startAt.at, signal);
+  return { at: startAt.at.toISOString(), toleranceUs: Math.round(startAt.toleranceNs / 1e3), clock };
+}
+
+/** Resolves at `at` (at once when it has passed); rejects with CANCELLED when the signal aborts first. */
+function waitUntil(at: Date, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const abort = () => {
+      clearTimeout(timer);
+      reject(new StoqError('CANCELLED', `stopped while waiting for the start at ${at.toISOString()}`));
+    };
+    if (signal?.aborted) return abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    const tick = () => {
+      const left = at.getTime() - Date.now();
+      if (left <= 0) {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+        return;
+      }
+      // setTimeout holds at most 2^31 - 1 ms.
+      timer = setTimeout(tick, Math.min(left, 2 ** 31 - 1));
+    };
+    tick();
+  });
+}
+
 /** What a caller of `runSession` sees of each run. */
 export interface SessionHooks {
   /** Before each run (0-based); a function it returns sees that run's intervals as they end. */
@@ -113,6 +154,7 @@ export async function runSession(
   options: Omit<RunOptions, 'session'> & SessionHooks = {},
 ): Promise<RunRecord[]> {
   const { beforeRun, afterRun, onRecord, onInterval, ...runOptions } = options;
+  if (options.startAt && runs > 1) throw new StoqError('INVALID_ARGUMENT', 'a run started at an instant with other clients is one run: runs must be 1', { field: 'startAt' });
   const scenario = normalizeScenario(input);
   // Refused before the first run starts (or prints anything), not when it does; a name resolved once.
   checkDescriptors(scenario, options.qlogDir);

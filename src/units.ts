@@ -11,7 +11,8 @@ export const FORMATS = `Formats:
   RATE      bits per second: 1Gbps, 2.5Gbit/s, 100Mbps, 10kbps (powers of 1000)
   ADDRESS   a host and port: [::1]:4433, [fd00::2]:4433, 192.0.2.1:4433, server.lab:4433
             (a name is resolved once, IPv6 first, then IPv4; a link-local address names its
-            interface: [fe80::1%eth0]:4433; to listen, [::]:0 takes any address, port 0 picks one)`;
+            interface: [fe80::1%eth0]:4433; to listen, [::]:0 takes any address, port 0 picks one)
+  INSTANT   ISO 8601 wall-clock time with its zone: 2026-11-30T12:00:00Z, 2026-11-30T13:00:00+01:00`;
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1,
@@ -102,6 +103,16 @@ export function formatSize(bytes: number): string {
 /** Formats a confidence level as people read it: `95%`, `99.9%`. */
 export function formatLevel(level: number): string {
   return `${+(level * 100).toFixed(4)}%`;
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses an ISO 8601 instant with its zone (`2026-11-30T12:00:00Z`); a time without a zone is refused. */
+export function parseInstant(text: string): Date {
+  const s = String(text).trim();
+  const ms = INSTANT.test(s) ? Date.parse(s) : NaN;
+  if (Number.isNaN(ms)) throw invalid('instant', s, '2026-11-30T12:00:00Z (ISO 8601 with a zone)');
+  return new Date(ms);
 }
 
 /** Formats bits per second with a decimal prefix (`9.41 Gbit/s`). */

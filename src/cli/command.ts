@@ -103,3 +103,10 @@ export interface Command {
   longRunning?: 'measurement' | 'service';
   run(argv: Record<string, unknown>, io: Io): Promise<number>;
 }
+
+/** Commands gathered under one name (`stoq-bench fleet render`). */
+export interface CommandGroup {
+  name: string;
+  describe: string;
+  subcommands: Command[];
+}

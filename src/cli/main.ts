@@ -1,8 +1,8 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { fromNative } from '../errors.js';
 import { FORMATS } from '../units.js';
-import { cancelledExit, EXIT, EXIT_HELP, type Command, type Io } from './command.js';
-import { commands } from './commands/index.js';
+import { cancelledExit, EXIT, EXIT_HELP, type Command, type CommandGroup, type Io } from './command.js';
+import { commands, groups } from './commands/index.js';
 import { processIo } from './process-io.js';
 import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
@@ -27,14 +27,26 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
     .fail((message, error) => {
       throw new UsageError(message ?? error?.message ?? 'invalid command line');
     });
-  for (const command of commands) {
-    cli.command({
+  const register = (y: Argv, command: Command | CommandGroup, path: string): void => {
+    if ('subcommands' in command) {
+      y.command({
+        command: command.name,
+        describe: command.describe,
+        builder: (sub) => {
+          for (const child of command.subcommands) register(sub, child, `${path} ${child.name}`);
+          return sub.demandCommand(1, `name a ${path} command (see stoq-bench ${path} --help)`);
+        },
+        handler: () => {},
+      });
+      return;
+    }
+    y.command({
       command: [command.name, command.usage].filter(Boolean).join(' '),
       aliases: command.aliases,
       describe: command.describe,
-      builder: (y) => {
-        for (const [name, spec] of Object.entries(command.positionals ?? {})) y.positional(name, spec);
-        return y
+      builder: (sub) => {
+        for (const [name, spec] of Object.entries(command.positionals ?? {})) sub.positional(name, spec);
+        return sub
           .options(command.options)
           .check((args) => {
             const problem = command.check?.(args);
@@ -64,13 +76,14 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
             const flag = e.field === undefined ? undefined : (flagOf(e.field) ?? kebab(e.field));
             usageError = flag !== undefined && flag in command.options ? `--${flag}: ${e.message}` : e.message;
           } else {
-            io.stderr(`stoq-bench ${command.name}: ${e.code}: ${e.message}\n`);
+            io.stderr(`stoq-bench ${path}: ${e.code}: ${e.message}\n`);
             exitCode = EXIT.runtime;
           }
         }
       },
     });
-  }
+  };
+  for (const command of [...commands, ...groups]) register(cli, command, command.name);
   let output = '';
   try {
     await cli.parseAsync(argv, {}, (_err, _args, text) => {

@@ -1,7 +1,7 @@
 // Shared option specs: units are parsed here, at the edge, and a bad value names its flag.
 import type { Options } from 'yargs';
 import { StoqError } from '../errors.js';
-import { formatDuration, formatRate, formatSize, parseAddress, parseDuration, parseRate, parseSize } from '../units.js';
+import { formatDuration, formatRate, formatSize, parseAddress, parseDuration, parseInstant, parseRate, parseSize } from '../units.js';
 
 /** The values a flag accepts, inclusive (the engine's limits of the field it sets). */
 interface Range {
@@ -47,6 +47,21 @@ export const rate = (flag: string, describe: string, extra: Options = {}): Optio
   type: 'string',
   describe,
   coerce: withUnit(flag, parseRate, 'RATE', formatRate),
+  ...extra,
+});
+
+/** An option holding an INSTANT (a Date). */
+export const instant = (flag: string, describe: string, extra: Options = {}): Options => ({
+  type: 'string',
+  describe,
+  coerce: (value: unknown) => {
+    if (value === undefined) return undefined;
+    try {
+      return parseInstant(String(value));
+    } catch (error) {
+      throw new StoqError('INVALID_ARGUMENT', `--${flag}: ${(error as Error).message}`);
+    }
+  },
   ...extra,
 });
 

@@ -3,7 +3,7 @@
 // which kinds take them are the engine's (`engineSpec()`), never typed again here: a flag a kind does not
 // take is a usage error naming the kind, and an engine error naming a field is reported by its flag.
 import type { Options } from 'yargs';
-import type { ScenarioInput } from '../generated/engine.js';
+import type { Scenario, ScenarioInput } from '../generated/engine.js';
 import { kindSpec, kindsTaking, takes } from '../kinds.js';
 import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
@@ -130,4 +130,21 @@ export function scenarioFrom(argv: Record<string, unknown>): ScenarioInput {
   }
   if (Object.keys(settings).length > 0) input.settings = settings;
   return input as unknown as ScenarioInput;
+}
+
+/**
+ * The flags that describe a normalised scenario completely: every field its kind takes, defaults included,
+ * so that `run` given them measures the same scenario (same id) whatever its own defaults are.
+ */
+export function scenarioArgs(s: Scenario): string[] {
+  const args = ['--scenario', s.kind];
+  for (const f of SCENARIO_FLAGS) {
+    if (f.field === 'intervalNs' || !takes(s.kind, f.field)) continue;
+    const [head, tail] = f.field.split('.');
+    const value = (tail === undefined ? s[head as keyof Scenario] : s.settings[tail as keyof Scenario['settings']]) as unknown;
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'boolean') args.push(value ? `--${f.flag}` : `--no-${f.flag}`);
+    else args.push(`--${f.flag}`, typeof value === 'number' && f.field.endsWith('Ns') ? formatDuration(value) : String(value));
+  }
+  return args;
 }

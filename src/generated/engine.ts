@@ -102,6 +102,34 @@ export type LatencyUnit = 'us';
  * via the `definition` "LatencyMethod".
  */
 export type LatencyMethod = 'hdrhistogram-3';
+/**
+ * The tool that told a clock's synchronisation.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClockSource".
+ */
+export type ClockSource = 'chronyc' | 'timedatectl';
+/**
+ * How the clients' time lines were put on the session's.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "Alignment".
+ */
+export type Alignment = 'clock-anchor' | 'started-at';
+/**
+ * The share a fairness index compares.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "FairnessMetric".
+ */
+export type FairnessMetric = 'goodput' | 'requestRate' | 'handshakeRate';
+/**
+ * How a merged session's latency percentiles were obtained.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "LatencySource".
+ */
+export type LatencySource = 'merged-histograms' | 'raw-samples';
 
 /**
  * Values that cross the binding as JSON, each under its name (the root is the engine spec).
@@ -499,9 +527,19 @@ export interface RunRecord {
   connections: ConnectionRecord[];
   end: EndRecord;
   /**
+   * When the run's clock started on the wall clock, and how that met the instant it waited for. Every
+   * run records it; absent in records of versions that did not.
+   */
+  start?: StartRecord;
+  /**
    * Raw samples, when the kind times what it completes.
    */
   samples?: Samples;
+  /**
+   * Present on a merged session of many clients only (`fleet merge`, `fleet collect`: built by the
+   * TypeScript side from the clients' records, never by a run).
+   */
+  fleet?: FleetSummary;
 }
 /**
  * The tool that wrote the record.
@@ -903,11 +941,13 @@ export interface EndRecord {
    */
   completed: number;
   /**
-   * Requests or round trips completed per second over `durationS` (requests, latency).
+   * Requests or round trips completed per second over `durationS` (requests, latency); on a merged
+   * session, over `fleet.steady`, the span where every client ran.
    */
   requestsPerSecond?: number;
   /**
-   * Handshakes completed per second over `durationS` (handshakes).
+   * Handshakes completed per second over `durationS` (handshakes); on a merged session, over
+   * `fleet.steady`.
    */
   handshakesPerSecond?: number;
   /**
@@ -970,6 +1010,13 @@ export interface LatencyRecord {
    * The largest sample, us.
    */
   maxUs: number;
+  /**
+   * The histogram these figures come from (ns, 1 ns to 1 hour, 3 significant digits) in HdrHistogram's
+   * standard compressed V2 encoding, base64 (`HISTFAAA…`, which the Java, C, Rust and JavaScript
+   * implementations read): summing the histograms of several runs gives the exact histogram of them all
+   * (`fleet merge`). Absent in records of versions that did not carry it.
+   */
+  histogram?: string;
   /**
    * The percentiles left null, with the reason.
    */
@@ -1168,6 +1215,81 @@ export interface ServerStats {
   memoryTrims: number;
 }
 /**
+ * When a run's clock started on the wall clock, and how that met the instant it was told to start at
+ * (`run --start-at`: the clients of one session on many hosts start together).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "StartRecord".
+ */
+export interface StartRecord {
+  /**
+   * CLOCK_REALTIME when the run's clock (CLOCK_MONOTONIC, the origin of every `startS` and `endS`)
+   * started, microseconds since the Unix epoch, read by the engine right after that origin. On a merged
+   * session: the origin of the session's time line (`fleet.startAt`, else its first client's anchor).
+   */
+  anchorUnixUs: number;
+  /**
+   * The instant the run waited for (RFC 3339, UTC); null when it started at once.
+   */
+  at: string | null;
+  /**
+   * `anchorUnixUs` minus `at` by this host's clock, microseconds (negative: it started before the
+   * instant); on a merged session, its latest client's. Null without `at`.
+   */
+  lateUs: number | null;
+  /**
+   * A start more than this after `at` counts as late, microseconds (`--start-tolerance`); null without
+   * `at`, and on a merged session (each client's own is in `fleet.clients`).
+   */
+  toleranceUs: number | null;
+  /**
+   * Started more than `toleranceUs` after `at`; on a merged session, whether any client did. Null
+   * without `at`.
+   */
+  late: boolean | null;
+  /**
+   * The host's clock synchronisation when the run waited for `at`: how far `at` meant the same instant
+   * here as on the other hosts. Null without `at`, and on a merged session (each client's own is in
+   * `fleet.clients`).
+   */
+  clock: ClockSync | null;
+}
+/**
+ * A host's clock synchronisation as far as its tools can tell (`chronyc tracking`, else `timedatectl
+ * show`). The offset between hosts' clocks is a limit of any alignment of their runs: this says how far
+ * it is known.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClockSync".
+ */
+export interface ClockSync {
+  /**
+   * The tool that told; null when none could.
+   */
+  source: ClockSource | null;
+  /**
+   * Synchronised to a reference (an NTP server, or a PTP hardware clock); null when unknown.
+   */
+  synchronized: boolean | null;
+  /**
+   * The reference as chronyc names it (`PHC0` for PTP, or a server's address); null when not told.
+   */
+  reference: string | null;
+  /**
+   * This clock minus the reference's, microseconds (positive: ahead); null when not told.
+   */
+  offsetUs: number | null;
+  /**
+   * Bound on this clock's error against the reference, microseconds: |offset| + root dispersion + root
+   * delay / 2 (chrony's documented bound); null when not told.
+   */
+  errorBoundUs: number | null;
+  /**
+   * What the tool said, or why nothing could be told.
+   */
+  detail: string;
+}
+/**
  * Raw samples of the run.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
@@ -1178,6 +1300,205 @@ export interface Samples {
    * Per-request, per-round-trip or per-handshake latencies, microseconds, in completion order.
    */
   latencyUs: number[];
+}
+/**
+ * What makes a record a merged session of many clients: each client's own figures beside the session's,
+ * the span where all of them ran, and how fairly they shared the server.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "FleetSummary".
+ */
+export interface FleetSummary {
+  /**
+   * Every client of the session, by index; one that left no record is listed, errored.
+   */
+  clients: FleetClient[];
+  /**
+   * The instant every client waited for (RFC 3339); null when they were not started together.
+   */
+  startAt: string | null;
+  /**
+   * How the clients' time lines were put on the session's.
+   */
+  alignment: Alignment;
+  /**
+   * The span where every client with a record was running, on the session's time line; the record's
+   * `intervals` cover exactly this span. Null when there was none.
+   */
+  steady: SteadySpan | null;
+  /**
+   * Why a figure is missing or how it was limited, for people.
+   */
+  notes: string[];
+  /**
+   * How evenly the clients shared the server in the steady span; null when undefined (no steady span,
+   * or nothing moved).
+   */
+  fairness: Fairness | null;
+  /**
+   * The id of the scenario each client ran; the record's `scenario` is the session's (connections and
+   * totals times the clients).
+   */
+  clientScenarioId: string;
+  /**
+   * How the latency percentiles were obtained; null when nothing was timed.
+   */
+  latencyFrom: LatencySource | null;
+}
+/**
+ * One client of a merged session: where its record came from, when it ran on the session's time line,
+ * and its own figures.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "FleetClient".
+ */
+export interface FleetClient {
+  /**
+   * The client's index in the session: its pod's completion index, or its file's position.
+   */
+  index: number;
+  /**
+   * Where its record came from: a file, or `pod/NAME`.
+   */
+  source: string;
+  /**
+   * Its pod; null when read from a file.
+   */
+  pod: string | null;
+  /**
+   * The node its pod ran on; null when not known.
+   */
+  node: string | null;
+  /**
+   * Its host's name (`environment.hostname`); null when it left no record.
+   */
+  host: string | null;
+  /**
+   * Its testbed fingerprint; null when it left no record.
+   */
+  fingerprint: string | null;
+  /**
+   * How it ended: `errored` also when its pod failed or it left no record.
+   */
+  state: RunState;
+  /**
+   * Why it errored (its run's error, its pod's failure, or the missing record); null when it did not.
+   */
+  error: ErrorInfo | null;
+  /**
+   * When its run's clock started, seconds on the session's time line; null without a record.
+   */
+  startS: number | null;
+  /**
+   * When its last byte was confirmed, seconds on the session's time line; null without a record.
+   */
+  endS: number | null;
+  /**
+   * Its `start.lateUs`, microseconds.
+   */
+  lateUs: number | null;
+  /**
+   * Its `start.late`.
+   */
+  late: boolean | null;
+  /**
+   * Its host's clock synchronisation (`start.clock`).
+   */
+  clock: ClockSync | null;
+  /**
+   * Application payload bytes it sent.
+   */
+  bytesSent: number | null;
+  /**
+   * Application payload bytes it received.
+   */
+  bytesReceived: number | null;
+  /**
+   * Requests, round trips or handshakes it completed.
+   */
+  completed: number | null;
+  /**
+   * Its goodput over its own duration, bits per second (application payload, both directions).
+   */
+  goodputBps: number | null;
+  /**
+   * Its goodput within the session's steady span, bits per second; null without a steady span.
+   */
+  steadyGoodputBps: number | null;
+  /**
+   * Its requests, round trips or handshakes per second within the steady span; null for transfers and
+   * without a steady span.
+   */
+  steadyRate: number | null;
+  /**
+   * Its own latency figures; null when it timed nothing.
+   */
+  latency: ClientLatency | null;
+}
+/**
+ * A client's own latency figures, microseconds (its `end.latency`).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClientLatency".
+ */
+export interface ClientLatency {
+  /**
+   * Samples.
+   */
+  n: number;
+  /**
+   * The median, us; null when its sample cannot bound it.
+   */
+  p50Us: number | null;
+  /**
+   * The 99th percentile, us; null when its sample cannot bound it.
+   */
+  p99Us: number | null;
+}
+/**
+ * A span on a merged session's time line, seconds (0 is `fleet.startAt`, else the first client's start).
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "SteadySpan".
+ */
+export interface SteadySpan {
+  /**
+   * Start, seconds.
+   */
+  startS: number;
+  /**
+   * End, seconds.
+   */
+  endS: number;
+  /**
+   * `endS` minus `startS`, seconds.
+   */
+  durationS: number;
+}
+/**
+ * Jain's fairness index over the clients' shares (R. Jain, D. Chiu, W. Hawe, DEC-TR-301, 1984):
+ * draft-banks-quic-performance's "Throughput Fairness Index".
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "Fairness".
+ */
+export interface Fairness {
+  /**
+   * The share compared: steady goodput (transfers), or steady requests or handshakes per second.
+   */
+  metric: FairnessMetric;
+  /**
+   * (Σx)² / (n·Σx²): 1 when every client got the same, `worst` when one got everything.
+   */
+  index: number;
+  /**
+   * Clients the index covers.
+   */
+  n: number;
+  /**
+   * The lower end of the index's range, 1/n.
+   */
+  worst: number;
 }
 /**
  * What the caller adds to what the engine measured: who ran it, where and when.
@@ -1205,6 +1526,10 @@ export interface RecordContext {
    */
   embeddedServer: boolean;
   host: Host;
+  /**
+   * The instant the run waited for (`run --start-at`); absent when it started at once.
+   */
+  start?: StartContext;
 }
 /**
  * The host a run was measured on, as the caller describes it (the testbed identity and its hash).
@@ -1239,6 +1564,26 @@ export interface Host {
    * How the engine was compiled (read from the loaded engine).
    */
   build: Build;
+}
+/**
+ * A run told to start at a common instant (`run --start-at`), as the caller waited for it.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "StartContext".
+ */
+export interface StartContext {
+  /**
+   * The instant waited for (RFC 3339, UTC, e.g. `2026-11-30T12:00:00.000Z`).
+   */
+  at: string;
+  /**
+   * A start more than this after `at` counts as late, microseconds.
+   */
+  toleranceUs: number;
+  /**
+   * The host's clock synchronisation, read before waiting.
+   */
+  clock: ClockSync;
 }
 /**
  * A stopped server: its final counters and the fast path its sockets used.

@@ -8,7 +8,7 @@ import { METRICS, type MetricId } from '../stats/run-model.js';
 import { VERSION } from '../version.js';
 import { escapeHtml } from '../escape.js';
 import { bytesTick, countTick, frame, intervalChart, lineChart, metricAxis, PALETTE, rateTick, secTick, usTick, type IntervalRow } from './charts.js';
-import { baselineText, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput, type ScenarioGroup } from './model.js';
+import { baselineText, fleetView, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput, type ScenarioGroup } from './model.js';
 import { formatLevel } from '../units.js';
 
 /** Thins a sorted sample to at most k points of its empirical CDF (keeping both ends). */
@@ -95,6 +95,16 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
       })
       .join('')}</tbody></table></details>`,
   );
+  for (const r of runs) {
+    const fleet = fleetView(r.record);
+    if (!fleet) continue;
+    parts.push(
+      `<h4>Clients of ${escapeHtml(r.label)}</h4><ul>${fleet.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` +
+        `<table><thead><tr>${fleet.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${fleet.rows
+          .map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+          .join('')}</tbody></table>`,
+    );
+  }
   void file;
   return `<section class="group">${parts.join('\n')}</section>`;
 }

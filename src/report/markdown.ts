@@ -1,5 +1,5 @@
 // The report as Markdown (GitHub-flavoured tables): a CI step summary.
-import { baselineText, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput } from './model.js';
+import { baselineText, fleetView, fmtInterval, fmtMetric, fmtRatio, runFigures, scenarioGroups, type ReportInput } from './model.js';
 import { escapeMarkdown as md, visible } from '../escape.js';
 import { formatLevel } from '../units.js';
 
@@ -54,6 +54,10 @@ function recordsMarkdown(input: Extract<ReportInput, { kind: 'records' }>, level
       '',
     );
     if (g.failed.length > 0) out.push(`**${g.failed.length} run(s) did not complete.**`, '');
+    for (const r of g.runs) {
+      const fleet = fleetView(r.record);
+      if (fleet) out.push(`#### Clients of ${r.label}`, '', ...fleet.lines.map((l) => `- ${cell(l)}`), '', mdTable(fleet.header, fleet.rows), '');
+    }
   }
   return out;
 }

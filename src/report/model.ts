@@ -8,7 +8,7 @@ import { formatValue } from '../grading/format.js';
 import type { RunRecord } from '../record.js';
 import { groupBySession, METRICS, METRIC_IDS, summarizeRun, type MetricId, type RunSummary } from '../stats/run-model.js';
 import type { ScenarioKind } from '../scenario.js';
-import { formatBytes, formatRate } from '../units.js';
+import { formatBytes, formatMicros, formatRate } from '../units.js';
 import type { Validation } from '../grading/validate.js';
 
 /** `stoq-bench compare --json` output (non-finite numbers became null). */
@@ -130,5 +130,64 @@ export function runFigures(row: RunRow): Record<string, string> {
     rate: m.requestRate !== undefined ? `${m.requestRate.toFixed(0)}/s` : m.handshakeRate !== undefined ? `${m.handshakeRate.toFixed(0)}/s` : '-',
     lost: `${e.lost ?? 0} / ${e.retrans ?? 0}`,
     steadiness: row.summary.steadiness.status + (row.summary.steadiness.reasons.length ? `: ${row.summary.steadiness.reasons.join('; ')}` : ''),
+  };
+}
+
+/** A merged session of many clients as every renderer shows it: what holds for the session, then one row per client. */
+export interface FleetView {
+  /** Sentences about the session: the start instant, the steady span, how latency was merged, fairness, late or unsynchronised clients, notes. */
+  lines: string[];
+  header: string[];
+  /** One row per client, by index; "-" where a figure has nothing behind it. */
+  rows: string[][];
+}
+
+const dash = (v: number | null | undefined, f: (x: number) => string) => (v === null || v === undefined ? '-' : f(v));
+
+/** The view of a merged session (a record with `fleet`); null for one client's run. */
+export function fleetView(r: RunRecord): FleetView | null {
+  const f = r.fleet;
+  if (!f) return null;
+  const rateLabel = r.end.handshakesPerSecond !== undefined ? 'hs/s' : 'req/s';
+  const lines = [
+    `${f.clients.length} client(s), each running scenario ${f.clientScenarioId}; the session's scenario ${r.scenario.id} is theirs times ${f.clients.length}`,
+    f.startAt ? `started together at ${f.startAt}` : 'not started together (no common start instant)',
+  ];
+  if (f.steady) {
+    const bits = r.intervals.reduce((s, iv) => s + (iv.bytesSent + iv.bytesReceived) * 8, 0);
+    lines.push(
+      `every client running from ${f.steady.startS.toFixed(3)} s to ${f.steady.endS.toFixed(3)} s (${f.steady.durationS.toFixed(3)} s): the steady span, which the intervals and the rate cover; goodput of all clients in it ${formatRate(bits / f.steady.durationS)}`,
+    );
+  } else {
+    lines.push('no span where every client was running: no intervals, no rate');
+  }
+  if (f.latencyFrom) lines.push(`latency of all clients from ${f.latencyFrom === 'merged-histograms' ? "their HdrHistograms, summed" : 'a histogram of their raw samples (a record carries no histogram)'}`);
+  if (f.fairness) {
+    const share = f.fairness.metric === 'goodput' ? 'goodput' : rateLabel;
+    lines.push(`fairness: Jain's index ${f.fairness.index.toFixed(4)} over ${f.fairness.n} clients' steady ${share} (1 = equal shares, ${f.fairness.worst.toFixed(3)} = one client has all)`);
+  }
+  const late = f.clients.filter((c) => c.late);
+  if (late.length) lines.push(`late: client(s) ${late.map((c) => c.index).join(', ')} started beyond their tolerance`);
+  const unsynced = f.clients.filter((c) => c.clock && c.clock.synchronized !== true);
+  if (unsynced.length) {
+    lines.push(`clock sync not confirmed on client(s) ${unsynced.map((c) => `${c.index} (${c.clock!.synchronized === false ? 'unsynchronised' : 'unknown'})`).join(', ')}: their clocks' offsets limit the alignment`);
+  }
+  lines.push(...f.notes.map((n) => `note: ${n}`));
+  const rated = f.clients.some((c) => c.steadyRate !== null);
+  return {
+    lines,
+    header: ['client', 'record', 'host', 'state', 'late', 'transferred', 'steady goodput', ...(rated ? [`steady ${rateLabel}`] : []), 'p50', 'p99'],
+    rows: f.clients.map((c) => [
+      String(c.index),
+      c.source,
+      c.host ?? '-',
+      c.state + (c.error ? ` (${c.error.code})` : ''),
+      c.lateUs === null ? '-' : `${(c.lateUs / 1e3).toFixed(1)} ms${c.late ? ' (late)' : ''}`,
+      dash(c.bytesSent === null || c.bytesReceived === null ? null : c.bytesSent + c.bytesReceived, formatBytes),
+      dash(c.steadyGoodputBps, formatRate),
+      ...(rated ? [dash(c.steadyRate, (x) => x.toFixed(0))] : []),
+      dash(c.latency?.p50Us, formatMicros),
+      dash(c.latency?.p99Us, formatMicros),
+    ]),
   };
 }

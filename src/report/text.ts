@@ -1,7 +1,9 @@
-// iperf3-like text: one line per interval as it ends, and a summary per run.
+// iperf3-like text: one line per interval as it ends, and a summary per run (with its clients, for a merged
+// session of many).
 import type { IntervalRecord, RunRecord } from '../record.js';
 import { visible } from '../escape.js';
 import { formatBytes, formatMicros, formatRate } from '../units.js';
+import { fleetView } from './model.js';
 
 const pad = (s: string, n: number) => s.padStart(n);
 
@@ -49,6 +51,15 @@ export function summary(r: RunRecord): string {
     lines.push(`  server memory: ${formatBytes(e.server.rssPerConnectionBytes)} per connection (peak ${e.server.peakConnections} open)`);
   }
   if (e.error) lines.push(`  error: ${visible(e.error.code)}: ${visible(e.error.message)}`);
+  const fleet = fleetView(r);
+  if (fleet) lines.push(...fleetLines(fleet));
   if (e.snapshotsDropped > 0) lines.push(`  ${e.snapshotsDropped} interval snapshot(s) shown late or not at all (all are in the record)`);
   return lines.join('\n');
+}
+
+/** A merged session's clients: the session's sentences, then a table, one line per client. */
+function fleetLines(v: NonNullable<ReturnType<typeof fleetView>>): string[] {
+  const widths = v.header.map((h, i) => Math.max(h.length, ...v.rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `    ${cells.map((c, i) => (i === 1 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd();
+  return [...v.lines.map((l) => `  ${l}`), line(v.header), ...v.rows.map(line)];
 }

@@ -1,6 +1,8 @@
 //! What a run measures: per-interval snapshots, per-event latencies (raw ns and an HdrHistogram), CPU
 //! time and memory. All times are CLOCK_MONOTONIC nanoseconds relative to the run's start.
 
+use base64::Engine as _;
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -199,8 +201,18 @@ impl Latencies {
             p99_ns: h.value_at_quantile(0.99),
             p999_ns: h.value_at_quantile(0.999),
             max_ns: h.max(),
+            histogram: encode_histogram(h),
         })
     }
+}
+
+/// A histogram in HdrHistogram's standard compressed V2 encoding (the V2 payload deflated with zlib, cookie
+/// 0x1c849304), in base64: the "HISTFAAA..." text the Java, C, Rust and JavaScript implementations all read.
+/// None only if the encoder fails, which writing into memory does not.
+pub fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut bytes).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// Latency percentiles from the HdrHistogram (values within 0.1% of the exact sample quantile).
@@ -215,6 +227,9 @@ pub struct LatencySummary {
     pub p99_ns: u64,
     pub p999_ns: u64,
     pub max_ns: u64,
+    /// Every sample's bucket: the histogram (ns, 1 ns to 1 hour, 3 significant digits) in the compressed V2
+    /// encoding, base64 ([`encode_histogram`]). Summing these gives the exact histogram of many runs.
+    pub histogram: Option<String>,
 }
 
 /// CPU time used by the calling thread, ns.
@@ -233,4 +248,47 @@ pub fn rss_bytes() -> u64 {
         .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdrhistogram::serialization::Deserializer;
+
+    fn decode(text: &str) -> Histogram<u64> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text).expect("base64");
+        Deserializer::new().deserialize(&mut bytes.as_slice()).expect("a V2 histogram")
+    }
+
+    #[test]
+    fn the_summary_carries_the_histogram_in_the_compressed_v2_encoding() {
+        let mut l = Latencies::default();
+        for (i, ns) in [1u64, 999, 51_234, 51_240, 7_000_000, 3_599_999_999_999].into_iter().enumerate() {
+            l.record(ns, i as u64);
+        }
+        let text = l.summary().expect("samples").histogram.expect("encoded");
+        // base64 of the compressed V2 cookie 0x1c849304
+        assert!(text.starts_with("HISTFAAA"), "{text}");
+        let back = decode(&text);
+        assert_eq!(back, l.histogram);
+        assert_eq!(back.len(), 6);
+    }
+
+    #[test]
+    fn reads_the_encoding_of_another_implementation() {
+        // A histogram of the same range and precision as a merge writes it (hdr-histogram-js 3.0.1, its header
+        // written as Java writes it; test/fleet/histogram.test.ts makes the same text):
+        // 1 ns once, 999 ns twice, 51234 ns three times, 7 ms four times, 3_599_999_999_999 ns once.
+        let js = "HISTFAAAADF4nJNpmSzMwMDAzwABzFCakYGB2c1gxwIG+w9QEaaT/CwbI9kuF3LsXc/EBAC0dAkE";
+        let h = decode(js);
+        let mut ours = Latencies::default().histogram;
+        for (ns, n) in [(1u64, 1u64), (999, 2), (51_234, 3), (7_000_000, 4), (3_599_999_999_999, 1)] {
+            ours.record_n(ns, n).expect("in range");
+        }
+        assert_eq!(h.len(), 11);
+        for v in ours.iter_recorded() {
+            assert_eq!(h.count_at(v.value_iterated_to()), v.count_at_value(), "bucket of {}", v.value_iterated_to());
+        }
+        assert_eq!(h.value_at_quantile(0.5), ours.value_at_quantile(0.5));
+    }
 }

@@ -11,6 +11,8 @@ use std::borrow::Cow;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize, Serializer};
 
+use std::time::UNIX_EPOCH;
+
 use crate::client::{ConnectionResult, Pacing, RunResult, RunState};
 use crate::error::ErrorInfo;
 use crate::metrics::{Interval, LatencySummary};
@@ -53,9 +55,17 @@ pub struct RunRecord {
     /// How each connection (slot) ended.
     pub connections: Vec<ConnectionRecord>,
     pub end: EndRecord,
+    /// When the run's clock started on the wall clock, and how that met the instant it waited for. Every
+    /// run records it; absent in records of versions that did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartRecord>,
     /// Raw samples, when the kind times what it completes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<Samples>,
+    /// Present on a merged session of many clients only (`fleet merge`, `fleet collect`: built by the
+    /// TypeScript side from the clients' records, never by a run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetSummary>,
 }
 
 /// The record's `schemaVersion`: always [`SCHEMA_VERSION`].
@@ -292,10 +302,12 @@ pub struct EndRecord {
     pub retrans: u64,
     /// Requests, round trips or handshakes completed.
     pub completed: u64,
-    /// Requests or round trips completed per second over `durationS` (requests, latency).
+    /// Requests or round trips completed per second over `durationS` (requests, latency); on a merged
+    /// session, over `fleet.steady`, the span where every client ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requests_per_second: Option<f64>,
-    /// Handshakes completed per second over `durationS` (handshakes).
+    /// Handshakes completed per second over `durationS` (handshakes); on a merged session, over
+    /// `fleet.steady`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handshakes_per_second: Option<f64>,
     /// Latency of what was completed (requests, round trips, handshakes).
@@ -349,6 +361,12 @@ pub struct LatencyRecord {
     pub p999_us: Option<f64>,
     /// The largest sample, us.
     pub max_us: f64,
+    /// The histogram these figures come from (ns, 1 ns to 1 hour, 3 significant digits) in HdrHistogram's
+    /// standard compressed V2 encoding, base64 (`HISTFAAA…`, which the Java, C, Rust and JavaScript
+    /// implementations read): summing the histograms of several runs gives the exact histogram of them all
+    /// (`fleet merge`). Absent in records of versions that did not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
     /// The percentiles left null, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undetermined: Vec<Undetermined>,
@@ -430,6 +448,282 @@ pub struct Samples {
     pub latency_us: Vec<f64>,
 }
 
+/// When a run's clock started on the wall clock, and how that met the instant it was told to start at
+/// (`run --start-at`: the clients of one session on many hosts start together).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRecord {
+    /// CLOCK_REALTIME when the run's clock (CLOCK_MONOTONIC, the origin of every `startS` and `endS`)
+    /// started, microseconds since the Unix epoch, read by the engine right after that origin. On a merged
+    /// session: the origin of the session's time line (`fleet.startAt`, else its first client's anchor).
+    pub anchor_unix_us: u64,
+    /// The instant the run waited for (RFC 3339, UTC); null when it started at once.
+    #[schemars(extend("format" = "date-time"))]
+    pub at: Option<String>,
+    /// `anchorUnixUs` minus `at` by this host's clock, microseconds (negative: it started before the
+    /// instant); on a merged session, its latest client's. Null without `at`.
+    pub late_us: Option<i64>,
+    /// A start more than this after `at` counts as late, microseconds (`--start-tolerance`); null without
+    /// `at`, and on a merged session (each client's own is in `fleet.clients`).
+    pub tolerance_us: Option<u64>,
+    /// Started more than `toleranceUs` after `at`; on a merged session, whether any client did. Null
+    /// without `at`.
+    pub late: Option<bool>,
+    /// The host's clock synchronisation when the run waited for `at`: how far `at` meant the same instant
+    /// here as on the other hosts. Null without `at`, and on a merged session (each client's own is in
+    /// `fleet.clients`).
+    pub clock: Option<ClockSync>,
+}
+
+impl StartRecord {
+    /// The start of a run whose clock started at `anchor_unix_us`, against the instant it waited for.
+    fn new(anchor_unix_us: u64, waited: Option<StartContext>) -> StartRecord {
+        let Some(w) = waited else {
+            return StartRecord {
+                anchor_unix_us,
+                at: None,
+                late_us: None,
+                tolerance_us: None,
+                late: None,
+                clock: None,
+            };
+        };
+        let late_us = anchor_unix_us as i64 - w.at.unix_us as i64;
+        StartRecord {
+            anchor_unix_us,
+            at: Some(w.at.text),
+            late_us: Some(late_us),
+            tolerance_us: Some(w.tolerance_us),
+            late: Some(late_us > w.tolerance_us as i64),
+            clock: Some(w.clock),
+        }
+    }
+}
+
+/// A host's clock synchronisation as far as its tools can tell (`chronyc tracking`, else `timedatectl
+/// show`). The offset between hosts' clocks is a limit of any alignment of their runs: this says how far
+/// it is known.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClockSync {
+    /// The tool that told; null when none could.
+    pub source: Option<ClockSource>,
+    /// Synchronised to a reference (an NTP server, or a PTP hardware clock); null when unknown.
+    pub synchronized: Option<bool>,
+    /// The reference as chronyc names it (`PHC0` for PTP, or a server's address); null when not told.
+    pub reference: Option<String>,
+    /// This clock minus the reference's, microseconds (positive: ahead); null when not told.
+    pub offset_us: Option<f64>,
+    /// Bound on this clock's error against the reference, microseconds: |offset| + root dispersion + root
+    /// delay / 2 (chrony's documented bound); null when not told.
+    pub error_bound_us: Option<f64>,
+    /// What the tool said, or why nothing could be told.
+    pub detail: String,
+}
+
+/// The tool that told a clock's synchronisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockSource {
+    /// `chronyc tracking` (chrony: NTP, or PTP through a PHC reference clock).
+    Chronyc,
+    /// `timedatectl show` (whichever NTP service systemd knows).
+    Timedatectl,
+}
+
+/// What makes a record a merged session of many clients: each client's own figures beside the session's,
+/// the span where all of them ran, and how fairly they shared the server.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetSummary {
+    /// Every client of the session, by index; one that left no record is listed, errored.
+    pub clients: Vec<FleetClient>,
+    /// The instant every client waited for (RFC 3339); null when they were not started together.
+    #[schemars(extend("format" = "date-time"))]
+    pub start_at: Option<String>,
+    /// How the clients' time lines were put on the session's.
+    pub alignment: Alignment,
+    /// The span where every client with a record was running, on the session's time line; the record's
+    /// `intervals` cover exactly this span. Null when there was none.
+    pub steady: Option<SteadySpan>,
+    /// Why a figure is missing or how it was limited, for people.
+    pub notes: Vec<String>,
+    /// How evenly the clients shared the server in the steady span; null when undefined (no steady span,
+    /// or nothing moved).
+    pub fairness: Option<Fairness>,
+    /// The id of the scenario each client ran; the record's `scenario` is the session's (connections and
+    /// totals times the clients).
+    pub client_scenario_id: String,
+    /// How the latency percentiles were obtained; null when nothing was timed.
+    pub latency_from: Option<LatencySource>,
+}
+
+/// How the clients' time lines were put on the session's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alignment {
+    /// Each client's engine clock anchor (`start.anchorUnixUs`, microseconds).
+    ClockAnchor,
+    /// Each client's `startedAt` (milliseconds), where a record has no anchor.
+    StartedAt,
+}
+
+/// A span on a merged session's time line, seconds (0 is `fleet.startAt`, else the first client's start).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SteadySpan {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// `endS` minus `startS`, seconds.
+    pub duration_s: f64,
+}
+
+/// Jain's fairness index over the clients' shares (R. Jain, D. Chiu, W. Hawe, DEC-TR-301, 1984):
+/// draft-banks-quic-performance's "Throughput Fairness Index".
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Fairness {
+    /// The share compared: steady goodput (transfers), or steady requests or handshakes per second.
+    pub metric: FairnessMetric,
+    /// (Σx)² / (n·Σx²): 1 when every client got the same, `worst` when one got everything.
+    pub index: f64,
+    /// Clients the index covers.
+    pub n: u32,
+    /// The lower end of the index's range, 1/n.
+    pub worst: f64,
+}
+
+/// The share a fairness index compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum FairnessMetric {
+    /// Application payload, both directions, bits per second.
+    Goodput,
+    /// Requests or round trips completed per second.
+    RequestRate,
+    /// Handshakes completed per second.
+    HandshakeRate,
+}
+
+/// How a merged session's latency percentiles were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatencySource {
+    /// The clients' HdrHistograms (`end.latency.histogram`), summed bucket by bucket.
+    MergedHistograms,
+    /// A histogram of the raw samples of a client whose record carries no histogram.
+    RawSamples,
+}
+
+/// One client of a merged session: where its record came from, when it ran on the session's time line,
+/// and its own figures.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetClient {
+    /// The client's index in the session: its pod's completion index, or its file's position.
+    pub index: u32,
+    /// Where its record came from: a file, or `pod/NAME`.
+    pub source: String,
+    /// Its pod; null when read from a file.
+    pub pod: Option<String>,
+    /// The node its pod ran on; null when not known.
+    pub node: Option<String>,
+    /// Its host's name (`environment.hostname`); null when it left no record.
+    pub host: Option<String>,
+    /// Its testbed fingerprint; null when it left no record.
+    pub fingerprint: Option<String>,
+    /// How it ended: `errored` also when its pod failed or it left no record.
+    pub state: RunState,
+    /// Why it errored (its run's error, its pod's failure, or the missing record); null when it did not.
+    pub error: Option<ErrorInfo>,
+    /// When its run's clock started, seconds on the session's time line; null without a record.
+    pub start_s: Option<f64>,
+    /// When its last byte was confirmed, seconds on the session's time line; null without a record.
+    pub end_s: Option<f64>,
+    /// Its `start.lateUs`, microseconds.
+    pub late_us: Option<i64>,
+    /// Its `start.late`.
+    pub late: Option<bool>,
+    /// Its host's clock synchronisation (`start.clock`).
+    pub clock: Option<ClockSync>,
+    /// Application payload bytes it sent.
+    pub bytes_sent: Option<u64>,
+    /// Application payload bytes it received.
+    pub bytes_received: Option<u64>,
+    /// Requests, round trips or handshakes it completed.
+    pub completed: Option<u64>,
+    /// Its goodput over its own duration, bits per second (application payload, both directions).
+    pub goodput_bps: Option<f64>,
+    /// Its goodput within the session's steady span, bits per second; null without a steady span.
+    pub steady_goodput_bps: Option<f64>,
+    /// Its requests, round trips or handshakes per second within the steady span; null for transfers and
+    /// without a steady span.
+    pub steady_rate: Option<f64>,
+    /// Its own latency figures; null when it timed nothing.
+    pub latency: Option<ClientLatency>,
+}
+
+/// A client's own latency figures, microseconds (its `end.latency`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLatency {
+    /// Samples.
+    pub n: u64,
+    /// The median, us; null when its sample cannot bound it.
+    pub p50_us: Option<f64>,
+    /// The 99th percentile, us; null when its sample cannot bound it.
+    pub p99_us: Option<f64>,
+}
+
+/// A run told to start at a common instant (`run --start-at`), as the caller waited for it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartContext {
+    /// The instant waited for (RFC 3339, UTC, e.g. `2026-11-30T12:00:00.000Z`).
+    pub at: Rfc3339,
+    /// A start more than this after `at` counts as late, microseconds.
+    pub tolerance_us: u64,
+    /// The host's clock synchronisation, read before waiting.
+    pub clock: ClockSync,
+}
+
+/// An instant as RFC 3339 text in UTC (`…Z`), read into microseconds since the Unix epoch as well.
+#[derive(Debug, Clone)]
+pub struct Rfc3339 {
+    text: String,
+    unix_us: u64,
+}
+
+impl<'de> Deserialize<'de> for Rfc3339 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let unix_us = humantime::parse_rfc3339(&text)
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_micros() as u64)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("\"{text}\" is not an RFC 3339 instant in UTC after 1970"))
+            })?;
+        Ok(Rfc3339 { text, unix_us })
+    }
+}
+
+impl JsonSchema for Rfc3339 {
+    fn schema_name() -> Cow<'static, str> {
+        "Rfc3339".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
 /// What the caller adds to what the engine measured: who ran it, where and when.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -445,6 +739,9 @@ pub struct RecordContext {
     /// The server runs in this process.
     pub embedded_server: bool,
     pub host: Host,
+    /// The instant the run waited for (`run --start-at`); absent when it started at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartContext>,
 }
 
 fn us(ns: u64) -> f64 {
@@ -550,6 +847,7 @@ impl From<&LatencySummary> for LatencyRecord {
             p99_us,
             p999_us,
             max_us: us(l.max_ns),
+            histogram: l.histogram.clone(),
             undetermined,
         }
     }
@@ -609,8 +907,10 @@ impl RunRecord {
             intervals: result.intervals.iter().map(IntervalRecord::from).collect(),
             connections: result.connections.iter().map(ConnectionRecord::from).collect(),
             end,
+            start: Some(StartRecord::new(result.anchor_unix_us, context.start)),
             samples: (!result.latency_ns.is_empty())
                 .then(|| Samples { latency_us: result.latency_ns.iter().map(|&ns| us(ns)).collect() }),
+            fleet: None,
         }
     }
 }
@@ -650,5 +950,40 @@ mod tests {
         let r = LatencyRecord::from(&lat.summary().unwrap());
         assert!(r.p50_us.is_some() && r.p99_us.is_some() && r.p999_us.is_none());
         assert_eq!(r.undetermined.len(), 1);
+    }
+
+    fn start_context(json: serde_json::Value) -> serde_json::Result<StartContext> {
+        serde_json::from_value(json)
+    }
+
+    #[test]
+    fn the_start_says_how_late_the_run_clock_started_against_the_instant() {
+        let clock = serde_json::json!({ "source": null, "synchronized": null, "reference": null, "offsetUs": null,
+            "errorBoundUs": null, "detail": "unknown" });
+        let waited = start_context(
+            serde_json::json!({ "at": "2026-12-01T10:00:00.000Z", "toleranceUs": 50_000, "clock": clock }),
+        )
+        .expect("a start context");
+        // 2026-12-01T10:00:00Z is 1_796_119_200 s after the epoch
+        let at_us = 1_796_119_200_000_000u64;
+        let s = StartRecord::new(at_us + 30_000, Some(waited.clone()));
+        assert_eq!(
+            (s.at.as_deref(), s.late_us, s.tolerance_us, s.late),
+            (Some("2026-12-01T10:00:00.000Z"), Some(30_000), Some(50_000), Some(false))
+        );
+        assert_eq!(StartRecord::new(at_us + 50_001, Some(waited.clone())).late, Some(true));
+        assert_eq!(StartRecord::new(at_us - 5, Some(waited)).late_us, Some(-5));
+        let alone = StartRecord::new(at_us, None);
+        assert_eq!((alone.anchor_unix_us, alone.at, alone.late_us, alone.late), (at_us, None, None, None));
+    }
+
+    #[test]
+    fn a_start_instant_must_be_rfc3339_in_utc() {
+        let clock = serde_json::json!({ "source": "chronyc", "synchronized": true, "reference": "PHC0",
+            "offsetUs": 0.5, "errorBoundUs": 3.0, "detail": "Leap status: Normal" });
+        for at in ["2026-12-01T10:00:00", "2026-12-01 10:00", "yesterday", "1969-12-31T23:59:59Z"] {
+            let e = start_context(serde_json::json!({ "at": at, "toleranceUs": 1, "clock": clock })).unwrap_err();
+            assert!(e.to_string().contains("is not an RFC 3339 instant"), "{at}: {e}");
+        }
     }
 }

@@ -1,8 +1,9 @@
-import type { Command } from '../command.js';
+import type { Command, CommandGroup } from '../command.js';
 import { baselineCommand } from './baseline.js';
 import { claimsCommand } from './claims.js';
 import { compareCommand } from './compare.js';
 import { envCommand } from './env.js';
+import { fleetCommands } from './fleet.js';
 import { historyCommand } from './history.js';
 import { monitorCommand } from './monitor.js';
 import { reportCommand } from './report.js';
@@ -25,3 +26,6 @@ export const commands: Command[] = [
   claimsCommand,
   envCommand,
 ];
+
+/** Commands gathered under one name, listed after the others. */
+export const groups: CommandGroup[] = [fleetCommands];

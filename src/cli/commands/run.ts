@@ -1,3 +1,4 @@
+import { fromNative } from '../../errors.js';
 import type { RunRecord } from '../../record.js';
 import { intervalHeader, intervalLine, summary } from '../../report/text.js';
 import { runSession } from '../../run.js';
@@ -8,16 +9,23 @@ import { cancelledExit, EXIT, type Command } from '../command.js';
 import { warnIfDebugEngine } from '../engine-build.js';
 import { Progress } from '../progress.js';
 import { RecordsOut } from '../records-out.js';
+import { instant, time } from '../options.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
+
+/** Starting together with the other clients of a session on other hosts (`fleet render` sets these). */
+const startOptions = {
+  'start-at': instant('start-at', 'wait until this INSTANT to start, with the other clients of a session (fleet render sets it)'),
+  'start-tolerance': time('start-tolerance', 'with --start-at: a start later than this after the instant marks the record late (TIME)', { default: '50ms' }),
+};
 
 export const runCommand: Command = {
   name: 'run',
   aliases: ['benchmark'],
   describe: 'Measure a scenario against --target, or an embedded server on [::1]',
   longRunning: 'measurement',
-  options: { ...scenarioOptions, ...historyOptions },
-  check: checkScenario,
+  options: { ...scenarioOptions, ...historyOptions, ...startOptions },
+  check: (argv) => checkScenario(argv) ?? checkStart(argv),
   async run(argv, io) {
     const scenario = normalizeScenario(scenarioFrom(argv));
     warnIfDebugEngine(io, 'run');
@@ -26,6 +34,15 @@ export const runCommand: Command = {
     // refused now (a usage error), not after the measurement, when it cannot be written
     const out = RecordsOut.open(argv.out as string | undefined);
     const history = RunHistory.open(argv, io);
+    const startAt = argv['start-at'] as Date | undefined;
+    if (startAt) {
+      const left = startAt.getTime() - Date.now();
+      io.stderr(
+        left > 0
+          ? `waiting until ${startAt.toISOString()} (${(left / 1e3).toFixed(1)} s) to start with the session\n`
+          : `the start instant ${startAt.toISOString()} passed ${(-left / 1e3).toFixed(3)} s ago: starting now, late\n`,
+      );
+    }
     let records: RunRecord[];
     let progress: Progress | undefined;
     try {
@@ -36,6 +53,7 @@ export const runCommand: Command = {
         clientCert: argv['client-cert'] as string | undefined,
         clientKey: argv['client-key'] as string | undefined,
         signal: io.signal,
+        startAt: startAt && { at: startAt, toleranceNs: argv['start-tolerance'] as number },
         beforeRun: (run) => {
           if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader()}\n`);
           // on a terminal, a progress line on stderr (stdout keeps only the data)
@@ -55,6 +73,11 @@ export const runCommand: Command = {
           io.stdout(json ? `${JSON.stringify(record)}\n` : `${summary(record)}\n`);
         },
       });
+    } catch (error) {
+      // stopped while waiting for the start instant: nothing was measured
+      if (!io.signal.aborted || fromNative(error).code !== 'CANCELLED') throw error;
+      io.stderr(`stoq-bench run: ${fromNative(error).message}\n`);
+      return cancelledExit(io.signal);
     } finally {
       history.close();
     }
@@ -72,4 +95,9 @@ export const runCommand: Command = {
 function acrossRuns(records: RunRecord[]): string {
   const g = records.map((r) => r.end.goodputBps);
   return `across ${records.length} runs: goodput median ${formatRate(median(g))}, range ${formatRate(Math.min(...g))} to ${formatRate(Math.max(...g))}`;
+}
+
+function checkStart(argv: Record<string, unknown>): string | undefined {
+  if (argv['start-at'] !== undefined && (argv.runs as number) > 1) return '--start-at starts one run together with other clients: give --runs 1';
+  return undefined;
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::unbounded;
 use schemars::JsonSchema;
@@ -139,6 +139,9 @@ pub struct RunResult {
     pub state: RunState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// The wall clock (CLOCK_REALTIME) when the run's clock started, i.e. at the origin of every time in
+    /// this result, microseconds since the Unix epoch: what lines up the runs of several hosts.
+    pub anchor_unix_us: u64,
     /// From the first connect to the last byte confirmed (upload: the server's response FIN), ns.
     pub duration_ns: u64,
     pub totals: Counters,
@@ -202,6 +205,8 @@ pub fn run(
     quiche_config(&scenario.settings, &client_role(&options.client_cert))?;
     let local = local_address_for(options.target)?;
     let start = Instant::now();
+    // read right after the monotonic origin: the wall-clock time of the run's zero
+    let anchor_unix_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
     let plan = Arc::new(Plan {
         scenario: scenario.clone(),
         target: options.target,
@@ -305,6 +310,7 @@ pub fn run(
     Ok(RunResult {
         state,
         error,
+        anchor_unix_us,
         duration_ns: end_ns,
         totals,
         intervals,

@@ -103,7 +103,7 @@ describe('names and zones', () => {
 
   it('monitor takes a name like run does', async () => {
     const port = Number(/:(\d+)$/.exec(server.address)![1]);
-    const r = await cli(['monitor', '--target', `localhost:${port}`, '--duration', '2s', '--history', join(dir, 'named.db')]);
+    const r = await cli(['monitor', '--json', '--target', `localhost:${port}`, '--duration', '2s', '--history', join(dir, 'named.db')]);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ event: 'started', target: parseAddress(`localhost:${port}`, 'target').address });
     // Its probes reach the server: none failed (the name was not refused by each probe in turn).

@@ -25,11 +25,11 @@ function start(args: string[]) {
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr, at: performance.now() }));
-  // Readiness by output: the first interval line means the download is under way.
+  // Readiness by output: an interval line with a goodput above 0 means the download is under way.
   const measuring = new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no interval within 15 s: ${stderr}`)), 15_000);
+    const t = setTimeout(() => reject(new Error(`no data within 15 s: ${stderr}`)), 15_000);
     child.stdout!.on('data', () => {
-      if (/bit\/s/.test(stdout)) {
+      if ([...stdout.matchAll(/([\d.]+) [kMGT]?bit\/s/g)].some((m) => Number(m[1]) > 0)) {
         clearTimeout(t);
         resolve();
       }

@@ -4,6 +4,7 @@
 // take is a usage error naming the kind, and an engine error naming a field is reported by its flag.
 import type { Options } from 'yargs';
 import type { Scenario, ScenarioInput } from '../generated/engine.js';
+import type { RunOptions } from '../run.js';
 import { kindSpec, kindsTaking, takes } from '../kinds.js';
 import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
@@ -130,6 +131,17 @@ export function scenarioFrom(argv: Record<string, unknown>): ScenarioInput {
   }
   if (Object.keys(settings).length > 0) input.settings = settings;
   return input as unknown as ScenarioInput;
+}
+
+/** Where and how a session connects, and the qlogs beside it, as the flags give them. */
+export function connectionFrom(argv: Record<string, unknown>): Pick<RunOptions, 'target' | 'intervalNs' | 'qlogDir' | 'clientCert' | 'clientKey'> {
+  return {
+    target: argv.target as string | undefined,
+    intervalNs: argv.interval as number | undefined,
+    qlogDir: argv.qlog as string | undefined,
+    clientCert: argv['client-cert'] as string | undefined,
+    clientKey: argv['client-key'] as string | undefined,
+  };
 }
 
 /**

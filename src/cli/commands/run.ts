@@ -11,7 +11,7 @@ import { Progress } from '../progress.js';
 import { RecordsOut } from '../records-out.js';
 import { instant, time } from '../options.js';
 import { historyOptions, RunHistory } from '../run-history.js';
-import { checkScenario, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
+import { checkScenario, connectionFrom, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
 /** Starting together with the other clients of a session on other hosts (`fleet render` sets these). */
 const startOptions = {
@@ -47,11 +47,7 @@ export const runCommand: Command = {
     let progress: Progress | undefined;
     try {
       records = await runSession(scenario, runs, {
-        target: argv.target as string | undefined,
-        intervalNs: argv.interval as number | undefined,
-        qlogDir: argv.qlog as string | undefined,
-        clientCert: argv['client-cert'] as string | undefined,
-        clientKey: argv['client-key'] as string | undefined,
+        ...connectionFrom(argv),
         signal: io.signal,
         startAt: startAt && { at: startAt, toleranceNs: argv['start-tolerance'] as number },
         beforeRun: (run) => {

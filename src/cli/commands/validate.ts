@@ -15,7 +15,7 @@ import { warnIfDebugEngine, warnIfDebugRecords } from '../engine-build.js';
 import { time } from '../options.js';
 import { OUT_HELP, RecordsOut } from '../records-out.js';
 import { historyOptions, RunHistory } from '../run-history.js';
-import { checkScenario, flagsNotTaken, listKinds, onlyFlagsTaken, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
+import { checkScenario, connectionFrom, flagsNotTaken, listKinds, onlyFlagsTaken, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
 const coerceWith = (flag: string, parse: (t: string) => number) => (value: unknown) => {
   if (value === undefined) return undefined;
@@ -141,11 +141,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
         for (const scenario of scenarios) {
           if (io.signal.aborted) break;
           await runSession(scenario, runs, {
-            target: argv.target as string | undefined,
-            intervalNs: argv.interval as number | undefined,
-            qlogDir: argv.qlog as string | undefined,
-            clientCert: argv['client-cert'] as string | undefined,
-            clientKey: argv['client-key'] as string | undefined,
+            ...connectionFrom(argv),
             signal: io.signal,
             onRecord: async (record, run) => {
               records.push(record);

@@ -85,14 +85,17 @@ describe('--help and --version on every command', () => {
 /** [command line, what stderr must say]: each exits 2 with nothing on stdout and nothing written. */
 const USAGE: Record<string, Array<[string[], RegExp]>> = {
   server: [
-    [['server', '--bogus'], /Unknown argument: bogus/],
+    [['server', '--bogus'], /Unknown argument: --bogus$/m],
     [['server', '--payload-size', '1500XB'], /--payload-size: invalid size "1500XB"/],
     [['server', '--threads', 'many'], /--threads: expected a whole number/],
     [['server', '--cert', missing, '--key', missing], /certificate file not found: .*no-such-file/],
     [['server', '--cert', missing], /--cert and --key go together/],
   ],
   run: [
-    [['run', '--bogus'], /Unknown argument: bogus/],
+    [['run', '--bogus'], /Unknown argument: --bogus$/m],
+    // named as typed, negated forms included, each once
+    [['run', '--no-such-flag'], /Unknown argument: --no-such-flag$/m],
+    [['run', '--no-pacing', '--bogus-thing=3', '--no-bogus'], /Unknown arguments: --bogus-thing, --no-bogus$/m],
     [['run', '--bytes', '10XB'], /--bytes: invalid size "10XB"/],
     [['run', '--duration', '5parsecs'], /--duration: invalid duration "5parsecs"/],
     [['run', '--interval', '1fortnight'], /--interval: invalid duration/],
@@ -102,7 +105,7 @@ const USAGE: Record<string, Array<[string[], RegExp]>> = {
     [['benchmark', '--count', 'lots', '--scenario', 'latency'], /--count: expected a whole number/],
   ],
   validate: [
-    [['validate', '--bogus'], /Unknown argument: bogus/],
+    [['validate', '--bogus'], /Unknown argument: --bogus$/m],
     [['validate', '--expect-goodput', 'fast'], /--expect-goodput: invalid rate "fast"/],
     [['validate', '--expect-p99-rtt', '2parsecs'], /--expect-p99-rtt: invalid duration "2parsecs"/],
     [['validate', '--records', missing, '--expect-goodput', '1Gbps'], /no-such-file\.jsonl: cannot read \(no such file\)/],
@@ -118,7 +121,7 @@ const USAGE: Record<string, Array<[string[], RegExp]>> = {
     [['stats'], /Not enough non-option arguments/],
     [['stats', missing], /no-such-file\.jsonl: cannot read \(no such file\)/],
     [['stats', base, '--level', 'abc'], /--level must be between 0 and 1/],
-    [['stats', base, '--bogus'], /Unknown argument: bogus/],
+    [['stats', base, '--bogus'], /Unknown argument: --bogus$/m],
   ],
   compare: [
     [['compare'], /Missing required argument: candidate/],
@@ -133,7 +136,7 @@ const USAGE: Record<string, Array<[string[], RegExp]>> = {
     [['baseline', 'frobnicate'], /unknown baseline action "frobnicate"/],
     [['baseline', 'show'], /usage: stoq-bench baseline show NAME/],
     [['baseline', 'save', 'x'], /usage: stoq-bench baseline save NAME FILES\.\./],
-    [['baseline', 'list', '--bogus'], /Unknown argument: bogus/],
+    [['baseline', 'list', '--bogus'], /Unknown argument: --bogus$/m],
   ],
   report: [
     [['report'], /Not enough non-option arguments/],
@@ -153,14 +156,14 @@ const USAGE: Record<string, Array<[string[], RegExp]>> = {
     [['history', '--store', join(dir, 'absent-store.db')], /no history store at .*absent-store\.db/],
   ],
   env: [
-    [['env', '--bogus'], /Unknown argument: bogus/],
+    [['env', '--bogus'], /Unknown argument: --bogus$/m],
     [['env', '--record', missing], /no-such-file\.jsonl: cannot read \(no such file\)/],
   ],
 };
 
 describe('usage errors: exit 2, a message naming the flag or file, nothing on stdout, nothing written', () => {
   // a command without its own cases here still gets the generic one
-  for (const c of commands) USAGE[c.name] ??= [[[c.name, '--bogus'], /Unknown argument: bogus|Not enough non-option arguments|Missing required argument/]];
+  for (const c of commands) USAGE[c.name] ??= [[[c.name, '--bogus'], /Unknown argument: --bogus$|Not enough non-option arguments|Missing required argument/]];
 
   it('every command has cases', () => {
     expect(Object.keys(USAGE).sort()).toEqual(commands.map((c) => c.name).sort());

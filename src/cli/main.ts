@@ -25,7 +25,8 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
     .showHelpOnFail(false)
     // Throwing stops yargs here: without it, a failed validation would still reach the handler.
     .fail((message, error) => {
-      throw new UsageError(message ?? error?.message ?? 'invalid command line');
+      const text = message ?? error?.message ?? 'invalid command line';
+      throw new UsageError(unknownAsTyped(text, argv) ?? text);
     });
   const register = (y: Argv, command: Command | CommandGroup, path: string): void => {
     if ('subcommands' in command) {
@@ -145,3 +146,34 @@ function afterStdoutClosed(exitCode: number, io: Io, command: Command | undefine
   if (lines > 0) io.stderr(`stoq-bench ${command.name}: stdout was closed by its reader; ${lines} line(s) not printed, the last:\n${last}`);
   return exitCode;
 }
+
+/**
+ * yargs names an unknown flag by its parsed key, twice (`such-flag, suchFlag` for `--no-such-flag`, whose
+ * `no-` it takes for a negation): the message is rewritten to name each one as it was typed, once (a key that
+ * cannot be traced back to argv keeps yargs' spelling). Undefined when the message is not about unknown arguments.
+ */
+function unknownAsTyped(message: string, argv: readonly string[]): string | undefined {
+  const listed = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!listed) return undefined;
+  const end = argv.indexOf('--');
+  const tokens = (end < 0 ? argv : argv.slice(0, end)).map((token, at) => {
+    const name = token.replace(/^-+/, '').split('=')[0];
+    const flag = token.startsWith('-');
+    const keys = [normalKey(name), ...(token.startsWith('--no-') ? [normalKey(name.slice(3))] : [])];
+    return { at, flag, keys, shown: flag ? token.split('=')[0] : token };
+  });
+  // A key is traced to the flag that spells it; only a key no flag spells is a stray word (a positional).
+  const found = new Map<number, string>();
+  const untraced: string[] = [];
+  for (const key of new Set(listed[1].split(', '))) {
+    const k = normalKey(key);
+    const token = tokens.find((t) => t.flag && t.keys.includes(k)) ?? tokens.find((t) => !t.flag && t.keys.includes(k));
+    if (token) found.set(token.at, token.shown);
+    else if (![...found.values(), ...untraced].some((s) => normalKey(s.replace(/^-+/, '')) === k)) untraced.push(key);
+  }
+  const typed = [...new Set([...[...found.entries()].sort(([a], [b]) => a - b).map(([, shown]) => shown), ...untraced])];
+  return `Unknown argument${typed.length > 1 ? 's' : ''}: ${typed.join(', ')}`;
+}
+
+/** A flag's key with camel case and dashes folded, so `such-flag` and `suchFlag` are one key. */
+const normalKey = (key: string) => key.replace(/-/g, '').toLowerCase();

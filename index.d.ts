@@ -105,9 +105,10 @@ export interface RunOutput {
 /**
  * Runs a scenario (JSON of `ScenarioInput`) on engine threads. `onInterval` receives each interval
  * (JSON of `IntervalRecord`) as it ends; a slow consumer misses snapshots (counted in the record), never
- * slows the engine.
+ * slows the engine. `server`: the embedded server the run measures, whose side of the run the record
+ * then holds.
  */
-export declare function runScenario(scenarioJson: string, config: RunConfig, cancel: NativeCancel, onInterval: (interval: string) => void): Promise<RunOutput>
+export declare function runScenario(scenarioJson: string, config: RunConfig, cancel: NativeCancel, onInterval: (interval: string) => void, server?: NativeServer | undefined | null): Promise<RunOutput>
 
 /** Options of a server. */
 export interface ServerConfig {

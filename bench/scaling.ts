@@ -45,11 +45,11 @@ for (let round = 0; round < ROUNDS; round++) {
     if (r.end.state !== 'completed') throw new Error(`${n} connections: ${r.end.state} ${r.end.error?.message ?? ''}`);
     const s = samples.get(n)!;
     s.goodput.push(r.end.goodputBps);
-    s.memory.push(r.end.server?.rssPerConnectionBytes ?? NaN);
+    s.memory.push(r.end.serverStats?.rssPerConnectionBytes ?? NaN);
     s.completed.push(r.end.connections.completed);
     const idle = run(['--scenario', 'requests', '--duration', `${SECONDS}s`, '--connections', String(n), '--request-size', '64', '--response-size', '64']);
     if (idle.end.state !== 'completed') throw new Error(`${n} near-idle connections: ${idle.end.state}`);
-    s.idleMemory.push(idle.end.server?.rssPerConnectionBytes ?? NaN);
+    s.idleMemory.push(idle.end.serverStats?.rssPerConnectionBytes ?? NaN);
   }
 }
 const results = COUNTS.map((n) => {

@@ -16,12 +16,17 @@ export {
   SCHEMA_VERSION,
   type RunRecord,
   type IntervalRecord,
+  type ClosingRecord,
+  type SideRecord,
   type EndRecord,
+  type SideTotals,
   type ConnectionRecord,
   type LatencyRecord,
   type Environment,
+  type SideEnvironment,
   type FastPath,
   type RunState,
+  type ServerView,
 } from './record.js';
 export { StoqError, ERROR_CODES, type ErrorCode } from './errors.js';
 // Judging records: statistics with their uncertainty, comparison and grading, the history store.
@@ -37,7 +42,7 @@ export {
   type RunSummary,
   type MetricId,
 } from './stats/index.js';
-export { compareRuns, parseSlo, classifyTier, type Comparison, type MetricComparison, type Verdict, type Severity } from './grading/index.js';
+export { compareRuns, parseSlo, classifyTier, runLimit, type Comparison, type MetricComparison, type Verdict, type Severity, type Limit } from './grading/index.js';
 export { HistoryStore, selectBaseline, detectChangePoints, type BaselineFile } from './history/index.js';
 export { readRecordFiles, parseRecords } from './records.js';
 export { parseSize, parseDuration, parseRate, formatRate, formatBytes } from './units.js';

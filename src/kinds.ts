@@ -4,7 +4,7 @@
 // judges and shows. CLI flags, the run model, reports, validation and monitoring read it here.
 import type { KindSpec, ScenarioField } from './generated/engine.js';
 import { engineSpec } from './native.js';
-import type { ScenarioKind } from './scenario.js';
+import type { Scenario, ScenarioKind } from './scenario.js';
 
 /** The run-level metrics: one number per run (see the run model). */
 export type MetricId = 'goodput' | 'latencyP50' | 'latencyP99' | 'requestRate' | 'handshakeRate';
@@ -71,6 +71,21 @@ export function kindFor(metric: MetricId): ScenarioKind {
   const kind = allKinds().find((k) => KINDS[k].measures.includes(metric));
   if (!kind) throw new Error(`no scenario kind measures ${metric}`);
   return kind;
+}
+
+/** The two sides of a run, as a record names them. */
+export type Side = 'client' | 'server';
+
+/**
+ * The sides that send a scenario's data: the server for a download, the client for an upload, both for bidir;
+ * for requests and latency the side with the larger message (the server on a tie: it answers); none for
+ * handshakes. Their path figures (window, losses, pacing) are the ones that explain the transfer.
+ */
+export function dataSenders(s: Pick<Scenario, 'kind' | 'requestSize' | 'responseSize'>): Side[] {
+  const bytes = KINDS[s.kind].bytes;
+  if (bytes) return [...(bytes.sent ? (['client'] as const) : []), ...(bytes.received ? (['server'] as const) : [])];
+  if (s.kind === 'handshakes') return [];
+  return (s.requestSize ?? 0) > (s.responseSize ?? 0) ? ['client'] : ['server'];
 }
 
 /** Whether a kind moves payload one way or both (download, upload, bidir): its headline is goodput. */

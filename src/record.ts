@@ -7,20 +7,25 @@ import { engineSpec } from './native.js';
 export type {
   RunRecord,
   IntervalRecord,
+  ClosingRecord,
+  SideRecord,
   EndRecord,
+  SideTotals,
   ConnectionRecord,
   LatencyRecord,
   Environment,
+  SideEnvironment,
   FastPath,
   RunState,
   StartRecord,
   FleetSummary,
   FleetClient,
   ErrorInfo,
+  ServerView,
 } from './generated/engine.js';
 
 /** The `schemaVersion` of the records this version writes. */
-export const SCHEMA_VERSION: RunRecord['schemaVersion'] = 3;
+export const SCHEMA_VERSION: RunRecord['schemaVersion'] = 4;
 
 /** The latency percentiles a record reports (null where its sample cannot bound them). */
 export const LATENCY_PERCENTILES = ['p50Us', 'p90Us', 'p99Us', 'p999Us'] as const;

@@ -65,8 +65,91 @@ const SERVER_COUNTERS_ADDED_IN_3 = {
   versionNegotiationSent: null,
 } as const;
 
+/** A number of a version 2 record, or null where it had none (nothing measured behind it). */
+const measuredOr = (v: unknown, measured: boolean): number | null => (measured && typeof v === 'number' ? v : null);
+
+/**
+ * Upgrades a record of schemaVersion 3, which kept only the client's side, in flat fields: each path figure
+ * moves under `client`; what version 2 did not measure (flow-control blocks, pacing, the busiest thread) is
+ * null; an RTT without a packet received behind it (quiche's initial guess) becomes null; a zero-byte tail
+ * interval (the closing period) moves to `closing`; the embedded server's fast path becomes the server's
+ * environment, with the settings it was started with (the scenario's).
+ */
+function upgradeFrom3(value: Record<string, unknown>): void {
+  const env = isObject(value.environment) ? value.environment : {};
+  const scenario = isObject(value.scenario) ? value.scenario : {};
+  const settings = isObject(scenario.settings) ? scenario.settings : {};
+  const side = (fastPath: unknown, pacing: unknown, threads: unknown) =>
+    isObject(fastPath) ? { settings: { ...settings, threads }, pacing, gso: fastPath.gso === true, gro: fastPath.gro === true, fastPath } : null;
+  const { gso, gro, pacing, fastPath, serverFastPath, ...host } = env;
+  void gso;
+  void gro;
+  value.environment = { ...host, client: side(fastPath, pacing, settings.threads), server: side(serverFastPath, pacing, 1) };
+  value.serverView = { source: 'unknown', reason: 'recorded by an older stoq-bench (schemaVersion 3), which kept only the client side' };
+  const sideOf = (iv: Record<string, unknown>) => {
+    const heard = typeof iv.packetsReceived === 'number' && iv.packetsReceived > 0;
+    const rtt = (v: unknown) => measuredOr(v, heard && typeof v === 'number' && v > 0);
+    return {
+      connections: heard ? iv.connections : 0,
+      packetsSent: iv.packetsSent,
+      packetsReceived: iv.packetsReceived,
+      lost: iv.lost,
+      retrans: iv.retrans,
+      dataBlocked: null,
+      streamDataBlocked: null,
+      rttUs: rtt(iv.rttUs),
+      minRttUs: rtt(iv.minRttUs),
+      rttvarUs: heard && rtt(iv.rttUs) !== null ? iv.rttvarUs : null,
+      cwnd: measuredOr(iv.cwnd, heard),
+      deliveryRateBps: measuredOr(iv.deliveryRateBps, heard),
+      pmtu: measuredOr(iv.pmtu, heard),
+      pacingRateBps: null,
+      pacingWaitS: null,
+      cpuS: iv.cpuS,
+      busiestThreadCpuS: null,
+      busiestThreadRunDelayS: null,
+    };
+  };
+  const intervals = Array.isArray(value.intervals) ? value.intervals.filter(isObject) : [];
+  const moved = intervals.map((iv) => ({
+    index: iv.index,
+    startS: iv.startS,
+    endS: iv.endS,
+    bytesSent: iv.bytesSent,
+    bytesReceived: iv.bytesReceived,
+    goodputBps: iv.goodputBps,
+    completed: iv.completed,
+    client: sideOf(iv),
+    server: null,
+  }));
+  const end = isObject(value.end) ? value.end : {};
+  const last = moved[moved.length - 1];
+  const tail = moved.length > 1 && last.bytesSent === 0 && last.bytesReceived === 0 && last.completed === 0 && typeof end.durationS === 'number' && (last.startS as number) >= end.durationS - 1e-6;
+  if (tail) moved.pop();
+  value.intervals = moved;
+  value.closing = tail ? { startS: last.startS, endS: last.endS, bytesSent: 0, bytesReceived: 0, client: last.client, server: null } : null;
+  if (Array.isArray(value.connections)) {
+    value.connections = value.connections.filter(isObject).map((c) => {
+      const { packetsSent, packetsReceived, lost, retrans, rttUs, minRttUs, cwnd, pmtu, ...rest } = c;
+      const heard = typeof packetsReceived === 'number' && packetsReceived > 0;
+      return {
+        ...rest,
+        client: { packetsSent, packetsReceived, lost, retrans, dataBlocked: null, streamDataBlocked: null, rttUs: measuredOr(rttUs, heard), minRttUs: measuredOr(minRttUs, heard && minRttUs !== 0), cwnd: measuredOr(cwnd, heard), pmtu: measuredOr(pmtu, heard) },
+      };
+    });
+  }
+  const { packetsSent, packetsReceived, udpBytesSent, udpBytesReceived, lost, retrans, cpuS, server, ...rest } = end;
+  value.end = {
+    ...rest,
+    client: { packetsSent, packetsReceived, udpBytesSent, udpBytesReceived, lost, retrans, dataBlocked: null, streamDataBlocked: null, pacingWaitS: null, cpuS, busiestThreadCpuS: null, busiestThreadRunDelayS: null },
+    server: null,
+    ...(server === undefined ? {} : { serverStats: server }),
+  };
+  value.schemaVersion = 4;
+}
+
 /** Each older schemaVersion's upgrade to the next. */
-const UPGRADES: Record<number, (value: Record<string, unknown>) => void> = { 1: upgradeFrom1, 2: upgradeFrom2 };
+const UPGRADES: Record<number, (value: Record<string, unknown>) => void> = { 1: upgradeFrom1, 2: upgradeFrom2, 3: upgradeFrom3 };
 
 /** Checks the shape of one record (the fields every reader relies on), upgrades it, and returns it typed. */
 export function validateRecord(value: unknown, where = 'record'): RunRecord {
@@ -92,6 +175,10 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
       throw bad(where, `intervals[${i}] needs numeric startS, endS and goodputBps`);
     }
     nonNegative(where, `intervals[${i}]`, iv, INTERVAL_COUNTS);
+    for (const side of ['client', 'server'] as const) {
+      if (isObject(iv[side])) nonNegative(where, `intervals[${i}].${side}`, iv[side], SIDE_COUNTS);
+      else if (side === 'client' || iv[side] !== null) throw bad(where, `intervals[${i}].${side} must be an object${side === 'server' ? ' or null' : ''}`);
+    }
     if (iv.endS < iv.startS) throw bad(where, `intervals[${i}] ends (endS ${iv.endS}) before it starts (startS ${iv.startS}): impossible`);
   });
   const end = value.end;
@@ -103,6 +190,9 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
     if (end[key] !== undefined && !finite(end[key])) throw bad(where, `end.${key} must be a finite number`);
   }
   nonNegative(where, 'end', end, END_COUNTS);
+  for (const side of ['client', 'server'] as const) {
+    if (isObject(end[side])) nonNegative(where, `end.${side}`, end[side], TOTAL_COUNTS);
+  }
   if (end.latency !== undefined) {
     const l = end.latency;
     // a percentile the run's sample cannot determine is recorded as null
@@ -123,6 +213,7 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
     value.connections.forEach((c, i) => {
       if (!isObject(c)) throw bad(where, `connections[${i}] must be an object`);
       nonNegative(where, `connections[${i}]`, c, CONNECTION_COUNTS);
+      if (isObject(c.client)) nonNegative(where, `connections[${i}].client`, c.client, SIDE_COUNTS);
     });
   }
   if (value.samples !== undefined) {
@@ -138,10 +229,12 @@ export function validateRecord(value: unknown, where = 'record'): RunRecord {
 }
 
 /** Fields that count, measure time or rate: never negative, never infinite or NaN. */
-const INTERVAL_COUNTS = ['startS', 'endS', 'goodputBps', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'completed', 'connections', 'rttUs', 'minRttUs', 'rttvarUs', 'cwnd', 'lost', 'retrans', 'deliveryRateBps', 'pmtu', 'cpuS'];
-const END_COUNTS = ['durationS', 'goodputBps', 'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'udpBytesSent', 'udpBytesReceived', 'lost', 'retrans', 'completed', 'requestsPerSecond', 'handshakesPerSecond', 'cpuS', 'snapshotsDropped'];
+const INTERVAL_COUNTS = ['startS', 'endS', 'goodputBps', 'bytesSent', 'bytesReceived', 'completed'];
+const SIDE_COUNTS = ['connections', 'packetsSent', 'packetsReceived', 'lost', 'retrans', 'dataBlocked', 'streamDataBlocked', 'rttUs', 'minRttUs', 'rttvarUs', 'cwnd', 'deliveryRateBps', 'pmtu', 'pacingRateBps', 'pacingWaitS', 'cpuS', 'busiestThreadCpuS'];
+const END_COUNTS = ['durationS', 'goodputBps', 'bytesSent', 'bytesReceived', 'completed', 'requestsPerSecond', 'handshakesPerSecond', 'snapshotsDropped'];
+const TOTAL_COUNTS = ['packetsSent', 'packetsReceived', 'udpBytesSent', 'udpBytesReceived', 'lost', 'retrans', 'dataBlocked', 'streamDataBlocked', 'pacingWaitS', 'cpuS', 'busiestThreadCpuS'];
 const LATENCY_FIELDS = ['minUs', 'meanUs', 'p50Us', 'p90Us', 'p99Us', 'p999Us', 'maxUs'];
-const CONNECTION_COUNTS = ['bytesSent', 'bytesReceived', 'streamsCompleted', 'streamsFailed', 'streamsRejected', 'handshakeUs', 'packetsSent', 'packetsReceived', 'lost', 'retrans', 'rttUs', 'minRttUs', 'cwnd', 'pmtu'];
+const CONNECTION_COUNTS = ['bytesSent', 'bytesReceived', 'streamsCompleted', 'streamsFailed', 'streamsRejected', 'handshakeUs'];
 
 /**
  * Refuses values that cannot happen: a negative or non-finite count, duration, rate or latency. Absent and

@@ -7,7 +7,7 @@ import type { IntervalRecord, RecordContext, RunRecord, StartContext } from './g
 import { fromNative, StoqError } from './errors.js';
 import { callNative, fromEngine, native } from './native.js';
 import { normalizeScenario, type Scenario, type ScenarioInput } from './scenario.js';
-import { StoqServer } from './server.js';
+import { engineServer, StoqServer } from './server.js';
 import { parseAddress } from './units.js';
 import { VERSION } from './version.js';
 
@@ -80,6 +80,7 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
         { target, intervalNs: options.intervalNs, qlogDir: options.qlogDir, clientCert: options.clientCert, clientKey: options.clientKey, contextJson: JSON.stringify(context) },
         cancel,
         (json) => options.onInterval?.(fromEngine('interval', json)),
+        server && engineServer(server),
       );
     } catch (error) {
       throw fromNative(error);
@@ -87,9 +88,7 @@ export async function runScenario(input: ScenarioInput | Scenario, options: RunO
     const record = fromEngine('record', output.recordJson);
     if (server) {
       // The server's memory per connection is read while its connections are still counted.
-      const stopped = await server.stop();
-      record.end.server = stopped.stats;
-      record.environment.serverFastPath = stopped.fastPath;
+      record.end.serverStats = (await server.stop()).stats;
     }
     return { record, samples: { latencyNs: output.latencyNs, latencyAtNs: output.latencyAtNs } };
   } finally {

@@ -50,6 +50,15 @@ export interface ServerOptions {
   maxRate?: number;
 }
 
+type NativeServer = InstanceType<typeof native.NativeServer>;
+
+const engineServers = new WeakMap<StoqServer, NativeServer>();
+
+/** The engine's server behind a `StoqServer`: a run of this process reads the server's side through it. */
+export function engineServer(server: StoqServer): NativeServer | undefined {
+  return engineServers.get(server);
+}
+
 /** A `perf` server running on engine threads. */
 export class StoqServer {
   readonly #native: InstanceType<typeof native.NativeServer>;
@@ -57,6 +66,7 @@ export class StoqServer {
 
   private constructor(server: InstanceType<typeof native.NativeServer>) {
     this.#native = server;
+    engineServers.set(this, server);
   }
 
   /** Binds and starts; resolves once the socket is bound (the address is final). */

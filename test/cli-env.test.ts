@@ -39,7 +39,7 @@ describe('stoq-bench env', () => {
     expect(e.fastPath.source).toMatch(/^probe: upload of 1\.00 MiB over \[::1\]/);
     expect(typeof e.fastPath.gsoAvailable).toBe('boolean');
     expect(typeof e.fastPath.groAvailable).toBe('boolean');
-    expect(e.fastPath.gsoAvailable).toBe(record.environment.fastPath.gsoAvailable);
+    expect(e.fastPath.gsoAvailable).toBe(record.environment.client.fastPath.gsoAvailable);
     expect(e.fastPath.server).not.toBeNull();
 
     expect(e.aead.results.map((a: { bytes: number }) => a.bytes)).toEqual([1350, 16384]);

@@ -306,7 +306,7 @@ describe('stoq-bench monitor', () => {
       [['--target', '[::1]:1', '--metrics', '9464'], /--metrics: "9464": no port/],
       [['--target', '[::1]:1', '--probe-count', '0'], /--probe-count: expected a whole number/],
       [['--target', '[::1]:1', '--probe-count', '3', '--probe-warmup', '3'], /--probe-warmup must be less than --probe-count/],
-      [['--target', '[::1]:1', '--bogus'], /Unknown argument: bogus/],
+      [['--target', '[::1]:1', '--bogus'], /Unknown argument: --bogus$/m],
       [['--target', '[::1]:1', '--baseline', 'absent'], /--baseline: no baseline named "absent"/],
       [['--target', '[::1]:1', '--alerts', join(dir, 'no/such/dir/alerts.jsonl')], /--alerts .*: cannot write \(no such directory\)/],
     ];

@@ -32,6 +32,7 @@ describe('public exports', () => {
         "parseSlo",
         "quantileSorted",
         "readRecordFiles",
+        "runLimit",
         "runScenario",
         "runSession",
         "selectBaseline",
@@ -47,7 +48,7 @@ describe('public exports', () => {
     expectTypeOf(api.runScenario).returns.resolves.toEqualTypeOf<RunOutcome>();
     expectTypeOf<RunOutcome['samples']['latencyNs']>().toEqualTypeOf<BigUint64Array>();
     expectTypeOf<RunRecord['end']['state']>().toEqualTypeOf<'completed' | 'cancelled' | 'errored'>();
-    expectTypeOf<RunRecord['schemaVersion']>().toEqualTypeOf<3>();
+    expectTypeOf<RunRecord["schemaVersion"]>().toEqualTypeOf<4>();
   });
 
   it('scenario ids are stable content hashes shared by both spellings', () => {

@@ -48,6 +48,7 @@ const SCENARIO_FLAGS: readonly ScenarioFlag[] = [
   { flag: 'connection-window', field: 'settings.connectionWindow', option: size('connection-window', `connection flow-control window (SIZE, ${range('settings.connectionWindow', formatSize)})`, shown(formatBytes(defaults.settings.connectionWindow)), limit('settings.connectionWindow')) },
   { flag: 'stream-window', field: 'settings.streamWindow', option: size('stream-window', `stream flow-control window (SIZE, ${range('settings.streamWindow', formatSize)})`, shown(formatBytes(defaults.settings.streamWindow)), limit('settings.streamWindow')) },
   { flag: 'idle-timeout', field: 'settings.idleTimeoutNs', option: time('idle-timeout', `a silent peer errors the connection after this (TIME, ${range('settings.idleTimeoutNs', formatDuration)})`, shown(formatDuration(defaults.settings.idleTimeoutNs)), limit('settings.idleTimeoutNs')) },
+  { flag: 'recv-buffer', field: 'settings.recvBuffer', option: size('recv-buffer', `socket receive buffer to ask for (SIZE, ${range('settings.recvBuffer', formatSize)}; the kernel doubles it)`, shown(formatBytes(defaults.socketBuffer)), limit('settings.recvBuffer')) },
   { flag: 'threads', field: 'settings.threads', option: whole('threads', 'client I/O threads', limit('settings.threads'), shown(defaults.settings.threads)) },
   { flag: 'interval', field: 'intervalNs', option: time('interval', `interval length (TIME, ${range('intervalNs', formatDuration)})`, shown(formatDuration(defaults.intervalNs)), limit('intervalNs')) },
 ];

@@ -186,7 +186,7 @@ function quicheVersion(): string {
 }
 
 /** The fast-path part of a record's environment (a probe run's, or one read from a file). */
-export function fastPathFrom(env: Pick<Environment, 'fastPath' | 'serverFastPath' | 'pacing'>, source: string): FastPathProbe {
+export function fastPathFrom(env: Pick<Environment, 'client' | 'server'>, source: string): FastPathProbe {
   const pick = (f: FastPath) => ({
     gso: f.gso,
     gro: f.gro,
@@ -199,11 +199,11 @@ export function fastPathFrom(env: Pick<Environment, 'fastPath' | 'serverFastPath
   });
   return {
     source,
-    gsoAvailable: env.fastPath.gsoAvailable,
-    groAvailable: env.fastPath.groAvailable,
-    client: pick(env.fastPath),
-    server: env.serverFastPath ? pick(env.serverFastPath) : null,
-    pacing: env.pacing ?? null,
+    gsoAvailable: env.client.fastPath.gsoAvailable,
+    groAvailable: env.client.fastPath.groAvailable,
+    client: pick(env.client.fastPath),
+    server: env.server ? pick(env.server.fastPath) : null,
+    pacing: env.client.pacing,
   };
 }
 

@@ -2,7 +2,10 @@
 // exact sums; intervals are the clients' bytes and completions on one wall-clock time line, counted only
 // over the span where every client was running (the steady state of the whole session); latency comes
 // from the sum of the clients' HdrHistograms; per-client figures and Jain's fairness index say how the
-// load was shared.
+// load was shared. Each side keeps its own figures: the clients' are summed (their connections and threads
+// are their own); the server's per-connection counts are summed too (each client asked for its own
+// connections), but its threads and sockets are shared, so its CPU time and fast path are those of the client
+// that saw them longest, never a sum.
 import { createHash } from 'node:crypto';
 import { fromNative, StoqError } from '../errors.js';
 import type { FairnessMetric, Kind } from '../generated/engine.js';
@@ -18,6 +21,10 @@ import {
   type IntervalRecord,
   type RunRecord,
   type RunState,
+  type ServerView,
+  type SideEnvironment,
+  type SideRecord,
+  type SideTotals,
   type StartRecord,
 } from '../record.js';
 import { normalizeScenario, type Scenario } from '../scenario.js';
@@ -128,9 +135,12 @@ export function mergeFleet(inputs: readonly ClientInput[], options: { sessionId?
     startedAt: new Date(zeroUs / 1e3).toISOString(),
     target: [...new Set(records.map((r) => r.target))].join(', '),
     embeddedServer: false,
+    serverView: serverViewOf(records),
     scenario,
     environment: environmentOf(records, inputs.length),
     intervals,
+    // each client's closing period is in its own record
+    closing: null,
     connections,
     end: {
       state,
@@ -146,19 +156,14 @@ export function mergeFleet(inputs: readonly ClientInput[], options: { sessionId?
       bytesSent: sum((r) => r.end.bytesSent),
       bytesReceived: sum((r) => r.end.bytesReceived),
       goodputBps: durationS > 0 ? (bytes * 8) / durationS : 0,
-      packetsSent: sum((r) => r.end.packetsSent),
-      packetsReceived: sum((r) => r.end.packetsReceived),
-      udpBytesSent: sum((r) => r.end.udpBytesSent),
-      udpBytesReceived: sum((r) => r.end.udpBytesReceived),
-      lost: sum((r) => r.end.lost),
-      retrans: sum((r) => r.end.retrans),
       completed,
       // the kind's rate, over the steady span
       ...(rateField ? { [rateField]: rate } : {}),
       ...(latencySummaryOf ? { latency: latencySummaryOf } : {}),
       connections: { total: connections.length, completed: count('completed'), errored: count('errored'), cancelled: count('cancelled') },
-      cpuS: sum((r) => r.end.cpuS),
       snapshotsDropped: sum((r) => r.end.snapshotsDropped),
+      client: combineTotals(records.map((r) => r.end.client), 'sum'),
+      server: records.every((r) => r.end.server) ? combineTotals(records.map((r) => r.end.server!), 'shared') : null,
     },
     start: startOfSession(zeroUs, startAt, clients),
     fleet: {
@@ -204,18 +209,35 @@ function intervalLength(records: readonly RunRecord[]): number {
   return median(lengths);
 }
 
-type Counted = 'bytesSent' | 'bytesReceived' | 'packetsSent' | 'packetsReceived' | 'completed' | 'lost' | 'retrans';
-const COUNTED: readonly Counted[] = ['bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'completed', 'lost', 'retrans'];
+type Counted = 'bytesSent' | 'bytesReceived' | 'completed';
+const COUNTED: readonly Counted[] = ['bytesSent', 'bytesReceived', 'completed'];
+type SideCounted = 'packetsSent' | 'packetsReceived' | 'lost' | 'retrans' | 'dataBlocked' | 'streamDataBlocked';
+const SIDE_COUNTED: readonly SideCounted[] = ['packetsSent', 'packetsReceived', 'lost', 'retrans', 'dataBlocked', 'streamDataBlocked'];
+type Side = 'client' | 'server';
 
-/** One client's share of each cell: counts apportioned by overlap (whole units, none lost or made), and the gauges of the interval overlapping the cell most. */
-interface ClientCell {
-  counts: Record<Counted, number>;
+/** One side's share of a cell: counts apportioned by overlap (null where an interval did not measure one). */
+interface SideCell {
+  counts: Record<SideCounted, number | null>;
   cpuS: number;
-  gauges: IntervalRecord | null;
+  /** The side's figures of the interval overlapping the cell most. */
+  gauges: SideRecord | null;
 }
 
+/** One client's share of each cell: counts apportioned by overlap (whole units, none lost or made), and each side's. */
+interface ClientCell {
+  counts: Record<Counted, number>;
+  sides: Record<Side, SideCell | null>;
+}
+
+const emptySide = (): SideCell => ({ counts: { packetsSent: 0, packetsReceived: 0, lost: 0, retrans: 0, dataBlocked: 0, streamDataBlocked: 0 }, cpuS: 0, gauges: null });
+
 function spread(intervals: readonly IntervalRecord[], offsetS: number, cells: ReadonlyArray<[number, number]>): { cells: ClientCell[] } {
-  const out: ClientCell[] = cells.map(() => ({ counts: { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, completed: 0, lost: 0, retrans: 0 }, cpuS: 0, gauges: null }));
+  // A side is in a cell only when every interval of the client has it (a server whose side is unknown is unknown throughout).
+  const has = (side: Side) => intervals.every((iv) => iv[side] !== null);
+  const out: ClientCell[] = cells.map(() => ({
+    counts: { bytesSent: 0, bytesReceived: 0, completed: 0 },
+    sides: { client: emptySide(), server: has('server') ? emptySide() : null },
+  }));
   const best = cells.map(() => 0);
   for (const iv of intervals) {
     const a = offsetS + iv.startS;
@@ -230,11 +252,23 @@ function spread(intervals: readonly IntervalRecord[], offsetS: number, cells: Re
       const parts = apportion(iv[key], shares.map(([, f]) => f));
       shares.forEach(([k], j) => (out[k].counts[key] += parts[j]));
     }
+    for (const side of ['client', 'server'] as const) {
+      const figures = iv[side];
+      if (!figures) continue;
+      for (const key of SIDE_COUNTED) {
+        const value = figures[key];
+        const parts = value === null ? null : apportion(value, shares.map(([, f]) => f));
+        shares.forEach(([k], j) => {
+          const cell = out[k].sides[side]!;
+          cell.counts[key] = parts === null || cell.counts[key] === null ? null : cell.counts[key]! + parts[j];
+        });
+      }
+      for (const [k, f] of shares) out[k].sides[side]!.cpuS += figures.cpuS * f;
+    }
     for (const [k, f] of shares) {
-      out[k].cpuS += iv.cpuS * f;
       if (f * (b - a) > best[k]) {
         best[k] = f * (b - a);
-        out[k].gauges = iv;
+        for (const side of ['client', 'server'] as const) if (out[k].sides[side]) out[k].sides[side]!.gauges = iv[side];
       }
     }
   }
@@ -260,12 +294,12 @@ export function apportion(count: number, fractions: readonly number[]): number[]
 
 function combineCell(index: number, startS: number, endS: number, parts: readonly ClientCell[]): IntervalRecord {
   const total = (key: Counted) => parts.reduce((s, p) => s + p.counts[key], 0);
-  const gauges = parts.map((p) => p.gauges).filter((g): g is IntervalRecord => g !== null);
-  const conns = gauges.reduce((s, g) => s + g.connections, 0);
-  const weighted = (key: 'rttUs' | 'rttvarUs') => (conns > 0 ? gauges.reduce((s, g) => s + g[key] * g.connections, 0) / conns : 0);
-  const minNonZero = (key: 'minRttUs' | 'pmtu') => gauges.map((g) => g[key]).filter((x) => x > 0).reduce((m, x) => Math.min(m, x), Infinity);
-  const finiteOr0 = (x: number) => (Number.isFinite(x) ? x : 0);
   const dt = endS - startS;
+  const side = (name: Side): SideRecord | null => {
+    const cells = parts.map((p) => p.sides[name]);
+    if (cells.some((c) => c === null)) return null;
+    return combineSide(cells as SideCell[], dt, name === 'server' ? 'shared' : 'sum');
+  };
   return {
     index,
     startS,
@@ -273,20 +307,86 @@ function combineCell(index: number, startS: number, endS: number, parts: readonl
     bytesSent: total('bytesSent'),
     bytesReceived: total('bytesReceived'),
     goodputBps: dt > 0 ? ((total('bytesSent') + total('bytesReceived')) * 8) / dt : 0,
-    packetsSent: total('packetsSent'),
-    packetsReceived: total('packetsReceived'),
     completed: total('completed'),
-    connections: conns,
-    rttUs: weighted('rttUs'),
-    minRttUs: finiteOr0(minNonZero('minRttUs')),
-    rttvarUs: weighted('rttvarUs'),
-    cwnd: gauges.reduce((s, g) => s + g.cwnd, 0),
-    lost: total('lost'),
-    retrans: total('retrans'),
-    deliveryRateBps: gauges.reduce((s, g) => s + g.deliveryRateBps, 0),
-    pmtu: finiteOr0(minNonZero('pmtu')),
-    cpuS: parts.reduce((s, p) => s + p.cpuS, 0),
+    // every client has its own side
+    client: side('client') ?? combineSide([], dt, 'sum'),
+    server: side('server'),
   };
+}
+
+/**
+ * One side of a cell from the clients' shares: counts summed; path figures from each client's interval
+ * overlapping the cell most, over the connections behind them (RTTs weighted by them, windows summed, the
+ * smallest MTU); threads summed for the clients' own (`sum`), the busiest client's for the server's
+ * shared ones (`shared`).
+ */
+function combineSide(cells: readonly SideCell[], dt: number, threads: 'sum' | 'shared'): SideRecord {
+  const gauges = cells.map((c) => c.gauges).filter((g): g is SideRecord => g !== null);
+  const count = (key: SideCounted) => (cells.some((c) => c.counts[key] === null) ? null : cells.reduce((s, c) => s + c.counts[key]!, 0));
+  const sampled = gauges.filter((g) => g.rttUs !== null);
+  const conns = sampled.reduce((s, g) => s + g.connections, 0);
+  const weighted = (key: 'rttUs' | 'rttvarUs') => (conns > 0 ? sampled.reduce((s, g) => s + (g[key] ?? 0) * g.connections, 0) / conns : null);
+  const present = <K extends 'cwnd' | 'deliveryRateBps' | 'pacingRateBps'>(key: K) => {
+    const values = gauges.map((g) => g[key]).filter((v): v is number => v !== null);
+    return values.length > 0 ? values.reduce((a, b) => a + b, 0) : null;
+  };
+  const least = (key: 'minRttUs' | 'pmtu') => {
+    const values = gauges.map((g) => g[key]).filter((v): v is number => v !== null);
+    return values.length > 0 ? Math.min(...values) : null;
+  };
+  const cpuS = threads === 'sum' ? cells.reduce((s, c) => s + c.cpuS, 0) : Math.max(...cells.map((c) => c.cpuS));
+  const busiest = (key: 'busiestThreadCpuS' | 'busiestThreadRunDelayS') =>
+    gauges.length === cells.length && gauges.every((g) => g[key] !== null) ? Math.max(...gauges.map((g) => g[key]!)) : null;
+  const waits = gauges.map((g) => g.pacingWaitS);
+  return {
+    connections: gauges.reduce((s, g) => s + g.connections, 0),
+    packetsSent: count('packetsSent') ?? 0,
+    packetsReceived: count('packetsReceived') ?? 0,
+    lost: count('lost') ?? 0,
+    retrans: count('retrans') ?? 0,
+    dataBlocked: count('dataBlocked'),
+    streamDataBlocked: count('streamDataBlocked'),
+    rttUs: weighted('rttUs'),
+    minRttUs: least('minRttUs'),
+    rttvarUs: weighted('rttvarUs'),
+    cwnd: present('cwnd'),
+    deliveryRateBps: present('deliveryRateBps'),
+    pmtu: least('pmtu'),
+    pacingRateBps: present('pacingRateBps'),
+    pacingWaitS: waits.length === cells.length && waits.every((w) => w !== null) ? waits.reduce((a, b) => a! + b!, 0) : null,
+    cpuS: dt > 0 ? cpuS : 0,
+    busiestThreadCpuS: busiest('busiestThreadCpuS'),
+    busiestThreadRunDelayS: busiest('busiestThreadRunDelayS'),
+  };
+}
+
+/** A side's totals over the clients: counts summed; threads summed (`sum`) or the busiest client's (`shared`, the server's). */
+function combineTotals(totals: readonly SideTotals[], threads: 'sum' | 'shared'): SideTotals {
+  const add = (key: 'packetsSent' | 'packetsReceived' | 'udpBytesSent' | 'udpBytesReceived' | 'lost' | 'retrans') => totals.reduce((s, t) => s + t[key], 0);
+  const maybe = (key: 'dataBlocked' | 'streamDataBlocked' | 'pacingWaitS') => (totals.every((t) => t[key] !== null) ? totals.reduce((s, t) => s + t[key]!, 0) : null);
+  const most = (key: 'busiestThreadCpuS' | 'busiestThreadRunDelayS') => (totals.every((t) => t[key] !== null) ? Math.max(...totals.map((t) => t[key]!)) : null);
+  return {
+    packetsSent: add('packetsSent'),
+    packetsReceived: add('packetsReceived'),
+    udpBytesSent: add('udpBytesSent'),
+    udpBytesReceived: add('udpBytesReceived'),
+    lost: add('lost'),
+    retrans: add('retrans'),
+    dataBlocked: maybe('dataBlocked'),
+    streamDataBlocked: maybe('streamDataBlocked'),
+    pacingWaitS: maybe('pacingWaitS'),
+    cpuS: threads === 'sum' ? totals.reduce((s, t) => s + t.cpuS, 0) : Math.max(...totals.map((t) => t.cpuS)),
+    busiestThreadCpuS: most('busiestThreadCpuS'),
+    busiestThreadRunDelayS: most('busiestThreadRunDelayS'),
+  };
+}
+
+/** Whose view the session's server side is: every client's fetched, or unknown (saying for how many). */
+function serverViewOf(records: readonly RunRecord[]): ServerView {
+  const without = records.filter((r) => r.serverView.source === 'unknown' || r.end.server === null);
+  if (without.length === 0) return { source: 'fetched' };
+  const reasons = [...new Set(without.map((r) => r.serverView.reason ?? 'not shared'))];
+  return { source: 'unknown', reason: `the server's side is unknown for ${without.length} of ${records.length} client(s): ${reasons.join('; ')}` };
 }
 
 /**
@@ -415,11 +515,22 @@ function environmentOf(records: readonly RunRecord[], clients: number): Environm
     node: distinct((e) => e.node).join(', '),
     // one debug engine makes the session a debug testbed
     build: envs.every((e) => e.build === 'release') ? 'release' : 'debug',
-    gso: envs.every((e) => e.gso),
-    gro: envs.every((e) => e.gro),
-    pacing: envs.every((e) => e.pacing === 'user-space') ? 'user-space' : 'off',
-    fastPath: combineFastPaths(envs.map((e) => e.fastPath)),
+    client: {
+      settings: envs[0].client.settings,
+      gso: envs.every((e) => e.client.gso),
+      gro: envs.every((e) => e.client.gro),
+      pacing: envs.every((e) => e.client.pacing === 'user-space') ? 'user-space' : 'off',
+      fastPath: combineFastPaths(envs.map((e) => e.client.fastPath)),
+    },
+    server: sharedServer(records),
   };
+}
+
+/** The shared server's settings and fast path, as the client that ran longest recorded them; null when any client lacks them. */
+function sharedServer(records: readonly RunRecord[]): SideEnvironment | null {
+  if (records.some((r) => r.environment.server === null)) return null;
+  const longest = records.reduce((a, b) => (b.end.durationS > a.end.durationS ? b : a));
+  return longest.environment.server;
 }
 
 /** The clients' fast paths as one: a feature used only where every client used it, counters summed, buffers the smallest. */

@@ -79,6 +79,13 @@ export type Percentile = 'p50' | 'p90' | 'p99' | 'p999';
  */
 export type ToolName = 'stoq-bench';
 /**
+ * How the server's side of a record was obtained.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ViewSource".
+ */
+export type ViewSource = 'embedded' | 'fetched' | 'unknown';
+/**
  * Which pacing was in effect.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
@@ -299,6 +306,10 @@ export interface Defaults {
    * TLS server name the client sends.
    */
   serverName: string;
+  /**
+   * Socket send and receive buffers asked for (`settings.recvBuffer` replaces the receive one), bytes.
+   */
+  socketBuffer: number;
   server: ServerDefaults;
 }
 /**
@@ -356,6 +367,14 @@ export interface Settings {
    * @default 1
    */
   threads: number;
+  /**
+   * Socket receive buffer to ask for, bytes (forced past `net.core.rmem_max` where permitted; the kernel
+   * doubles it for its bookkeeping). A small one makes the kernel drop datagrams that arrive faster than
+   * they are read.
+   *
+   * @default 8388608 (8 MiB)
+   */
+  recvBuffer?: number;
 }
 /**
  * A server's defaults.
@@ -496,7 +515,7 @@ export interface RunRecord {
   /**
    * The version of this record's shape (older versions are upgraded on read).
    */
-  schemaVersion: 3;
+  schemaVersion: 4;
   tool: Tool;
   session: Session;
   /**
@@ -509,18 +528,28 @@ export interface RunRecord {
    */
   target: string;
   /**
-   * The server ran in this process (then `end.server` holds its counters and memory per connection).
+   * The server ran in this process (then `end.serverStats` holds its counters and memory per connection).
    */
   embeddedServer: boolean;
+  /**
+   * How the server's side of this record (`server` everywhere) was obtained.
+   */
+  serverView: ServerView;
   /**
    * The normalised workload, with its content-hash `id`.
    */
   scenario: Scenario;
   environment: Environment;
   /**
-   * The run's intervals, in order.
+   * The intervals of the transfer, in order; the last one ends with the transfer.
    */
   intervals: IntervalRecord[];
+  /**
+   * After the transfer, until every connection closed (quiche's closing period, 3 PTO): its packets and
+   * CPU time, kept apart from the transfer's intervals; null in a record from before schemaVersion 4
+   * whose intervals did not set it apart.
+   */
+  closing: ClosingRecord | null;
   /**
    * How each connection (slot) ended.
    */
@@ -575,7 +604,20 @@ export interface Session {
   runs: number;
 }
 /**
- * The testbed and the fast path the run really used.
+ * How the server's side of a record was obtained.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ServerView".
+ */
+export interface ServerView {
+  source: ViewSource;
+  /**
+   * Why it is unknown.
+   */
+  reason?: string;
+}
+/**
+ * The testbed, and each side's settings and fast path as they were in effect.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
  * via the `definition` "Environment".
@@ -608,25 +650,13 @@ export interface Environment {
    */
   build: Build;
   /**
-   * UDP GSO really used by the client in this run.
+   * The client's side.
    */
-  gso: boolean;
+  client: SideEnvironment;
   /**
-   * UDP GRO really coalesced datagrams the client received.
+   * The server's side; null when unknown (`serverView`).
    */
-  gro: boolean;
-  /**
-   * The pacing in effect.
-   */
-  pacing: Pacing;
-  /**
-   * The client's fast path.
-   */
-  fastPath: FastPath;
-  /**
-   * The embedded server's fast path (absent against a remote target).
-   */
-  serverFastPath?: FastPath;
+  server: SideEnvironment | null;
 }
 /**
  * This interface was referenced by `BindingValues`'s JSON-Schema
@@ -641,6 +671,35 @@ export interface Cpu {
    * Logical CPUs.
    */
   count: number;
+}
+/**
+ * One side's transport settings and fast path, as they were in effect.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "SideEnvironment".
+ */
+export interface SideEnvironment {
+  /**
+   * The transport settings this side sent with (its congestion control, pacing, windows it granted,
+   * payload size); `threads`: its I/O threads.
+   */
+  settings: Settings;
+  /**
+   * The pacing in effect on what this side sent.
+   */
+  pacing: Pacing;
+  /**
+   * UDP GSO really used by this side's sockets.
+   */
+  gso: boolean;
+  /**
+   * UDP GRO really coalesced datagrams this side received.
+   */
+  gro: boolean;
+  /**
+   * This side's sockets over the run (a remote server's: all of its traffic meanwhile).
+   */
+  fastPath: FastPath;
 }
 /**
  * Which fast-path features one run really used (the environment fingerprint of the data path).
@@ -711,7 +770,8 @@ export interface FastPath {
   datagramsReceived: number;
 }
 /**
- * One interval of the run, all connections combined (client side).
+ * One interval of the transfer, all connections combined: the application's bytes (as the client counts
+ * them), and each side's QUIC, pacing and CPU figures.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
  * via the `definition` "IntervalRecord".
@@ -730,11 +790,11 @@ export interface IntervalRecord {
    */
   endS: number;
   /**
-   * Application payload bytes sent in the interval (the 8-byte perf header not included).
+   * Application payload bytes the client sent in the interval (the 8-byte perf header not included).
    */
   bytesSent: number;
   /**
-   * Application payload bytes received in the interval.
+   * Application payload bytes the client received in the interval.
    */
   bytesReceived: number;
   /**
@@ -742,57 +802,140 @@ export interface IntervalRecord {
    */
   goodputBps: number;
   /**
-   * QUIC packets the client sent (quiche's count).
-   */
-  packetsSent: number;
-  /**
-   * QUIC packets the client received.
-   */
-  packetsReceived: number;
-  /**
    * Requests, round trips or handshakes completed in the interval.
    */
   completed: number;
   /**
-   * Open connections the path statistics cover, at the interval's end.
+   * The client's side.
+   */
+  client: SideRecord;
+  /**
+   * The server's side; null when unknown (`serverView`).
+   */
+  server: SideRecord | null;
+}
+/**
+ * One side of an interval (or of the closing period): its counts in it, and its path state at its end.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "SideRecord".
+ */
+export interface SideRecord {
+  /**
+   * Connections the path figures describe: those that received packets in the interval.
    */
   connections: number;
   /**
-   * Smoothed RTT, mean over connections, us (client's quiche `PathStats`).
+   * QUIC packets this side sent (quiche's `sent`).
    */
-  rttUs: number;
+  packetsSent: number;
   /**
-   * Smallest RTT seen on any connection, us (0 when none yet).
+   * QUIC packets this side received (quiche's `recv`).
    */
-  minRttUs: number;
+  packetsReceived: number;
   /**
-   * RTT variation, mean over connections, us.
-   */
-  rttvarUs: number;
-  /**
-   * The client's congestion windows, summed, bytes.
-   */
-  cwnd: number;
-  /**
-   * Packets the client declared lost in the interval.
+   * Packets this side declared lost (quiche's `lost`).
    */
   lost: number;
   /**
-   * Packets the client retransmitted in the interval.
+   * Packets this side retransmitted (quiche's `retrans`).
    */
   retrans: number;
   /**
-   * quiche's delivery-rate estimates, summed over connections, bits per second.
+   * DATA_BLOCKED frames this side sent: times a send found the peer's connection credit exhausted
+   * (quiche's `data_blocked_sent_count`); null in a record from before schemaVersion 4 (not measured then).
    */
-  deliveryRateBps: number;
+  dataBlocked: number | null;
   /**
-   * Path MTU, smallest over connections, bytes.
+   * STREAM_DATA_BLOCKED frames this side sent: times a send found a stream's credit exhausted (quiche's
+   * `stream_data_blocked_sent_count`); null in a record from before schemaVersion 4 (not measured then).
    */
-  pmtu: number;
+  streamDataBlocked: number | null;
   /**
-   * Client CPU time used in the interval, seconds.
+   * Smoothed RTT, mean over the connections with an RTT sample, us (quiche's `rtt`); null without one
+   * (quiche's initial guess is never shown).
+   */
+  rttUs: number | null;
+  /**
+   * Smallest RTT seen, us (quiche's `min_rtt`); null without an RTT sample.
+   */
+  minRttUs: number | null;
+  /**
+   * RTT variation, mean over the connections with an RTT sample, us (quiche's `rttvar`); null without one.
+   */
+  rttvarUs: number | null;
+  /**
+   * Congestion windows, summed, bytes (quiche's `cwnd`); null when no connection received packets.
+   */
+  cwnd: number | null;
+  /**
+   * Delivery-rate estimates, summed, bits per second (quiche's `delivery_rate`); null when no
+   * connection received packets.
+   */
+  deliveryRateBps: number | null;
+  /**
+   * Path MTU, smallest, bytes (quiche's `pmtu`); null when no connection received packets.
+   */
+  pmtu: number | null;
+  /**
+   * The rate of quiche's pacing schedule: bits of the packets it scheduled one after another ahead of
+   * their send call, over the span of their release times (`SendInfo.at`), summed over connections;
+   * null when no packet waited for pacing.
+   */
+  pacingRateBps: number | null;
+  /**
+   * Time this side's packets waited for their pacing release, summed over connections, seconds; null in a record
+   * from before schemaVersion 4 (not measured then).
+   */
+  pacingWaitS: number | null;
+  /**
+   * CPU time of this side's I/O threads, seconds (a remote server's: all of its connections').
    */
   cpuS: number;
+  /**
+   * CPU time of this side's busiest I/O thread (the one that was on a CPU or waiting for one longest), seconds: over
+   * the interval's length, the share of a core it used; null in a record from before schemaVersion 4 (not measured
+   * then).
+   */
+  busiestThreadCpuS: number | null;
+  /**
+   * Time that thread was runnable but waited for a CPU (the kernel's `run_delay`), seconds. With
+   * `busiestThreadCpuS`, near the interval's length: the thread was CPU-bound, however busy the machine;
+   * null in a record from before schemaVersion 4 (not measured then).
+   */
+  busiestThreadRunDelayS: number | null;
+}
+/**
+ * The closing period: from the end of the transfer until every connection closed.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ClosingRecord".
+ */
+export interface ClosingRecord {
+  /**
+   * Start (the end of the transfer), seconds since the run started.
+   */
+  startS: number;
+  /**
+   * End, seconds since the run started.
+   */
+  endS: number;
+  /**
+   * Application payload bytes the client counted after the transfer ended (normally 0).
+   */
+  bytesSent: number;
+  /**
+   * Application payload bytes the client received after the transfer ended (normally 0).
+   */
+  bytesReceived: number;
+  /**
+   * The client's side (path figures null: a closing connection measures nothing of the transfer).
+   */
+  client: SideRecord;
+  /**
+   * The server's side; null when unknown.
+   */
+  server: SideRecord | null;
 }
 /**
  * How one connection (slot) ended; for `handshakes` a slot runs many connections in turn.
@@ -838,37 +981,10 @@ export interface ConnectionRecord {
    */
   handshakeUs: number | null;
   /**
-   * QUIC packets sent (quiche's view at the end).
+   * The client's view of the connection at the end (the server's is in `intervals[].server` and
+   * `end.server`).
    */
-  packetsSent: number;
-  /**
-   * QUIC packets received.
-   */
-  packetsReceived: number;
-  /**
-   * Packets declared lost.
-   */
-  lost: number;
-  /**
-   * Packets retransmitted.
-   */
-  retrans: number;
-  /**
-   * Smoothed RTT at the end, us.
-   */
-  rttUs: number;
-  /**
-   * Smallest RTT seen, us.
-   */
-  minRttUs: number;
-  /**
-   * Congestion window at the end, bytes.
-   */
-  cwnd: number;
-  /**
-   * Path MTU, bytes.
-   */
-  pmtu: number;
+  client: ConnectionSideRecord;
 }
 /**
  * How a run or a connection ended with an error, as its record holds it.
@@ -884,6 +1000,56 @@ export interface ErrorInfo {
   message: string;
 }
 /**
+ * One side's view of a connection at its end.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "ConnectionSideRecord".
+ */
+export interface ConnectionSideRecord {
+  /**
+   * QUIC packets sent (quiche's `sent`).
+   */
+  packetsSent: number;
+  /**
+   * QUIC packets received (quiche's `recv`).
+   */
+  packetsReceived: number;
+  /**
+   * Packets declared lost (quiche's `lost`).
+   */
+  lost: number;
+  /**
+   * Packets retransmitted (quiche's `retrans`).
+   */
+  retrans: number;
+  /**
+   * DATA_BLOCKED frames sent (quiche's `data_blocked_sent_count`); null in a record from before schemaVersion 4 (not
+   * measured then).
+   */
+  dataBlocked: number | null;
+  /**
+   * STREAM_DATA_BLOCKED frames sent (quiche's `stream_data_blocked_sent_count`); null in a record from before
+   * schemaVersion 4 (not measured then).
+   */
+  streamDataBlocked: number | null;
+  /**
+   * Smoothed RTT at the end, us; null without an RTT sample.
+   */
+  rttUs: number | null;
+  /**
+   * Smallest RTT seen, us; null without an RTT sample.
+   */
+  minRttUs: number | null;
+  /**
+   * Congestion window at the end, bytes; null when the connection never started.
+   */
+  cwnd: number | null;
+  /**
+   * Path MTU, bytes; null when the connection never started.
+   */
+  pmtu: number | null;
+}
+/**
  * How the run ended, and its totals.
  *
  * This interface was referenced by `BindingValues`'s JSON-Schema
@@ -896,7 +1062,13 @@ export interface EndRecord {
    */
   error?: ErrorInfo;
   /**
-   * From the first connect until the last byte was confirmed, seconds.
+   * Why the run is too short to measure its transfer (its duration ended before the handshakes, or
+   * before anything moved); absent when it is not.
+   */
+  tooShort?: string;
+  /**
+   * From the first connect until the end of the transfer (the last byte confirmed, the streams stopped,
+   * a failure), seconds; the closing period is not part of it.
    */
   durationS: number;
   /**
@@ -911,31 +1083,6 @@ export interface EndRecord {
    * Application payload, both directions, bits per second over `durationS`.
    */
   goodputBps: number;
-  /**
-   * QUIC packets sent, as the client's quiche counts them.
-   */
-  packetsSent: number;
-  /**
-   * QUIC packets received.
-   */
-  packetsReceived: number;
-  /**
-   * UDP payload bytes of the QUIC packets sent (the kernel's interface counters less IP, UDP and L2
-   * headers).
-   */
-  udpBytesSent: number;
-  /**
-   * UDP payload bytes of the QUIC packets received.
-   */
-  udpBytesReceived: number;
-  /**
-   * Packets the client declared lost.
-   */
-  lost: number;
-  /**
-   * Packets the client retransmitted.
-   */
-  retrans: number;
   /**
    * Requests, round trips or handshakes completed.
    */
@@ -956,17 +1103,21 @@ export interface EndRecord {
   latency?: LatencyRecord;
   connections: ConnectionCounts;
   /**
-   * Client CPU time, seconds.
-   */
-  cpuS: number;
-  /**
    * Interval snapshots not shown live because the consumer lagged (all are in `intervals`).
    */
   snapshotsDropped: number;
   /**
+   * The client's totals over the run (the closing period included).
+   */
+  client: SideTotals;
+  /**
+   * The server's totals for the run's connections; null when unknown (`serverView`).
+   */
+  server: SideTotals | null;
+  /**
    * The embedded server's counters, memory per connection included.
    */
-  server?: ServerStats;
+  serverStats?: ServerStats;
 }
 /**
  * Latency percentiles, microseconds, from an HdrHistogram at 3 significant digits (within 0.1% of the
@@ -1062,6 +1213,67 @@ export interface ConnectionCounts {
    * Slots cancelled by the caller.
    */
   cancelled: number;
+}
+/**
+ * One side's totals over a run.
+ *
+ * This interface was referenced by `BindingValues`'s JSON-Schema
+ * via the `definition` "SideTotals".
+ */
+export interface SideTotals {
+  /**
+   * QUIC packets sent (quiche's `sent`).
+   */
+  packetsSent: number;
+  /**
+   * QUIC packets received (quiche's `recv`).
+   */
+  packetsReceived: number;
+  /**
+   * UDP payload bytes of the QUIC packets sent (quiche's `sent_bytes`: the kernel's interface counters
+   * less IP, UDP and L2 headers).
+   */
+  udpBytesSent: number;
+  /**
+   * UDP payload bytes of the QUIC packets received (quiche's `recv_bytes`).
+   */
+  udpBytesReceived: number;
+  /**
+   * Packets declared lost (quiche's `lost`).
+   */
+  lost: number;
+  /**
+   * Packets retransmitted (quiche's `retrans`).
+   */
+  retrans: number;
+  /**
+   * DATA_BLOCKED frames sent: times a send found the peer's connection credit exhausted; null in a record from
+   * before schemaVersion 4 (not measured then).
+   */
+  dataBlocked: number | null;
+  /**
+   * STREAM_DATA_BLOCKED frames sent: times a send found a stream's credit exhausted; null in a record from before
+   * schemaVersion 4 (not measured then).
+   */
+  streamDataBlocked: number | null;
+  /**
+   * Time packets waited for their pacing release, summed over connections, seconds; null in a record from before
+   * schemaVersion 4 (not measured then).
+   */
+  pacingWaitS: number | null;
+  /**
+   * CPU time of the side's I/O threads, seconds (a remote server's: all of its connections').
+   */
+  cpuS: number;
+  /**
+   * CPU time of the busiest I/O thread, seconds; null in a record from before schemaVersion 4 (not measured then).
+   */
+  busiestThreadCpuS: number | null;
+  /**
+   * Time that thread was runnable but waited for a CPU (the kernel's `run_delay`), seconds; null in a record from
+   * before schemaVersion 4 (not measured then).
+   */
+  busiestThreadRunDelayS: number | null;
 }
 /**
  * The server's counters at one moment (counts since start). Datagram counts are the server's own view after
@@ -1650,6 +1862,14 @@ export interface SettingsInput {
    * @default 1
    */
   threads?: number;
+  /**
+   * Socket receive buffer to ask for, bytes (forced past `net.core.rmem_max` where permitted; the kernel
+   * doubles it for its bookkeeping). A small one makes the kernel drop datagrams that arrive faster than
+   * they are read.
+   *
+   * @default 8388608 (8 MiB)
+   */
+  recvBuffer?: number | null;
 }
 /**
  * A workload: what to transfer, how, and when to stop. Exactly one of `bytes`, `durationNs` or `count`

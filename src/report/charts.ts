@@ -66,7 +66,7 @@ export function frame(title: string, body: string, id: string, note?: string): s
 /** A line chart of one or more series, as inline SVG. */
 export function lineChart(id: string, title: string, series: Series[], x: Axis, y: Axis, note?: string): string {
   const all = series.flatMap((s) => s.points).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && (!x.log || a > 0));
-  if (all.length === 0) return frame(title, `<p class="empty">no data</p>`, id);
+  if (all.length === 0) return frame(title, `<p class="empty">no data</p>`, id, note);
   let [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
   let [y0, y1] = [Math.min(...all.map((p) => p[1])), y.max ?? Math.max(...all.map((p) => p[1]))];
   if (x.zero && !x.log) x0 = Math.min(0, x0);

@@ -3,7 +3,8 @@
 // time per run, round-trip latency CDF from the raw samples, smoothed RTT, cwnd and loss over time, the
 // per-run values with the across-run interval, and for a comparison, baseline vs candidate with their
 // confidence intervals and the candidate/baseline ratio against the threshold.
-import { isTransfer, KINDS } from '../kinds.js';
+import { dataSenders, isTransfer, KINDS, type Side } from '../kinds.js';
+import type { SideRecord } from '../record.js';
 import { METRICS, type MetricId } from '../stats/run-model.js';
 import { VERSION } from '../version.js';
 import { escapeHtml } from '../escape.js';
@@ -61,9 +62,23 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
   } else if (!transfer) {
     charts.push(frame('Round-trip latency CDF', '<p class="empty">the records carry no raw latency samples</p>', `${id}-cdf`));
   }
-  charts.push(lineChart(`${id}-rtt`, "Smoothed RTT over time (quiche's path stats)", perRun((iv) => (iv.rttUs && iv.rttUs > 0 ? iv.rttUs : undefined)), { label: 'time (s)', format: secTick, zero: true }, { label: 'smoothed RTT', format: usTick }));
-  charts.push(lineChart(`${id}-cwnd`, 'Congestion window over time (client)', perRun((iv) => iv.cwnd), { label: 'time (s)', format: secTick, zero: true }, { label: 'cwnd', format: bytesTick }));
-  charts.push(lineChart(`${id}-loss`, 'Packets lost per interval', perRun((iv) => iv.lost ?? 0), { label: 'time (s)', format: secTick, zero: true }, { label: 'packets lost', format: countTick }));
+  // Path figures are the data sender's (the server's in a download), labelled; a side whose figures are
+  // unknown draws nothing, and the note says why.
+  const senders = dataSenders(runs[0].record.scenario);
+  const sides: Side[] = senders.length > 0 ? senders : ['client'];
+  const whose = sides.join(' and ');
+  const perSide = (f: (s: SideRecord) => number | null) =>
+    runs.flatMap((r) =>
+      sides.map((side) => ({
+        name: sides.length > 1 ? `${r.label} (${side})` : r.label,
+        points: r.record.intervals.map((iv) => [mid(iv), iv[side] ? (f(iv[side]) ?? NaN) : NaN] as [number, number]),
+      })),
+    );
+  const unknown = [...new Set(runs.flatMap((r) => sides.filter((s) => r.record.environment[s] === null).map((s) => `${s}: ${r.record.serverView.reason ?? 'not shared'}`)))];
+  const note = unknown.length > 0 ? `Unknown in some runs (${unknown.join('; ')}).` : undefined;
+  charts.push(lineChart(`${id}-rtt`, `Smoothed RTT over time (sender: ${whose}; quiche's path stats)`, perSide((s) => s.rttUs), { label: 'time (s)', format: secTick, zero: true }, { label: 'smoothed RTT', format: usTick }, note));
+  charts.push(lineChart(`${id}-cwnd`, `Congestion window over time (sender: ${whose})`, perSide((s) => s.cwnd), { label: 'time (s)', format: secTick, zero: true }, { label: 'cwnd', format: bytesTick }, note));
+  charts.push(lineChart(`${id}-loss`, `Packets lost per interval (sender: ${whose})`, perSide((s) => s.lost), { label: 'time (s)', format: secTick, zero: true }, { label: 'packets lost', format: countTick }, note));
   // per-run values with the across-run interval, for the headline metric
   const headline = g.metrics[0];
   if (headline) {
@@ -88,10 +103,10 @@ function groupHtml(file: string, g: ScenarioGroup, level: number, index: number)
   }
   parts.push(`<div class="charts">${charts.join('\n')}</div>`);
   parts.push(
-    `<details><summary>runs</summary><table><thead><tr><th>run</th><th>state</th><th>duration</th><th>transferred</th><th>goodput</th><th>steady goodput</th><th>p50</th><th>p99</th><th>rate</th><th>lost / retrans</th><th>steadiness</th></tr></thead><tbody>${runs
+    `<details><summary>runs</summary><table><thead><tr><th>run</th><th>state</th><th>duration</th><th>transferred</th><th>goodput</th><th>steady goodput</th><th>p50</th><th>p99</th><th>rate</th><th>sender lost / retrans</th><th>limited by</th><th>steadiness</th></tr></thead><tbody>${runs
       .map((r) => {
         const f = runFigures(r);
-        return `<tr><td>${escapeHtml(r.label)}</td>${[f.state, f.duration, f.transferred, f.goodput, f.steady, f.p50, f.p99, f.rate, f.lost, f.steadiness].map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+        return `<tr><td>${escapeHtml(r.label)}</td>${[f.state, f.duration, f.transferred, f.goodput, f.steady, f.p50, f.p99, f.rate, f.lost, f.limit, f.steadiness].map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
       })
       .join('')}</tbody></table></details>`,
   );

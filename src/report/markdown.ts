@@ -45,10 +45,10 @@ function recordsMarkdown(input: Extract<ReportInput, { kind: 'records' }>, level
     }
     out.push(
       mdTable(
-        ['run', 'state', 'duration', 'transferred', 'goodput', 'steady goodput', 'p50', 'p99', 'rate', 'lost / retrans', 'steadiness'],
+        ['run', 'state', 'duration', 'transferred', 'goodput', 'steady goodput', 'p50', 'p99', 'rate', 'sender lost / retrans', 'limited by', 'steadiness'],
         g.runs.map((r) => {
           const f = runFigures(r);
-          return [r.label, f.state, f.duration, f.transferred, f.goodput, f.steady, f.p50, f.p99, f.rate, f.lost, f.steadiness];
+          return [r.label, f.state, f.duration, f.transferred, f.goodput, f.steady, f.p50, f.p99, f.rate, f.lost, f.limit, f.steadiness];
         }),
       ),
       '',

@@ -8,6 +8,8 @@ import { formatValue } from '../grading/format.js';
 import type { RunRecord } from '../record.js';
 import { groupBySession, METRICS, METRIC_IDS, summarizeRun, type MetricId, type RunSummary } from '../stats/run-model.js';
 import type { ScenarioKind } from '../scenario.js';
+import { dataSenders } from '../kinds.js';
+import { runLimit } from '../grading/limits.js';
 import { formatBytes, formatMicros, formatRate } from '../units.js';
 import type { Validation } from '../grading/validate.js';
 
@@ -115,6 +117,13 @@ export function baselineText(c: ComparisonReport): string {
   return typeof c.baseline === 'string' ? c.baseline : c.baseline.description;
 }
 
+/** The data sender's packets lost and retransmitted, labelled with its side (`-` where its side is unknown). */
+function senderLosses(r: RunRecord): string {
+  const senders = dataSenders(r.scenario);
+  const sides = senders.length > 0 ? senders : (['client'] as const);
+  return sides.map((s) => (r.end[s] ? `${r.end[s].lost} / ${r.end[s].retrans} (${s})` : `- (${s} unknown)`)).join(', ');
+}
+
 /** A one-line account of a run: its state and headline figures. */
 export function runFigures(row: RunRow): Record<string, string> {
   const e = row.record.end;
@@ -128,7 +137,8 @@ export function runFigures(row: RunRow): Record<string, string> {
     p50: m.latencyP50 !== undefined ? fmtMetric('latencyP50', m.latencyP50) : '-',
     p99: m.latencyP99 !== undefined ? fmtMetric('latencyP99', m.latencyP99) : '-',
     rate: m.requestRate !== undefined ? `${m.requestRate.toFixed(0)}/s` : m.handshakeRate !== undefined ? `${m.handshakeRate.toFixed(0)}/s` : '-',
-    lost: `${e.lost ?? 0} / ${e.retrans ?? 0}`,
+    lost: senderLosses(row.record),
+    limit: row.record.end.state === 'completed' ? runLimit(row.record).reason : '-',
     steadiness: row.summary.steadiness.status + (row.summary.steadiness.reasons.length ? `: ${row.summary.steadiness.reasons.join('; ')}` : ''),
   };
 }

@@ -75,7 +75,7 @@ export interface RunSummary {
   latencySamples?: Float64Array;
   /** Latency samples the run holds (raw, or the count of its histogram), 0 when none. */
   latencyCount: number;
-  /** Application packets per second both ways over the steady intervals, with its within-run interval. */
+  /** QUIC packets per second both ways, as the client counts them, over the steady intervals, with its within-run interval. */
   packetRate?: { value: number; interval: Interval | null };
   warmup: { omittedIntervals: number; omittedS: number; method: string };
   steadiness: {
@@ -229,10 +229,11 @@ export function summarizeRun(record: RunRecord, options: RunModelOptions = {}): 
       ? { blockBootstrap: blockBootstrapMean(series, { level, seed: options.seed ?? 1 }), batchMeans: batchMeansInterval(series, { level }) }
       : null;
   let packetRate: RunSummary['packetRate'];
-  if (steadyIvs.length > 0 && durationS > 0 && steadyIvs.every((iv) => typeof iv.packetsSent === 'number' && typeof iv.packetsReceived === 'number')) {
-    const perS = steadyIvs.map((iv) => ((iv.packetsSent as number) + (iv.packetsReceived as number)) / Math.max(iv.endS - iv.startS, 1e-9));
+  if (steadyIvs.length > 0 && durationS > 0) {
+    const packets = (iv: (typeof steadyIvs)[number]) => iv.client.packetsSent + iv.client.packetsReceived;
+    const perS = steadyIvs.map((iv) => packets(iv) / Math.max(iv.endS - iv.startS, 1e-9));
     packetRate = {
-      value: steadyIvs.reduce((s, iv) => s + (iv.packetsSent as number) + (iv.packetsReceived as number), 0) / durationS,
+      value: steadyIvs.reduce((s, iv) => s + packets(iv), 0) / durationS,
       interval: perS.length >= 4 ? blockBootstrapMean(perS, { level, seed: options.seed ?? 1 }) : null,
     };
   }

@@ -10,7 +10,7 @@ export function fixtureRecords(): RunRecord[] {
   const rng = createRng(8);
   const downloads = fakeSession(rng, 'corpus-download', 6, { noise: 0.01 });
   for (const r of downloads) {
-    for (const iv of r.intervals) iv.packetsReceived = Math.round(iv.bytesReceived / 1350);
+    for (const iv of r.intervals) iv.client.packetsReceived = Math.round(iv.bytesReceived / 1350);
   }
   const latency = fakeSession(rng, 'corpus-latency', 6, { kind: 'latency', scenarioId: 'scn-latency', latencyUs: 60, latencySamples: 5000 }).map((r) => {
     r.end.requestsPerSecond = 15_000 * (1 + 0.01 * rng.normal());
@@ -23,6 +23,6 @@ export function fixtureRecords(): RunRecord[] {
   const wide = fakeRecord(rng, { session: 'corpus-connections', scenarioId: 'scn-1000-connections', noise: 0.01 });
   wide.scenario = { ...wide.scenario, bytes: 100_000_000, connections: 1000 };
   wide.end = { ...wide.end, bytesReceived: 100_000_000, connections: { total: 1000, completed: 1000, errored: 0, cancelled: 0 } };
-  for (const iv of wide.intervals) iv.packetsReceived = Math.round(iv.bytesReceived / 1350);
+  for (const iv of wide.intervals) iv.client.packetsReceived = Math.round(iv.bytesReceived / 1350);
   return [...downloads, ...latency, ...handshakes, wide];
 }

@@ -12,9 +12,9 @@ describe('concurrent connections', () => {
       expect(r.connections).toHaveLength(n);
       expect(r.connections.every((c) => c.state === 'completed' && c.bytesReceived === perConnection && c.streamsCompleted === 1)).toBe(true);
       expect(r.end.bytesReceived).toBe(n * perConnection);
-      expect(r.end.server?.accepted).toBe(n);
-      expect(r.end.server?.bytesSent).toBe(n * perConnection);
-      expect(r.environment.fastPath.socketDrops).toBe(0);
+      expect(r.end.serverStats?.accepted).toBe(n);
+      expect(r.end.serverStats?.bytesSent).toBe(n * perConnection);
+      expect(r.environment.client.fastPath.socketDrops).toBe(0);
     });
   }
 });

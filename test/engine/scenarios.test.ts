@@ -26,8 +26,8 @@ describe('transfers: bytes requested equal bytes received, every stream FIN-ende
       expect(r.end.bytesReceived).toBe(want.received);
       expect(r.connections.reduce((n, c) => n + c.streamsCompleted, 0)).toBe(want.streams);
       // The embedded server saw the same bytes from its side.
-      expect(r.end.server?.bytesReceived).toBe(want.sent);
-      expect(r.end.server?.bytesSent).toBe(want.received);
+      expect(r.end.serverStats?.bytesReceived).toBe(want.sent);
+      expect(r.end.serverStats?.bytesSent).toBe(want.received);
       // Intervals add up to the totals.
       expect(r.intervals.reduce((n, i) => n + i.bytesReceived, 0)).toBe(want.received);
       expect(r.intervals.reduce((n, i) => n + i.bytesSent, 0)).toBe(want.sent);
@@ -91,7 +91,7 @@ describe('requests, latency and handshakes', () => {
     expect(r.end.completed).toBe(60);
     expect(r.end.latency?.n).toBe(60);
     expect(r.end.handshakesPerSecond).toBeGreaterThan(0);
-    expect(r.end.server?.accepted).toBe(60);
+    expect(r.end.serverStats?.accepted).toBe(60);
   });
 });
 
@@ -100,14 +100,15 @@ describe('the record', () => {
     const { record: r } = await runScenario({ kind: 'upload', bytes: 4 * MiB });
     expect(r.schemaVersion).toBe(3);
     expect(r.scenario.id).toMatch(/^[0-9a-f]{16}$/);
-    expect(typeof r.environment.gso).toBe('boolean');
-    expect(typeof r.environment.gro).toBe('boolean');
+    const client = r.environment.client;
+    expect(typeof client.gso).toBe('boolean');
+    expect(typeof client.gro).toBe('boolean');
     // An upload of 4 MiB goes out in GSO batches when the kernel offers GSO.
-    if (r.environment.fastPath.gsoAvailable) expect(r.environment.gso).toBe(true);
+    if (client.fastPath.gsoAvailable) expect(client.gso).toBe(true);
     // quiche coalesces handshake packets into shared datagrams: never more datagrams than packets.
-    expect(r.environment.fastPath.datagramsSent).toBeLessThanOrEqual(r.end.packetsSent);
-    expect(r.environment.fastPath.datagramsSent).toBeGreaterThan(r.end.packetsSent * 0.9);
-    expect(r.end.server?.rssPerConnectionBytes).toBeGreaterThan(0);
+    expect(client.fastPath.datagramsSent).toBeLessThanOrEqual(r.end.client.packetsSent);
+    expect(client.fastPath.datagramsSent).toBeGreaterThan(r.end.client.packetsSent * 0.9);
+    expect(r.end.serverStats?.rssPerConnectionBytes).toBeGreaterThan(0);
   });
 
   it('streams intervals while running', async () => {

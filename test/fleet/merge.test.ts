@@ -44,8 +44,11 @@ describe('mergeFleet', () => {
     expect(merged.end.bytesReceived).toBe(sum((r) => r.end.bytesReceived));
     expect(merged.end.bytesSent).toBe(sum((r) => r.end.bytesSent));
     expect(merged.end.completed).toBe(sum((r) => r.end.completed));
-    expect(merged.end.packetsReceived).toBe(sum((r) => r.end.packetsReceived));
-    expect(merged.end.udpBytesSent).toBe(sum((r) => r.end.udpBytesSent));
+    expect(merged.end.client.packetsReceived).toBe(sum((r) => r.end.client.packetsReceived));
+    expect(merged.end.client.udpBytesSent).toBe(sum((r) => r.end.client.udpBytesSent));
+    // the server's side is unknown for these clients: unknown for the session too
+    expect(merged.end.server).toBeNull();
+    expect(merged.serverView).toMatchObject({ source: 'unknown', reason: expect.stringMatching(/^the server's side is unknown for 3 of 3 client\(s\)/) });
     expect(merged.connections.map((c) => c.index)).toEqual([0, 1, 2]);
     // from the first client's start to the last one's end
     expect(merged.end.durationS).toBeCloseTo(5.003 - 0.001, 9);

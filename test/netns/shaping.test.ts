@@ -51,7 +51,7 @@ describe.skipIf(!canCreateTestbeds())('a shaped veth link between two namespaces
       expect(r.end.state).toBe('completed');
       // The shaper passes `rate` bits of frames per second. Of the frame bytes that arrived (the engine's
       // own UDP byte and datagram counts, plus headers), the application payload is the share received.
-      const frameBytes = r.end.udpBytesReceived + r.environment.fastPath.datagramsReceived * HEADERS;
+      const frameBytes = r.end.client.udpBytesReceived + r.environment.client.fastPath.datagramsReceived * HEADERS;
       const allowed = (rate * r.end.bytesReceived) / frameBytes;
       expect(r.end.goodputBps / allowed).toBeGreaterThan(0.95);
       expect(r.end.goodputBps / allowed).toBeLessThan(1.03);
@@ -62,19 +62,19 @@ describe.skipIf(!canCreateTestbeds())('a shaped veth link between two namespaces
     const { record: r, client } = counted;
     expect(r.end.state).toBe('completed');
     expect(r.end.bytesReceived).toBe(20 * 1024 * 1024);
-    const fp = r.environment.fastPath;
+    const fp = r.environment.client.fastPath;
     expect(fp.socketDrops).toBe(0);
     // Every datagram the engine read crossed the client's veth; the kernel adds a few of its own
     // (neighbour discovery), and a last few may arrive after the client closed.
     const extraIn = client.rxPackets - fp.datagramsReceived;
     expect(extraIn).toBeGreaterThanOrEqual(0);
     expect(extraIn).toBeLessThan(20);
-    const rxBytes = r.end.udpBytesReceived + fp.datagramsReceived * HEADERS;
+    const rxBytes = r.end.client.udpBytesReceived + fp.datagramsReceived * HEADERS;
     expect(Math.abs(client.rxBytes - rxBytes) / client.rxBytes).toBeLessThan(0.002);
     const extraOut = client.txPackets - fp.datagramsSent;
     expect(extraOut).toBeGreaterThanOrEqual(0);
     expect(extraOut).toBeLessThan(20);
-    const txBytes = r.end.udpBytesSent + fp.datagramsSent * HEADERS;
+    const txBytes = r.end.client.udpBytesSent + fp.datagramsSent * HEADERS;
     expect(Math.abs(client.txBytes - txBytes) / client.txBytes).toBeLessThan(0.01);
   });
 

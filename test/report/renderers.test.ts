@@ -83,6 +83,6 @@ describe('escaping', () => {
     const md = renderMarkdown(inputs);
     const rows = md.split('\n').filter((l) => l.startsWith('| run 1 |'));
     expect(rows).toHaveLength(1);
-    expect(rows[0].split(/(?<!\\)\|/).length).toBe(13); // 11 columns between 12 unescaped pipes, plus the ends
+    expect(rows[0].split(/(?<!\\)\|/).length).toBe(14); // 12 columns between 13 unescaped pipes, plus the ends
   });
 });

@@ -213,6 +213,16 @@ impl From<Error> for ErrorInfo {
     }
 }
 
+/// A duration in words for messages: `1 ms`, `1.5 s`, `250 us`.
+pub(crate) fn duration_words(ns: u64) -> String {
+    let (value, unit) = match ns {
+        n if n >= 1_000_000_000 => (n as f64 / 1e9, "s"),
+        n if n >= 1_000_000 => (n as f64 / 1e6, "ms"),
+        n => (n as f64 / 1e3, "us"),
+    };
+    format!("{} {unit}", (value * 100.0).round() / 100.0)
+}
+
 /// The error a finished connection reports, if it did not end cleanly.
 pub fn connection_error(conn: &crate::Connection) -> Option<Error> {
     if conn.is_timed_out() {

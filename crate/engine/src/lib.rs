@@ -17,10 +17,13 @@ pub mod schema;
 pub mod server;
 pub mod socket;
 pub mod spec;
+pub mod view;
 pub mod workload;
 
 pub use address::{parse_address, AddressUse};
-pub use client::{ensure_descriptors, run, Cancel, ConnectionResult, Pacing, RunOptions, RunResult, RunState};
+pub use client::{
+    ensure_descriptors, run, Cancel, ConnectionResult, Pacing, RunOptions, RunResult, RunState, ServerAccess,
+};
 pub use error::{Error, ErrorCode, ErrorInfo, Result};
 pub use payload::{Connection, SharedBufs};
 pub use record::{Build, RecordContext, RunRecord};

@@ -3,8 +3,9 @@
 //! types (`stoq-schema`), so the doc comments below (units, `@default`) reach every reader.
 //!
 //! Times in seconds (`…S`) or microseconds (`…Us`), rates in bits per second (`…Bps`), sizes in bytes.
-//! Path statistics are the client's (quiche's `PathStats` names); the embedded server's counters are in
-//! `end.server`.
+//! Every path statistic belongs to a side: `client` or `server` (quiche's `PathStats` and `Stats` names).
+//! The server's side is known when the server ran in this process or a stoq-bench server shared it
+//! (`serverView`); otherwise it is null. A figure with nothing measured behind it is null.
 
 use std::borrow::Cow;
 
@@ -15,14 +16,15 @@ use std::time::UNIX_EPOCH;
 
 use crate::client::{ConnectionResult, Pacing, RunResult, RunState};
 use crate::error::ErrorInfo;
-use crate::metrics::{Interval, LatencySummary};
-use crate::scenario::Scenario;
+use crate::metrics::{Interval, LatencySummary, PathSample, SideCounters, SideInterval, ThreadTime};
+use crate::scenario::{Scenario, Settings};
 use crate::server::ServerStats;
 use crate::socket::FastPath;
+use crate::view::ViewSource;
 use crate::workload::Rate;
 
 /// The version of the record's shape. Readers upgrade older versions on read.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The confidence level at which a percentile must be boundable from a run's own sample to be reported.
 pub const PERCENTILE_LEVEL: f64 = 0.95;
@@ -45,13 +47,19 @@ pub struct RunRecord {
     /// The server measured: `[v6addr]:port` (a link-local address with its zone as an interface index,
     /// `[fe80::1%2]:4433`) or `v4addr:port`.
     pub target: String,
-    /// The server ran in this process (then `end.server` holds its counters and memory per connection).
+    /// The server ran in this process (then `end.serverStats` holds its counters and memory per connection).
     pub embedded_server: bool,
+    /// How the server's side of this record (`server` everywhere) was obtained.
+    pub server_view: ServerView,
     /// The normalised workload, with its content-hash `id`.
     pub scenario: Scenario,
     pub environment: Environment,
-    /// The run's intervals, in order.
+    /// The intervals of the transfer, in order; the last one ends with the transfer.
     pub intervals: Vec<IntervalRecord>,
+    /// After the transfer, until every connection closed (quiche's closing period, 3 PTO): its packets and
+    /// CPU time, kept apart from the transfer's intervals; null in a record from before schemaVersion 4
+    /// whose intervals did not set it apart.
+    pub closing: Option<ClosingRecord>,
     /// How each connection (slot) ended.
     pub connections: Vec<ConnectionRecord>,
     pub end: EndRecord,
@@ -164,26 +172,47 @@ pub struct Cpu {
     pub count: u32,
 }
 
-/// The testbed and the fast path the run really used.
+/// How the server's side of a record was obtained.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerView {
+    pub source: ViewSource,
+    /// Why it is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The testbed, and each side's settings and fast path as they were in effect.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
     #[serde(flatten)]
     pub host: Host,
-    /// UDP GSO really used by the client in this run.
-    pub gso: bool,
-    /// UDP GRO really coalesced datagrams the client received.
-    pub gro: bool,
-    /// The pacing in effect.
-    pub pacing: Pacing,
-    /// The client's fast path.
-    pub fast_path: FastPath,
-    /// The embedded server's fast path (absent against a remote target).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_fast_path: Option<FastPath>,
+    /// The client's side.
+    pub client: SideEnvironment,
+    /// The server's side; null when unknown (`serverView`).
+    pub server: Option<SideEnvironment>,
 }
 
-/// One interval of the run, all connections combined (client side).
+/// One side's transport settings and fast path, as they were in effect.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SideEnvironment {
+    /// The transport settings this side sent with (its congestion control, pacing, windows it granted,
+    /// payload size); `threads`: its I/O threads.
+    pub settings: Settings,
+    /// The pacing in effect on what this side sent.
+    pub pacing: Pacing,
+    /// UDP GSO really used by this side's sockets.
+    pub gso: bool,
+    /// UDP GRO really coalesced datagrams this side received.
+    pub gro: bool,
+    /// This side's sockets over the run (a remote server's: all of its traffic meanwhile).
+    pub fast_path: FastPath,
+}
+
+/// One interval of the transfer, all connections combined: the application's bytes (as the client counts
+/// them), and each side's QUIC, pacing and CPU figures.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntervalRecord {
@@ -193,38 +222,89 @@ pub struct IntervalRecord {
     pub start_s: f64,
     /// End, seconds since the run started.
     pub end_s: f64,
-    /// Application payload bytes sent in the interval (the 8-byte perf header not included).
+    /// Application payload bytes the client sent in the interval (the 8-byte perf header not included).
     pub bytes_sent: u64,
-    /// Application payload bytes received in the interval.
+    /// Application payload bytes the client received in the interval.
     pub bytes_received: u64,
     /// Application payload, both directions, bits per second.
     pub goodput_bps: f64,
-    /// QUIC packets the client sent (quiche's count).
-    pub packets_sent: u64,
-    /// QUIC packets the client received.
-    pub packets_received: u64,
     /// Requests, round trips or handshakes completed in the interval.
     pub completed: u64,
-    /// Open connections the path statistics cover, at the interval's end.
+    /// The client's side.
+    pub client: SideRecord,
+    /// The server's side; null when unknown (`serverView`).
+    pub server: Option<SideRecord>,
+}
+
+/// One side of an interval (or of the closing period): its counts in it, and its path state at its end.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SideRecord {
+    /// Connections the path figures describe: those that received packets in the interval.
     pub connections: u32,
-    /// Smoothed RTT, mean over connections, us (client's quiche `PathStats`).
-    pub rtt_us: f64,
-    /// Smallest RTT seen on any connection, us (0 when none yet).
-    pub min_rtt_us: f64,
-    /// RTT variation, mean over connections, us.
-    pub rttvar_us: f64,
-    /// The client's congestion windows, summed, bytes.
-    pub cwnd: u64,
-    /// Packets the client declared lost in the interval.
+    /// QUIC packets this side sent (quiche's `sent`).
+    pub packets_sent: u64,
+    /// QUIC packets this side received (quiche's `recv`).
+    pub packets_received: u64,
+    /// Packets this side declared lost (quiche's `lost`).
     pub lost: u64,
-    /// Packets the client retransmitted in the interval.
+    /// Packets this side retransmitted (quiche's `retrans`).
     pub retrans: u64,
-    /// quiche's delivery-rate estimates, summed over connections, bits per second.
-    pub delivery_rate_bps: u64,
-    /// Path MTU, smallest over connections, bytes.
-    pub pmtu: u64,
-    /// Client CPU time used in the interval, seconds.
+    /// DATA_BLOCKED frames this side sent: times a send found the peer's connection credit exhausted
+    /// (quiche's `data_blocked_sent_count`); null in a record from before schemaVersion 4 (not measured then).
+    pub data_blocked: Option<u64>,
+    /// STREAM_DATA_BLOCKED frames this side sent: times a send found a stream's credit exhausted (quiche's
+    /// `stream_data_blocked_sent_count`); null in a record from before schemaVersion 4 (not measured then).
+    pub stream_data_blocked: Option<u64>,
+    /// Smoothed RTT, mean over the connections with an RTT sample, us (quiche's `rtt`); null without one
+    /// (quiche's initial guess is never shown).
+    pub rtt_us: Option<f64>,
+    /// Smallest RTT seen, us (quiche's `min_rtt`); null without an RTT sample.
+    pub min_rtt_us: Option<f64>,
+    /// RTT variation, mean over the connections with an RTT sample, us (quiche's `rttvar`); null without one.
+    pub rttvar_us: Option<f64>,
+    /// Congestion windows, summed, bytes (quiche's `cwnd`); null when no connection received packets.
+    pub cwnd: Option<u64>,
+    /// Delivery-rate estimates, summed, bits per second (quiche's `delivery_rate`); null when no
+    /// connection received packets.
+    pub delivery_rate_bps: Option<u64>,
+    /// Path MTU, smallest, bytes (quiche's `pmtu`); null when no connection received packets.
+    pub pmtu: Option<u64>,
+    /// The rate of quiche's pacing schedule: bits of the packets it scheduled one after another ahead of
+    /// their send call, over the span of their release times (`SendInfo.at`), summed over connections;
+    /// null when no packet waited for pacing.
+    pub pacing_rate_bps: Option<f64>,
+    /// Time this side's packets waited for their pacing release, summed over connections, seconds; null in a record
+    /// from before schemaVersion 4 (not measured then).
+    pub pacing_wait_s: Option<f64>,
+    /// CPU time of this side's I/O threads, seconds (a remote server's: all of its connections').
     pub cpu_s: f64,
+    /// CPU time of this side's busiest I/O thread (the one that was on a CPU or waiting for one longest), seconds: over
+    /// the interval's length, the share of a core it used; null in a record from before schemaVersion 4 (not measured
+    /// then).
+    pub busiest_thread_cpu_s: Option<f64>,
+    /// Time that thread was runnable but waited for a CPU (the kernel's `run_delay`), seconds. With
+    /// `busiestThreadCpuS`, near the interval's length: the thread was CPU-bound, however busy the machine;
+    /// null in a record from before schemaVersion 4 (not measured then).
+    pub busiest_thread_run_delay_s: Option<f64>,
+}
+
+/// The closing period: from the end of the transfer until every connection closed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClosingRecord {
+    /// Start (the end of the transfer), seconds since the run started.
+    pub start_s: f64,
+    /// End, seconds since the run started.
+    pub end_s: f64,
+    /// Application payload bytes the client counted after the transfer ended (normally 0).
+    pub bytes_sent: u64,
+    /// Application payload bytes the client received after the transfer ended (normally 0).
+    pub bytes_received: u64,
+    /// The client's side (path figures null: a closing connection measures nothing of the transfer).
+    pub client: SideRecord,
+    /// The server's side; null when unknown.
+    pub server: Option<SideRecord>,
 }
 
 /// How one connection (slot) ended; for `handshakes` a slot runs many connections in turn.
@@ -253,22 +333,37 @@ pub struct ConnectionRecord {
     /// Time from connect to handshake completion (the slot's first connection), us; null when the
     /// handshake never completed.
     pub handshake_us: Option<f64>,
-    /// QUIC packets sent (quiche's view at the end).
+    /// The client's view of the connection at the end (the server's is in `intervals[].server` and
+    /// `end.server`).
+    pub client: ConnectionSideRecord,
+}
+
+/// One side's view of a connection at its end.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionSideRecord {
+    /// QUIC packets sent (quiche's `sent`).
     pub packets_sent: u64,
-    /// QUIC packets received.
+    /// QUIC packets received (quiche's `recv`).
     pub packets_received: u64,
-    /// Packets declared lost.
+    /// Packets declared lost (quiche's `lost`).
     pub lost: u64,
-    /// Packets retransmitted.
+    /// Packets retransmitted (quiche's `retrans`).
     pub retrans: u64,
-    /// Smoothed RTT at the end, us.
-    pub rtt_us: f64,
-    /// Smallest RTT seen, us.
-    pub min_rtt_us: f64,
-    /// Congestion window at the end, bytes.
-    pub cwnd: u64,
-    /// Path MTU, bytes.
-    pub pmtu: u64,
+    /// DATA_BLOCKED frames sent (quiche's `data_blocked_sent_count`); null in a record from before schemaVersion 4 (not
+    /// measured then).
+    pub data_blocked: Option<u64>,
+    /// STREAM_DATA_BLOCKED frames sent (quiche's `stream_data_blocked_sent_count`); null in a record from before
+    /// schemaVersion 4 (not measured then).
+    pub stream_data_blocked: Option<u64>,
+    /// Smoothed RTT at the end, us; null without an RTT sample.
+    pub rtt_us: Option<f64>,
+    /// Smallest RTT seen, us; null without an RTT sample.
+    pub min_rtt_us: Option<f64>,
+    /// Congestion window at the end, bytes; null when the connection never started.
+    pub cwnd: Option<u64>,
+    /// Path MTU, bytes; null when the connection never started.
+    pub pmtu: Option<u64>,
 }
 
 /// How the run ended, and its totals.
@@ -279,7 +374,12 @@ pub struct EndRecord {
     /// The first connection error, when the run errored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
-    /// From the first connect until the last byte was confirmed, seconds.
+    /// Why the run is too short to measure its transfer (its duration ended before the handshakes, or
+    /// before anything moved); absent when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub too_short: Option<String>,
+    /// From the first connect until the end of the transfer (the last byte confirmed, the streams stopped,
+    /// a failure), seconds; the closing period is not part of it.
     pub duration_s: f64,
     /// Application payload bytes sent (the 8-byte perf header not included).
     pub bytes_sent: u64,
@@ -287,19 +387,6 @@ pub struct EndRecord {
     pub bytes_received: u64,
     /// Application payload, both directions, bits per second over `durationS`.
     pub goodput_bps: f64,
-    /// QUIC packets sent, as the client's quiche counts them.
-    pub packets_sent: u64,
-    /// QUIC packets received.
-    pub packets_received: u64,
-    /// UDP payload bytes of the QUIC packets sent (the kernel's interface counters less IP, UDP and L2
-    /// headers).
-    pub udp_bytes_sent: u64,
-    /// UDP payload bytes of the QUIC packets received.
-    pub udp_bytes_received: u64,
-    /// Packets the client declared lost.
-    pub lost: u64,
-    /// Packets the client retransmitted.
-    pub retrans: u64,
     /// Requests, round trips or handshakes completed.
     pub completed: u64,
     /// Requests or round trips completed per second over `durationS` (requests, latency); on a merged
@@ -314,13 +401,50 @@ pub struct EndRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyRecord>,
     pub connections: ConnectionCounts,
-    /// Client CPU time, seconds.
-    pub cpu_s: f64,
     /// Interval snapshots not shown live because the consumer lagged (all are in `intervals`).
     pub snapshots_dropped: u64,
+    /// The client's totals over the run (the closing period included).
+    pub client: SideTotals,
+    /// The server's totals for the run's connections; null when unknown (`serverView`).
+    pub server: Option<SideTotals>,
     /// The embedded server's counters, memory per connection included.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<ServerStats>,
+    pub server_stats: Option<ServerStats>,
+}
+
+/// One side's totals over a run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SideTotals {
+    /// QUIC packets sent (quiche's `sent`).
+    pub packets_sent: u64,
+    /// QUIC packets received (quiche's `recv`).
+    pub packets_received: u64,
+    /// UDP payload bytes of the QUIC packets sent (quiche's `sent_bytes`: the kernel's interface counters
+    /// less IP, UDP and L2 headers).
+    pub udp_bytes_sent: u64,
+    /// UDP payload bytes of the QUIC packets received (quiche's `recv_bytes`).
+    pub udp_bytes_received: u64,
+    /// Packets declared lost (quiche's `lost`).
+    pub lost: u64,
+    /// Packets retransmitted (quiche's `retrans`).
+    pub retrans: u64,
+    /// DATA_BLOCKED frames sent: times a send found the peer's connection credit exhausted; null in a record from
+    /// before schemaVersion 4 (not measured then).
+    pub data_blocked: Option<u64>,
+    /// STREAM_DATA_BLOCKED frames sent: times a send found a stream's credit exhausted; null in a record from before
+    /// schemaVersion 4 (not measured then).
+    pub stream_data_blocked: Option<u64>,
+    /// Time packets waited for their pacing release, summed over connections, seconds; null in a record from before
+    /// schemaVersion 4 (not measured then).
+    pub pacing_wait_s: Option<f64>,
+    /// CPU time of the side's I/O threads, seconds (a remote server's: all of its connections').
+    pub cpu_s: f64,
+    /// CPU time of the busiest I/O thread, seconds; null in a record from before schemaVersion 4 (not measured then).
+    pub busiest_thread_cpu_s: Option<f64>,
+    /// Time that thread was runnable but waited for a CPU (the kernel's `run_delay`), seconds; null in a record from
+    /// before schemaVersion 4 (not measured then).
+    pub busiest_thread_run_delay_s: Option<f64>,
 }
 
 /// Connections by how they ended.
@@ -760,29 +884,97 @@ fn bps(bytes: u64, ns: u64) -> f64 {
     }
 }
 
+impl SideRecord {
+    /// One side of a period `ns` long.
+    fn of(side: &SideInterval) -> SideRecord {
+        let c = &side.counters;
+        let p = &side.path;
+        let any = p.connections > 0;
+        SideRecord {
+            connections: p.connections,
+            packets_sent: c.packets_sent,
+            packets_received: c.packets_received,
+            lost: c.lost,
+            retrans: c.retrans,
+            data_blocked: Some(c.data_blocked),
+            stream_data_blocked: Some(c.stream_data_blocked),
+            rtt_us: p.rtt_ns().map(us),
+            min_rtt_us: p.min_rtt_ns.map(us),
+            rttvar_us: p.rttvar_ns().map(us),
+            cwnd: any.then_some(p.cwnd),
+            delivery_rate_bps: any.then_some(p.delivery_rate * 8),
+            pmtu: p.pmtu,
+            pacing_rate_bps: (c.paced_span_ns > 0).then(|| bps(c.paced_bytes, c.paced_span_ns)),
+            pacing_wait_s: Some(seconds(c.pacing_wait_ns)),
+            cpu_s: seconds(c.cpu_ns),
+            busiest_thread_cpu_s: Some(seconds(side.busiest_thread.cpu_ns)),
+            busiest_thread_run_delay_s: Some(seconds(side.busiest_thread.run_delay_ns)),
+        }
+    }
+}
+
 impl From<&Interval> for IntervalRecord {
     fn from(i: &Interval) -> Self {
-        let d = &i.delta;
         IntervalRecord {
             index: i.index,
             start_s: seconds(i.start_ns),
             end_s: seconds(i.end_ns),
-            bytes_sent: d.bytes_sent,
-            bytes_received: d.bytes_received,
-            goodput_bps: bps(d.bytes_sent + d.bytes_received, i.end_ns.saturating_sub(i.start_ns)),
-            packets_sent: d.packets_sent,
-            packets_received: d.packets_received,
-            completed: d.completed,
-            connections: i.path.connections,
-            rtt_us: us(i.path.rtt_ns),
-            min_rtt_us: us(i.path.min_rtt_ns),
-            rttvar_us: us(i.path.rttvar_ns),
-            cwnd: i.path.cwnd,
-            lost: d.lost,
-            retrans: d.retrans,
-            delivery_rate_bps: i.path.delivery_rate * 8,
-            pmtu: i.path.pmtu,
-            cpu_s: seconds(d.cpu_ns),
+            bytes_sent: i.bytes_sent,
+            bytes_received: i.bytes_received,
+            goodput_bps: bps(i.bytes_sent + i.bytes_received, i.end_ns.saturating_sub(i.start_ns)),
+            completed: i.completed,
+            client: SideRecord::of(&i.client),
+            server: i.server.as_ref().map(SideRecord::of),
+        }
+    }
+}
+
+impl From<&Interval> for ClosingRecord {
+    fn from(i: &Interval) -> Self {
+        ClosingRecord {
+            start_s: seconds(i.start_ns),
+            end_s: seconds(i.end_ns),
+            bytes_sent: i.bytes_sent,
+            bytes_received: i.bytes_received,
+            client: SideRecord::of(&i.client),
+            server: i.server.as_ref().map(SideRecord::of),
+        }
+    }
+}
+
+impl SideTotals {
+    fn of(c: &SideCounters, busiest: ThreadTime) -> SideTotals {
+        SideTotals {
+            packets_sent: c.packets_sent,
+            packets_received: c.packets_received,
+            udp_bytes_sent: c.udp_bytes_sent,
+            udp_bytes_received: c.udp_bytes_received,
+            lost: c.lost,
+            retrans: c.retrans,
+            data_blocked: Some(c.data_blocked),
+            stream_data_blocked: Some(c.stream_data_blocked),
+            pacing_wait_s: Some(seconds(c.pacing_wait_ns)),
+            cpu_s: seconds(c.cpu_ns),
+            busiest_thread_cpu_s: Some(seconds(busiest.cpu_ns)),
+            busiest_thread_run_delay_s: Some(seconds(busiest.run_delay_ns)),
+        }
+    }
+}
+
+impl ConnectionSideRecord {
+    fn of(c: &SideCounters, path: Option<&PathSample>) -> ConnectionSideRecord {
+        let sampled = path.filter(|p| p.has_rtt_sample());
+        ConnectionSideRecord {
+            packets_sent: c.packets_sent,
+            packets_received: c.packets_received,
+            lost: c.lost,
+            retrans: c.retrans,
+            data_blocked: Some(c.data_blocked),
+            stream_data_blocked: Some(c.stream_data_blocked),
+            rtt_us: sampled.map(|p| us(p.rtt_ns)),
+            min_rtt_us: sampled.and_then(|p| p.min_rtt_ns).map(us),
+            cwnd: path.map(|p| p.cwnd),
+            pmtu: path.map(|p| p.pmtu),
         }
     }
 }
@@ -799,14 +991,7 @@ impl From<&ConnectionResult> for ConnectionRecord {
             streams_failed: c.streams_failed,
             streams_rejected: c.streams_rejected,
             handshake_us: c.handshake_ns.map(us),
-            packets_sent: c.packets_sent,
-            packets_received: c.packets_received,
-            lost: c.lost,
-            retrans: c.retrans,
-            rtt_us: us(c.rtt_ns),
-            min_rtt_us: us(c.min_rtt_ns),
-            cwnd: c.cwnd,
-            pmtu: c.pmtu,
+            client: ConnectionSideRecord::of(&c.counters, c.path.as_ref()),
         }
     }
 }
@@ -861,19 +1046,15 @@ impl RunRecord {
         let rate = (result.duration_ns > 0).then(|| t.completed as f64 * 1e9 / result.duration_ns as f64);
         let rate_of = |r: Rate| scenario.kind.spec().rate.filter(|k| *k == r).map(|_| rate.unwrap_or(0.0));
         let count = |state: RunState| result.connections.iter().filter(|c| c.state == state).count() as u64;
+        let server_end = result.server.end.as_ref();
         let end = EndRecord {
             state: result.state,
             error: result.error.clone(),
+            too_short: result.too_short.clone(),
             duration_s: seconds(result.duration_ns),
             bytes_sent: t.bytes_sent,
             bytes_received: t.bytes_received,
             goodput_bps: bps(t.bytes_sent + t.bytes_received, result.duration_ns),
-            packets_sent: t.packets_sent,
-            packets_received: t.packets_received,
-            udp_bytes_sent: t.udp_bytes_sent,
-            udp_bytes_received: t.udp_bytes_received,
-            lost: t.lost,
-            retrans: t.retrans,
             completed: t.completed,
             requests_per_second: rate_of(Rate::Requests),
             handshakes_per_second: rate_of(Rate::Handshakes),
@@ -884,9 +1065,10 @@ impl RunRecord {
                 errored: count(RunState::Errored),
                 cancelled: count(RunState::Cancelled),
             },
-            cpu_s: seconds(t.cpu_ns),
             snapshots_dropped,
-            server: None,
+            client: SideTotals::of(&t.side, result.busiest_thread),
+            server: server_end.map(|e| SideTotals::of(&e.totals.counters, e.totals.busiest_thread)),
+            server_stats: None,
         };
         RunRecord {
             schema_version: SchemaVersion,
@@ -895,16 +1077,27 @@ impl RunRecord {
             started_at: context.started_at,
             target: context.target,
             embedded_server: context.embedded_server,
+            server_view: ServerView { source: result.server.source, reason: result.server.reason.clone() },
             scenario: scenario.clone(),
             environment: Environment {
                 host: context.host,
-                gso: result.fast_path.gso,
-                gro: result.fast_path.gro,
-                pacing: result.pacing,
-                fast_path: result.fast_path.clone(),
-                server_fast_path: None,
+                client: SideEnvironment {
+                    settings: scenario.settings.clone(),
+                    pacing: result.pacing,
+                    gso: result.fast_path.gso,
+                    gro: result.fast_path.gro,
+                    fast_path: result.fast_path.clone(),
+                },
+                server: server_end.map(|e| SideEnvironment {
+                    settings: e.settings.clone(),
+                    pacing: e.pacing,
+                    gso: e.fast_path.gso,
+                    gro: e.fast_path.gro,
+                    fast_path: e.fast_path.clone(),
+                }),
             },
             intervals: result.intervals.iter().map(IntervalRecord::from).collect(),
+            closing: Some(ClosingRecord::from(&result.closing)),
             connections: result.connections.iter().map(ConnectionRecord::from).collect(),
             end,
             start: Some(StartRecord::new(result.anchor_unix_us, context.start)),

@@ -120,6 +120,13 @@ pub struct Settings {
     ///
     /// @default 1
     pub threads: u32,
+    /// Socket receive buffer to ask for, bytes (forced past `net.core.rmem_max` where permitted; the kernel
+    /// doubles it for its bookkeeping). A small one makes the kernel drop datagrams that arrive faster than
+    /// they are read.
+    ///
+    /// @default 8388608 (8 MiB)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recv_buffer: Option<u64>,
 }
 
 impl Default for Settings {
@@ -133,6 +140,7 @@ impl Default for Settings {
             gso: true,
             idle_timeout_ns: 5_000_000_000,
             threads: 1,
+            recv_buffer: None,
         }
     }
 }
@@ -245,6 +253,7 @@ pub const LIMITS: &[Limit] = &[
     Limit { field: "settings.streamWindow", label: "stream window", min: 16 << 10, max: 1 << 32 },
     Limit { field: "settings.idleTimeoutNs", label: "idle timeout (ns)", min: 10_000_000, max: 3_600_000_000_000 },
     Limit { field: "settings.threads", label: "threads", min: 1, max: 256 },
+    Limit { field: "settings.recvBuffer", label: "receive buffer", min: 4096, max: 1 << 30 },
     Limit { field: "intervalNs", label: "interval (ns)", min: 10_000_000, max: 86_400_000_000_000 },
 ];
 
@@ -322,6 +331,9 @@ impl Scenario {
         limit("settings.streamWindow").check(s.stream_window)?;
         limit("settings.idleTimeoutNs").check(s.idle_timeout_ns)?;
         limit("settings.threads").check(s.threads as u64)?;
+        if let Some(b) = s.recv_buffer {
+            limit("settings.recvBuffer").check(b)?;
+        }
         self.id = String::new();
         let canonical = serde_json::to_vec(&self).expect("a scenario always serialises");
         let digest = Sha256::digest(&canonical);

@@ -9,7 +9,7 @@ use std::time::Instant;
 use mio::{Interest, Registry, Token};
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Type};
 
 /// Socket buffer size asked for; forced past `net.core.{r,w}mem_max` when running as root.
@@ -25,7 +25,7 @@ pub const RECV_BATCH: usize = quinn_udp::BATCH_SIZE;
 pub const RECV_SLOT_BYTES: usize = 64 * 1024;
 
 /// Which fast-path features one run really used (the environment fingerprint of the data path).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FastPath {
     /// The kernel offers UDP GSO on these sockets.
@@ -79,6 +79,19 @@ impl FastPath {
         self.recv_calls += o.recv_calls;
         self.datagrams_received += o.datagrams_received;
     }
+
+    /// The use since `start` (an earlier record of the same sockets): counts are differences; what was
+    /// available, the largest batch and the buffer sizes are as now.
+    pub fn since(&self, start: &FastPath) -> FastPath {
+        FastPath {
+            socket_drops: self.socket_drops.saturating_sub(start.socket_drops),
+            send_calls: self.send_calls.saturating_sub(start.send_calls),
+            datagrams_sent: self.datagrams_sent.saturating_sub(start.datagrams_sent),
+            recv_calls: self.recv_calls.saturating_sub(start.recv_calls),
+            datagrams_received: self.datagrams_received.saturating_sub(start.datagrams_received),
+            ..self.clone()
+        }
+    }
 }
 
 pub struct Socket {
@@ -111,7 +124,8 @@ impl Socket {
         if reuse_port {
             sock.set_reuse_port(true)?;
         }
-        let forced = force_buffer(&sock, libc::SO_SNDBUFFORCE) & force_buffer(&sock, libc::SO_RCVBUFFORCE);
+        let forced = force_buffer(&sock, libc::SO_SNDBUFFORCE, SOCKET_BUFFER_BYTES)
+            & force_buffer(&sock, libc::SO_RCVBUFFORCE, SOCKET_BUFFER_BYTES);
         if !forced {
             sock.set_send_buffer_size(SOCKET_BUFFER_BYTES).ok();
             sock.set_recv_buffer_size(SOCKET_BUFFER_BYTES).ok();
@@ -193,8 +207,20 @@ impl Socket {
         Ok(())
     }
 
-    fn inode(&self) -> Option<u64> {
+    /// The socket's inode (its row in the kernel's socket and drop tables).
+    pub fn inode(&self) -> Option<u64> {
         inode(&self.io)
+    }
+
+    /// Asks for a receive buffer of `bytes` instead of [`SOCKET_BUFFER_BYTES`] (forced past
+    /// `net.core.rmem_max` where permitted; the kernel doubles it), and records the size in effect.
+    pub fn set_recv_buffer(&mut self, bytes: u64) -> io::Result<()> {
+        let bytes = bytes as usize;
+        if !force_buffer(&self.io, libc::SO_RCVBUFFORCE, bytes) {
+            socket2::SockRef::from(&self.io).set_recv_buffer_size(bytes)?;
+        }
+        self.use_.recv_buffer_bytes = self.state.recv_buffer_size(UdpSockRef::from(&self.io))? as u64;
+        Ok(())
     }
 
     /// Receives up to `RECV_BATCH` buffers into `rx` (slot k at `k * RECV_SLOT_BYTES`), each described by
@@ -250,7 +276,12 @@ impl DropTable {
     }
 
     fn of(&self, sock: &mio::net::UdpSocket) -> u64 {
-        inode(sock).and_then(|i| self.0.get(&i).copied()).unwrap_or(0)
+        inode(sock).map_or(0, |i| self.of_inode(i))
+    }
+
+    /// The drops of the socket with this inode (0 when it is not listed).
+    pub fn of_inode(&self, inode: u64) -> u64 {
+        self.0.get(&inode).copied().unwrap_or(0)
     }
 }
 
@@ -398,8 +429,8 @@ fn udp_sockets() -> Vec<UdpEntry> {
     out
 }
 
-fn force_buffer(sock: &socket2::Socket, option: libc::c_int) -> bool {
-    let value = SOCKET_BUFFER_BYTES as libc::c_int;
+fn force_buffer(sock: &impl AsRawFd, option: libc::c_int, bytes: usize) -> bool {
+    let value = bytes.min(libc::c_int::MAX as usize) as libc::c_int;
     // SAFETY: setsockopt with a valid fd and a pointer to a live c_int of the stated length.
     let rc = unsafe {
         libc::setsockopt(
@@ -429,6 +460,12 @@ pub struct Outbox {
     /// A packet that could not join the batch (other size or release time), moved to the front next.
     carry: Option<(usize, usize, quiche::SendInfo)>,
     max_payload: usize,
+    /// What pacing did to this outbox's packets (cumulative).
+    paced: crate::metrics::SideCounters,
+    /// The release time of the last packet quiche scheduled ahead of its send call.
+    last_paced_at: Option<Instant>,
+    /// The release time the batch waits for, once its wait is counted.
+    held_until: Option<Instant>,
     rate: Option<RateCap>,
 }
 
@@ -484,7 +521,38 @@ impl Outbox {
             carry: None,
             max_payload,
             rate: None,
+            paced: crate::metrics::SideCounters::default(),
+            last_paced_at: None,
+            held_until: None,
         }
+    }
+
+    /// Pacing's counters: the time packets waited for their release, and the bytes and release-time span of
+    /// packets scheduled one after another by quiche's pacer (the rate of its schedule).
+    pub fn pacing(&self) -> crate::metrics::SideCounters {
+        self.paced
+    }
+
+    /// Notes quiche's release time for a packet of `n` bytes produced at `now`.
+    fn schedule(&mut self, n: usize, at: Instant, now: Instant) {
+        if at <= now {
+            self.last_paced_at = None;
+            return;
+        }
+        if let Some(prev) = self.last_paced_at.filter(|&p| at > p) {
+            self.paced.paced_bytes += n as u64;
+            self.paced.paced_span_ns += (at - prev).as_nanos() as u64;
+        }
+        self.last_paced_at = Some(at);
+    }
+
+    /// The batch waits for its release time (counted once, however often the flush is retried meanwhile).
+    fn hold(&mut self, at: Instant) -> Flushed {
+        if self.held_until != Some(at) {
+            self.held_until = Some(at);
+            self.paced.pacing_wait_ns += at.saturating_duration_since(Instant::now()).as_nanos() as u64;
+        }
+        Flushed::Paced(at)
     }
 
     /// Caps what this outbox sends at `bytes_per_second` (UDP payload), whatever quiche's congestion
@@ -508,7 +576,7 @@ impl Outbox {
             let now = Instant::now();
             if let Some(at) = self.release_at.filter(|_| pacing) {
                 if at > now + PACING_SLACK {
-                    return Ok((Flushed::Paced(at), sent));
+                    return Ok((self.hold(at), sent));
                 }
             }
             // Fill the batch.
@@ -522,6 +590,7 @@ impl Outbox {
                 let off = self.len;
                 match conn.send(&mut self.buf[off..off + self.max_payload]) {
                     Ok((n, info)) => {
+                        self.schedule(n, info.at, now);
                         if let Some(rate) = &mut self.rate {
                             rate.spend(n, now);
                         }
@@ -551,7 +620,7 @@ impl Outbox {
             }
             if let Some(at) = self.release_at.filter(|_| pacing) {
                 if at > Instant::now() + PACING_SLACK {
-                    return Ok((Flushed::Paced(at), sent));
+                    return Ok((self.hold(at), sent));
                 }
             }
             match sock.send(self.to, self.from, &self.buf[..self.len], self.segment) {

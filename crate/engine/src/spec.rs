@@ -58,6 +58,8 @@ pub struct Defaults {
     pub interval_ns: u64,
     /// TLS server name the client sends.
     pub server_name: &'static str,
+    /// Socket send and receive buffers asked for (`settings.recvBuffer` replaces the receive one), bytes.
+    pub socket_buffer: u64,
     pub server: ServerDefaults,
 }
 
@@ -119,6 +121,7 @@ pub fn engine_spec() -> EngineSpec {
             settings: Settings::default(),
             interval_ns: DEFAULT_INTERVAL_NS,
             server_name: DEFAULT_SERVER_NAME,
+            socket_buffer: crate::socket::SOCKET_BUFFER_BYTES as u64,
             server: ServerDefaults {
                 listen: server.listen.to_string(),
                 threads: server.threads,

@@ -198,6 +198,18 @@ fn a_server_that_vanishes_mid_run_errors_within_the_idle_timeout() {
     assert_eq!(r.state, RunState::Errored, "{r:?}");
     assert_eq!(r.error.as_ref().map(|e| e.code), Some(stoq_engine::ErrorCode::Timeout), "{r:?}");
     assert!(r.totals.bytes_received > 0);
+    // The message gives the silence measured and the true bound.
+    let message = &r.error.as_ref().unwrap().message;
+    assert!(message.contains("the peer sent nothing for 1") && message.contains("3 probe timeouts"), "{message}");
+    // Intervals that heard nothing show no path figures: the last RTT does not repeat into them.
+    let cut_s = r.intervals.iter().position(|i| i.start_ns > r.intervals[0].start_ns + 600_000_000).unwrap();
+    for iv in &r.intervals[cut_s..] {
+        let p = &iv.client.path;
+        assert_eq!(iv.client.counters.packets_received, 0, "{iv:?}");
+        assert_eq!((p.connections, p.rtt_ns(), p.min_rtt_ns, p.pmtu), (0, None, None, None), "{iv:?}");
+    }
+    let before = &r.intervals[1].client.path;
+    assert!(before.connections == 1 && before.rtt_ns().is_some(), "measured while data flowed: {before:?}");
 }
 
 #[test]
@@ -221,7 +233,7 @@ fn a_cancel_mid_run_returns_a_partial_cancelled_result() {
         assert!(r.totals.bytes_sent + r.totals.bytes_received > 0, "{json}: a partial result");
         assert!(r.connections.iter().all(|c| c.state == RunState::Cancelled), "{json}: {:?}", r.connections);
         assert!(!r.intervals.is_empty(), "{json}");
-        let iv: u64 = r.intervals.iter().map(|i| i.delta.bytes_sent + i.delta.bytes_received).sum();
+        let iv: u64 = r.intervals.iter().chain([&r.closing]).map(|i| i.bytes_sent + i.bytes_received).sum();
         assert_eq!(iv, r.totals.bytes_sent + r.totals.bytes_received, "{json}");
     }
 }
@@ -242,4 +254,11 @@ fn connecting_to_a_port_with_no_server_times_out() {
     assert_eq!(r.error.as_ref().map(|e| e.code), Some(stoq_engine::ErrorCode::Timeout), "{r:?}");
     assert_eq!(r.totals.bytes_received, 0);
     assert!(r.connections[0].handshake_ns.is_none());
+    // Nothing was measured: no RTT (quiche's 333 ms initial guess is never shown), no path figures.
+    assert!(r.connections[0].path.is_some_and(|p| !p.has_rtt_sample()), "{:?}", r.connections[0].path);
+    for iv in &r.intervals {
+        assert_eq!((iv.client.path.connections, iv.client.path.rtt_ns()), (0, None), "{iv:?}");
+    }
+    let message = &r.error.as_ref().unwrap().message;
+    assert!(message.contains("from the connect on"), "{message}");
 }

@@ -27,12 +27,20 @@ fn check_completed(r: &RunResult, connections: usize) {
     let received: u64 = r.connections.iter().map(|c| c.bytes_received).sum();
     assert_eq!(sent, r.totals.bytes_sent, "per-connection bytes sent add up to the total");
     assert_eq!(received, r.totals.bytes_received, "per-connection bytes received add up to the total");
-    let iv_sent: u64 = r.intervals.iter().map(|i| i.delta.bytes_sent).sum();
-    let iv_received: u64 = r.intervals.iter().map(|i| i.delta.bytes_received).sum();
-    let iv_completed: u64 = r.intervals.iter().map(|i| i.delta.completed).sum();
+    // The transfer's intervals and the closing period together hold every count of the run.
+    let periods = || r.intervals.iter().chain(std::iter::once(&r.closing));
+    let iv_sent: u64 = periods().map(|i| i.bytes_sent).sum();
+    let iv_received: u64 = periods().map(|i| i.bytes_received).sum();
+    let iv_completed: u64 = periods().map(|i| i.completed).sum();
+    let iv_packets: u64 = periods().map(|i| i.client.counters.packets_received).sum();
     assert_eq!(iv_sent, r.totals.bytes_sent, "intervals add up to the total");
     assert_eq!(iv_received, r.totals.bytes_received, "intervals add up to the total");
     assert_eq!(iv_completed, r.totals.completed, "intervals add up to the total");
+    assert_eq!(iv_packets, r.totals.side.packets_received, "intervals add up to the total");
+    // The last interval ends with the transfer; the closing period follows it.
+    let last = r.intervals.last().expect("at least one interval");
+    assert_eq!(last.end_ns, r.duration_ns, "the last interval ends with the transfer");
+    assert!(r.closing.start_ns <= r.closing.end_ns && r.closing.start_ns <= r.duration_ns);
     for (k, iv) in r.intervals.iter().enumerate() {
         assert_eq!(iv.index as usize, k, "intervals in order");
     }

@@ -177,11 +177,12 @@ fn check_complete(case: &Case, r: &RunResult) {
         assert_eq!(iv.index as usize, i, "intervals in order, none missing");
         assert!(iv.start_ns <= iv.end_ns);
     }
-    let iv = |f: fn(&stoq_engine::metrics::Counters) -> u64| r.intervals.iter().map(|i| f(&i.delta)).sum::<u64>();
-    assert_eq!(iv(|d| d.bytes_sent), r.totals.bytes_sent, "intervals add up to the total sent");
-    assert_eq!(iv(|d| d.bytes_received), r.totals.bytes_received, "intervals add up to the total received");
-    assert_eq!(iv(|d| d.completed), r.totals.completed, "intervals add up to the completions");
-    assert_eq!(iv(|d| d.packets_received), r.totals.packets_received);
+    // The transfer's intervals and the closing period together hold every count of the run.
+    let iv = |f: fn(&stoq_engine::metrics::Interval) -> u64| r.intervals.iter().chain([&r.closing]).map(f).sum::<u64>();
+    assert_eq!(iv(|i| i.bytes_sent), r.totals.bytes_sent, "intervals add up to the total sent");
+    assert_eq!(iv(|i| i.bytes_received), r.totals.bytes_received, "intervals add up to the total received");
+    assert_eq!(iv(|i| i.completed), r.totals.completed, "intervals add up to the completions");
+    assert_eq!(iv(|i| i.client.counters.packets_received), r.totals.side.packets_received);
     if case.kind.spec().latency {
         assert_eq!(r.latency_ns.len() as u64, r.totals.completed, "a latency sample per completion");
         assert_eq!(r.latency_at_ns.len(), r.latency_ns.len());

@@ -19,7 +19,7 @@ use stoq_engine::schema::StoppedServer;
 use stoq_engine::server::parse_prefix;
 use stoq_engine::{
     ensure_descriptors, parse_address, AddressUse, Cancel, RecordContext, RunOptions, RunRecord, Scenario, Server,
-    ServerOptions, Settings,
+    ServerAccess, ServerOptions, Settings,
 };
 
 type EngineError = stoq_engine::Error;
@@ -336,9 +336,10 @@ type IntervalCallback = ThreadsafeFunction<String, (), String, Status, false, fa
 
 /// Runs a scenario (JSON of `ScenarioInput`) on engine threads. `onInterval` receives each interval
 /// (JSON of `IntervalRecord`) as it ends; a slow consumer misses snapshots (counted in the record), never
-/// slows the engine.
+/// slows the engine. `server`: the embedded server the run measures, whose side of the run the record
+/// then holds.
 #[napi(
-    ts_args_type = "scenarioJson: string, config: RunConfig, cancel: NativeCancel, onInterval: (interval: string) => void",
+    ts_args_type = "scenarioJson: string, config: RunConfig, cancel: NativeCancel, onInterval: (interval: string) => void, server?: NativeServer | undefined | null",
     ts_return_type = "Promise<RunOutput>"
 )]
 pub fn run_scenario(
@@ -347,6 +348,7 @@ pub fn run_scenario(
     config: RunConfig,
     cancel: &NativeCancel,
     on_interval: IntervalCallback,
+    server: Option<&NativeServer>,
 ) -> napi::Result<AsyncTask<RunTask>> {
     let prepare = || -> stoq_engine::Result<(Scenario, RunOptions, RecordContext)> {
         let scenario = Scenario::from_json(&scenario_json)?;
@@ -370,6 +372,12 @@ pub fn run_scenario(
         };
         let context = serde_json::from_str(&config.context_json)
             .map_err(|e| invalid("context", format!("invalid record context: {e}")))?;
+        options.server_view = match server.and_then(|s| s.inner.as_ref()) {
+            Some(s) => ServerAccess::Embedded(s.board()),
+            None => ServerAccess::Unknown(
+                "the server does not share its side of the run (any perf server but stoq-bench's)".into(),
+            ),
+        };
         Ok((scenario, options, context))
     };
     let (scenario, options, context) = guarded(prepare).map_err(|e| js_error(&env, &e))?;

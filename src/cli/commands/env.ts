@@ -38,8 +38,8 @@ export const envCommand: Command = {
     if (recordFile !== undefined) {
       const [first] = readRecordFile(recordFile);
       const env = first.environment;
-      if (typeof env.fastPath !== 'object' || env.fastPath === null) {
-        throw new StoqError('INVALID_FILE', `${recordFile}: the record has no environment.fastPath`);
+      if (typeof env.client?.fastPath !== 'object' || env.client.fastPath === null) {
+        throw new StoqError('INVALID_FILE', `${recordFile}: the record has no environment.client.fastPath`);
       }
       fastPath = fastPathFrom(env, `record ${recordFile} (run of ${first.startedAt})`);
       recordTestbed = compareTestbed(recordFile, first.environment);

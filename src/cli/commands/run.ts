@@ -51,13 +51,13 @@ export const runCommand: Command = {
         signal: io.signal,
         startAt: startAt && { at: startAt, toleranceNs: argv['start-tolerance'] as number },
         beforeRun: (run) => {
-          if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader()}\n`);
+          if (!json) io.stdout(`${runs > 1 ? `run ${run + 1}/${runs}\n` : ''}${intervalHeader(scenario)}\n`);
           // on a terminal, a progress line on stderr (stdout keeps only the data)
           progress = Progress.start(io, scenario, { run: run + 1, runs });
           return (i) => {
             progress?.interval(i);
             if (json) return;
-            const write = () => io.stdout(`${intervalLine(i)}\n`);
+            const write = () => io.stdout(`${intervalLine(i, scenario)}\n`);
             if (progress) progress.print(write);
             else write();
           };

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use stoq_engine::{parse_address, run, AddressUse, Cancel, RunOptions, Scenario, Server, ServerOptions};
+use stoq_engine::{parse_address, run, AddressUse, Cancel, RunOptions, Scenario, Server, ServerAccess, ServerOptions};
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
@@ -54,6 +54,9 @@ fn run_command(args: &[String]) -> Result<(), String> {
     };
     let mut options = RunOptions::new(target);
     options.interval_ns = interval_ms * 1_000_000;
+    if let Some(s) = &server {
+        options.server_view = ServerAccess::Embedded(s.board());
+    }
     let result = run(&scenario, &options, &Cancel::default(), &mut |i| {
         println!("{}", serde_json::to_string(i).expect("serialisable"));
     })

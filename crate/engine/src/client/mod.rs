@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::{self, AddressUse};
 use crate::config::{quiche_config, Role};
-use crate::error::{Error, ErrorInfo, Result};
-use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges};
+use crate::error::{duration_words, Error, ErrorInfo, Result};
+use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges, PathSample, SideCounters, ThreadTime};
 use crate::scenario::{limit, Scenario};
 use crate::socket::{FastPath, Socket};
+use crate::view::{Board, ServerEnd, ServerSide, ViewSource};
 pub use descriptors::ensure_descriptors;
 pub(crate) use slot::Slot;
 pub(crate) use worker::Meter;
@@ -47,6 +48,16 @@ pub struct RunOptions {
     pub server_name: String,
     /// Client certificate and private key (PEM files), for servers that require one.
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Where the server's side of the run is read from.
+    pub server_view: ServerAccess,
+}
+
+/// Where the server's side of a run can be read.
+pub enum ServerAccess {
+    /// A server in this process: its board is read directly.
+    Embedded(Arc<Board>),
+    /// None: the record says the server's side is unknown, and why.
+    Unknown(String),
 }
 
 /// Interval length when none is given, ns.
@@ -63,6 +74,7 @@ impl RunOptions {
             qlog_dir: None,
             server_name: DEFAULT_SERVER_NAME.into(),
             client_cert: None,
+            server_view: ServerAccess::Unknown("the server's view was not asked for".into()),
         }
     }
 }
@@ -121,15 +133,10 @@ pub struct ConnectionResult {
     pub streams_rejected: u64,
     /// Time from connect to handshake completion (the first connection of the slot), ns.
     pub handshake_ns: Option<u64>,
-    /// quiche's view at the end.
-    pub packets_sent: u64,
-    pub packets_received: u64,
-    pub lost: u64,
-    pub retrans: u64,
-    pub rtt_ns: u64,
-    pub min_rtt_ns: u64,
-    pub cwnd: u64,
-    pub pmtu: u64,
+    /// The client's counters of the slot's connections.
+    pub counters: SideCounters,
+    /// quiche's path state of its last connection at the end.
+    pub path: Option<PathSample>,
 }
 
 /// What a run measured, in the engine's units (ns, bytes); `crate::record` turns it into a run record.
@@ -144,12 +151,24 @@ pub struct RunResult {
     pub anchor_unix_us: u64,
     /// From the first connect to the last byte confirmed (upload: the server's response FIN), ns.
     pub duration_ns: u64,
+    /// The client's totals.
     pub totals: Counters,
+    /// The client's busiest I/O thread over the run.
+    pub busiest_thread: ThreadTime,
+    /// The intervals of the transfer; the last ends with it.
     pub intervals: Vec<Interval>,
+    /// From the end of the transfer until every connection closed (quiche's closing period): its packets
+    /// and CPU time, apart from the transfer's intervals.
+    pub closing: Interval,
     pub connections: Vec<ConnectionResult>,
     pub fast_path: FastPath,
     /// How packets were paced.
     pub pacing: Pacing,
+    /// How the server's side was obtained, and what it was at the end.
+    pub server: ServerResult,
+    /// Why the run is too short to measure the transfer (a duration that ended before the handshakes, or
+    /// before anything moved); None when it is not.
+    pub too_short: Option<String>,
     pub latency: Option<LatencySummary>,
     /// Raw per-request, per-round-trip or per-handshake latencies, ns, in completion order.
     #[serde(skip)]
@@ -157,6 +176,17 @@ pub struct RunResult {
     /// When each latency sample completed, ns since the run started.
     #[serde(skip)]
     pub latency_at_ns: Vec<u64>,
+}
+
+/// The server's side of a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerResult {
+    pub source: ViewSource,
+    /// Why the server's side is unknown.
+    pub reason: Option<String>,
+    /// The server's settings, fast path and totals at the end, when its side is known.
+    pub end: Option<ServerEnd>,
 }
 
 /// Which pacing was in effect.
@@ -222,8 +252,12 @@ pub fn run(
     // Sockets are bound here so that a bind failure is an error of the run, not of a connection.
     let mut per_worker: Vec<Vec<(u32, Socket)>> = (0..threads).map(|_| Vec::new()).collect();
     for i in 0..scenario.connections {
-        let sock = Socket::bind(local, false, scenario.settings.gso)
+        let mut sock = Socket::bind(local, false, scenario.settings.gso)
             .map_err(|e| Error::Io(format!("cannot bind a client socket on {local}: {e}")))?;
+        if let Some(bytes) = scenario.settings.recv_buffer {
+            sock.set_recv_buffer(bytes)
+                .map_err(|e| Error::Io(format!("cannot size a client socket's receive buffer: {e}")))?;
+        }
         per_worker[(i % threads) as usize].push((i, sock));
     }
     let (tx, rx) = unbounded::<Report>();
@@ -235,7 +269,7 @@ pub fn run(
             .name(format!("stoq-client-{w}"))
             .spawn(move || {
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    Worker::new(w, plan, slots, tx.clone()).run()
+                    Box::new(Worker::new(w, plan, slots, tx.clone()).run())
                 }));
                 let _ = tx.send(Report::Done(w, result.map_err(|p| panic_message(&p))));
             })
@@ -243,6 +277,15 @@ pub fn run(
         handles.push(handle);
     }
     drop(tx);
+
+    let (mut server_side, mut unknown) = match &options.server_view {
+        ServerAccess::Embedded(board) => (Some(ServerSide::new(Box::new(board.clone()))), None),
+        ServerAccess::Unknown(why) => (None, Some(why.clone())),
+    };
+    if server_side.as_ref().is_some_and(|s| !s.available()) {
+        server_side = None;
+        unknown = Some("the server's view could not be read".into());
+    }
 
     // Combine the workers' ticks into intervals, in order, as soon as every worker has reported one.
     let workers = handles.len();
@@ -254,15 +297,25 @@ pub fn run(
     for report in rx.iter() {
         match report {
             Report::Tick(w, tick) => {
-                reported[w] = tick.index as i64;
+                // After its last tick a worker reports no more intervals: later ones need not wait for it.
+                reported[w] = if tick.last { i64::MAX } else { tick.index as i64 };
                 let slot =
                     pending.entry(tick.index).or_insert_with(|| Interval { index: tick.index, ..Default::default() });
                 slot.start_ns = tick.start_ns;
                 slot.end_ns = slot.end_ns.max(tick.end_ns);
-                slot.delta.add(&tick.delta);
-                slot.path.merge(&tick.path);
+                slot.bytes_sent += tick.delta.bytes_sent;
+                slot.bytes_received += tick.delta.bytes_received;
+                slot.completed += tick.delta.completed;
+                slot.client.counters.add(&tick.delta.side);
+                slot.client.busiest_thread = slot.client.busiest_thread.busier(tick.delta.side.thread());
+                slot.client.path.merge(&tick.path);
             }
-            Report::Done(w, Ok(result)) => finished[w] = Some(result),
+            Report::Connected(cid) => {
+                if let Some(s) = server_side.as_mut() {
+                    s.add_connection(&cid);
+                }
+            }
+            Report::Done(w, Ok(result)) => finished[w] = Some(*result),
             Report::Done(w, Err(message)) => {
                 panicked = Some(Error::Internal(format!("client worker {w} panicked: {message}")));
                 finished[w] = Some(WorkerResult::default());
@@ -275,7 +328,8 @@ pub fn run(
             if !ready {
                 break;
             }
-            let interval = pending.remove(&next).expect("checked above");
+            let mut interval = pending.remove(&next).expect("checked above");
+            interval.server = server_side.as_mut().and_then(ServerSide::interval);
             on_interval(&interval);
             intervals.push(interval);
         }
@@ -288,16 +342,37 @@ pub fn run(
     }
     let mut connections = Vec::new();
     let mut totals = Counters::default();
+    let mut busiest_thread = ThreadTime::default();
     let mut fast_path = FastPath::default();
     let mut latencies = Latencies::default();
     let mut end_ns = 0;
+    let mut closing = Interval { index: intervals.len() as u32, start_ns: u64::MAX, ..Interval::default() };
     for r in finished.into_iter().flatten() {
         connections.extend(r.connections);
         totals.add(&r.totals);
+        busiest_thread = busiest_thread.busier(r.totals.side.thread());
         fast_path.merge(&r.fast_path);
         latencies.append(r.latencies);
         end_ns = end_ns.max(r.end_ns);
+        let c = &r.closing;
+        closing.start_ns = closing.start_ns.min(c.start_ns);
+        closing.end_ns = closing.end_ns.max(c.end_ns);
+        closing.bytes_sent += c.delta.bytes_sent;
+        closing.bytes_received += c.delta.bytes_received;
+        closing.completed += c.delta.completed;
+        closing.client.counters.add(&c.delta.side);
+        closing.client.busiest_thread = closing.client.busiest_thread.busier(c.delta.side.thread());
     }
+    closing.start_ns = closing.start_ns.min(closing.end_ns);
+    closing.server = server_side.as_mut().and_then(ServerSide::interval);
+    let server = match server_side.as_mut().and_then(ServerSide::end) {
+        Some(end) => ServerResult { source: ViewSource::Embedded, reason: None, end: Some(end) },
+        None => ServerResult {
+            source: ViewSource::Unknown,
+            reason: unknown.or_else(|| Some("the server's view could not be read at the end".into())),
+            end: None,
+        },
+    };
     connections.sort_by_key(|c| c.index);
     let error = connections.iter().find_map(|c| c.error.clone());
     let state = if cancel.is_cancelled() {
@@ -307,20 +382,43 @@ pub fn run(
     } else {
         RunState::Completed
     };
+    let too_short = if state == RunState::Completed { too_short(scenario, &connections, &totals) } else { None };
     Ok(RunResult {
         state,
         error,
         anchor_unix_us,
         duration_ns: end_ns,
         totals,
+        busiest_thread,
         intervals,
+        closing,
         connections,
         fast_path,
         pacing: if scenario.settings.pacing { Pacing::UserSpace } else { Pacing::Off },
+        server,
+        too_short,
         latency: latencies.summary(),
         latency_ns: latencies.raw_ns,
         latency_at_ns: latencies.at_ns,
     })
+}
+
+/// Why a completed run is too short to measure its transfer: its duration ended before a connection's
+/// handshake completed (its streams never opened), or before anything moved.
+fn too_short(scenario: &Scenario, connections: &[ConnectionResult], totals: &Counters) -> Option<String> {
+    let duration = scenario.duration_ns?;
+    let late: Vec<u64> = connections.iter().filter_map(|c| c.handshake_ns.filter(|&h| h >= duration)).collect();
+    if let Some(first) = late.iter().min() {
+        return Some(format!(
+            "the duration ({}) ended before {} of {} connection(s) completed the handshake (the first after {})",
+            duration_words(duration),
+            late.len(),
+            connections.len(),
+            duration_words(*first)
+        ));
+    }
+    (totals.bytes_sent + totals.bytes_received + totals.completed == 0)
+        .then(|| format!("nothing was transferred or completed within the duration ({})", duration_words(duration)))
 }
 
 /// The client's TLS role: with a certificate when one was given.
@@ -389,9 +487,13 @@ struct Tick {
     end_ns: u64,
     delta: Counters,
     path: PathGauges,
+    /// The worker's transfer ended with this interval.
+    last: bool,
 }
 
 enum Report {
     Tick(usize, Tick),
-    Done(usize, std::result::Result<WorkerResult, String>),
+    /// A connection was established; the server chose this connection ID.
+    Connected(Vec<u8>),
+    Done(usize, std::result::Result<Box<WorkerResult>, String>),
 }

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use super::streams::Streams;
 use super::{ConnectionResult, RunState};
-use crate::error::{connection_error, Error, ErrorInfo};
-use crate::metrics::Counters;
+use crate::error::{connection_error, duration_words, Error, ErrorInfo};
+use crate::metrics::{PathSample, SideCounters};
 use crate::socket::{Outbox, Socket};
 
 pub(crate) struct Slot {
@@ -25,8 +25,16 @@ pub(crate) struct Slot {
     pub dirty: bool,
     /// quiche's next timer, cached after each pass.
     pub timer: Option<Instant>,
+    /// The connection's handshake completed (and was noted).
+    pub established: bool,
+    /// Packets the connection had received at the last interval tick.
+    pub received_at_tick: u64,
+    /// When the slot failed or was cancelled.
+    pub ended_at: Option<Instant>,
+    /// When the connection last took a packet from the peer.
+    pub heard_at: Option<Instant>,
     /// Counters of connections this slot already closed (handshakes).
-    pub retired: Counters,
+    pub retired: SideCounters,
     pub result: ConnectionResult,
 }
 
@@ -44,7 +52,11 @@ impl Slot {
             finished: false,
             dirty: true,
             timer: None,
-            retired: Counters::default(),
+            established: false,
+            received_at_tick: 0,
+            ended_at: None,
+            heard_at: None,
+            retired: SideCounters::default(),
             result: ConnectionResult {
                 index,
                 state: RunState::Completed,
@@ -55,14 +67,8 @@ impl Slot {
                 streams_failed: 0,
                 streams_rejected: 0,
                 handshake_ns: None,
-                packets_sent: 0,
-                packets_received: 0,
-                lost: 0,
-                retrans: 0,
-                rtt_ns: 0,
-                min_rtt_ns: 0,
-                cwnd: 0,
-                pmtu: 0,
+                counters: SideCounters::default(),
+                path: None,
             },
         }
     }
@@ -72,6 +78,7 @@ impl Slot {
         self.result.state = RunState::Errored;
         self.result.error.get_or_insert(ErrorInfo::from(&e));
         self.finished = true;
+        self.ended_at.get_or_insert_with(Instant::now);
     }
 
     /// Keeps the first error of the slot (later ones are consequences).
@@ -79,25 +86,32 @@ impl Slot {
         self.result.error.get_or_insert(ErrorInfo::from(e));
     }
 
-    /// Records how the slot's connection ended.
-    pub fn finish(&mut self, cancelled: bool) {
+    /// Records how the slot's connection ended (`idle_timeout_ns`: the idle timeout asked for).
+    pub fn finish(&mut self, cancelled: bool, idle_timeout_ns: u64) {
         self.finished = true;
         let Some(conn) = self.conn.as_ref() else { return };
-        if let Some(p) = conn.path_stats().next() {
-            self.result.rtt_ns = p.rtt.as_nanos() as u64;
-            self.result.min_rtt_ns = p.min_rtt.map_or(0, |d| d.as_nanos() as u64);
-            self.result.cwnd = p.cwnd as u64;
-            self.result.pmtu = p.pmtu as u64;
-        }
+        self.result.path = PathSample::of(conn);
         let mut quic = self.retired;
-        quic.add(&Counters::of_connection(conn));
-        self.result.packets_sent = quic.packets_sent;
-        self.result.packets_received = quic.packets_received;
-        self.result.lost = quic.lost;
-        self.result.retrans = quic.retrans;
+        quic.add(&SideCounters::of_connection(conn));
+        quic.add(&self.outbox.pacing());
+        self.result.counters = quic;
         let unfinished = self.streams.unfinished();
         let short_uni = self.streams.short_uni_replies();
         let ended = if cancelled { None } else { connection_error(conn) };
+        // A timeout says how long the peer was silent: quiche waits the idle timeout or 3 PTO, whichever is
+        // longer (RFC 9000 §10.1), about 3 s before any round trip was measured.
+        let ended = ended.map(|e| match e {
+            Error::Timeout(_) => {
+                let since = self.heard_at.unwrap_or(self.connect_at);
+                Error::Timeout(format!(
+                    "the peer sent nothing for {}{} (the idle timeout, {}, or 3 probe timeouts when longer: RFC 9000 §10.1)",
+                    duration_words(since.elapsed().as_nanos() as u64),
+                    if self.heard_at.is_none() { " from the connect on" } else { "" },
+                    duration_words(idle_timeout_ns),
+                ))
+            }
+            e => e,
+        });
         if let Some(e) = short_uni {
             self.note_error(e);
         }
@@ -113,6 +127,9 @@ impl Slot {
             )));
         } else if self.result.error.is_some() {
             self.result.state = RunState::Errored;
+        }
+        if self.result.state != RunState::Completed {
+            self.ended_at.get_or_insert_with(Instant::now);
         }
     }
 }

@@ -13,7 +13,7 @@ use super::streams::Streams;
 use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick, CLOSE_WAIT, STOP_GRACE};
 use crate::config::quiche_config;
 use crate::error::Error;
-use crate::metrics::{thread_cpu_ns, Counters, Latencies, PathGauges};
+use crate::metrics::{Counters, Latencies, PathGauges, PathSample, SideCounters, ThreadTime};
 use crate::protocol::error_code;
 use crate::qlog::qlog_writer;
 use crate::rng::random_bytes;
@@ -51,7 +51,17 @@ pub(super) struct WorkerResult {
     pub totals: Counters,
     pub fast_path: FastPath,
     pub latencies: Latencies,
+    /// When this worker's transfer ended, ns since the start.
     pub end_ns: u64,
+    pub closing: Closing,
+}
+
+/// A worker's closing period: from the end of its transfer until its last connection closed.
+#[derive(Default)]
+pub(super) struct Closing {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub delta: Counters,
 }
 
 pub(super) struct Worker {
@@ -92,13 +102,16 @@ impl Worker {
         let mut events = Events::with_capacity(1024);
         let mut rx = vec![0u8; RECV_BATCH * RECV_SLOT_BYTES];
         let mut meta = vec![RecvMeta::default(); RECV_BATCH];
-        let cpu_start = thread_cpu_ns();
+        let thread_start = ThreadTime::now();
         let mut last = Counters::default();
         let mut tick_index = 0u32;
         let mut next_tick = self.plan.start + self.plan.interval;
         // When the run's stop condition came: its deadline, or when this worker saw the count budget spent
         // or the cancel.
         let mut stopped_at: Option<Instant> = None;
+        // When the transfer ended (every slot closing or finished) and its last interval was reported; the
+        // closing period that follows is reported apart.
+        let mut cut: Option<(Instant, Counters)> = None;
 
         for i in 0..self.slots.len() {
             if !self.workload.one_unit_per_connection() || self.plan.may_start_another(Instant::now()) {
@@ -108,7 +121,6 @@ impl Worker {
             }
         }
         let mut readable: Vec<usize> = (0..self.slots.len()).collect();
-        let mut end = Instant::now();
         loop {
             for &i in &readable {
                 self.slots[i].dirty = true;
@@ -142,27 +154,23 @@ impl Worker {
                     s.timer = s.conn.as_ref().and_then(|c| c.timeout_instant());
                 }
             }
-            let all_done = self.slots.iter().all(|s| s.finished);
             let now = Instant::now();
-            if now >= next_tick || all_done {
-                // The last interval runs to the end of the closing period: its CPU time and late packets
-                // belong to it. The run's duration still ends with the transfer (`last_completion`).
-                let until = if all_done { now } else { next_tick };
-                end = until.min(now);
-                let cumulative = self.counters(cpu_start);
-                let tick = Tick {
-                    index: tick_index,
-                    start_ns: tick_index as u64 * self.plan.interval.as_nanos() as u64,
-                    end_ns: self.plan.ns_since_start(end),
-                    delta: cumulative.minus(&last),
-                    path: self.gauges(),
-                };
+            let stopping = stopped_at.is_some() || self.plan.budget_over(now);
+            if cut.is_none() && self.slots.iter().all(|s| s.finished || s.closing.is_some()) {
+                // The transfer is over: its last interval ends with it, and what follows (quiche's closing
+                // period, 3 PTO) is no interval of the transfer.
+                let at = self.transfer_end(now).max(self.plan.start + self.plan.interval * tick_index);
+                let cumulative = self.counters(thread_start);
+                self.report(tick_index, at, cumulative.minus(&last), true);
+                cut = Some((at, cumulative));
+            } else if cut.is_none() && now >= self.tick_due(next_tick, stopping) {
+                let cumulative = self.counters(thread_start);
+                self.report(tick_index, next_tick, cumulative.minus(&last), false);
                 last = cumulative;
-                let _ = self.tx.send(Report::Tick(self.id, tick));
                 tick_index += 1;
                 next_tick += self.plan.interval;
             }
-            if all_done {
+            if self.slots.iter().all(|s| s.finished) {
                 break;
             }
             // The next moment the stop changes something: the deadline, then the end of the grace.
@@ -170,7 +178,8 @@ impl Worker {
                 None => self.plan.deadline,
                 Some(at) => Some(at + STOP_GRACE).filter(|&t| t > now),
             };
-            let wake = [Some(next_tick), stop]
+            let tick = cut.is_none().then(|| self.tick_due(next_tick, stopping));
+            let wake = [tick, stop]
                 .into_iter()
                 .chain(
                     self.slots
@@ -179,10 +188,9 @@ impl Worker {
                         .flat_map(|s| [s.wake_at, s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]),
                 )
                 .flatten()
-                .min()
-                .expect("next_tick is always set");
+                .min();
             // Capped so that a cancel is seen promptly even when no packet or timer is due.
-            let timeout = wake.saturating_duration_since(Instant::now()).min(CANCEL_CHECK);
+            let timeout = wake.map_or(CANCEL_CHECK, |w| w.saturating_duration_since(Instant::now()).min(CANCEL_CHECK));
             for (i, s) in self.slots.iter_mut().enumerate().filter(|(_, s)| !s.finished) {
                 let _ = s.sock.watch_writable(poll.registry(), Token(i));
             }
@@ -196,42 +204,91 @@ impl Worker {
                 }
             }
         }
-        let totals = self.counters(cpu_start);
+        let totals = self.counters(thread_start);
         let drops = DropTable::read();
         let fast_path = self.slots.iter_mut().fold(FastPath::default(), |mut f, s| {
             f.merge(&s.sock.finish(&drops));
             f
         });
-        let end_ns = self.plan.ns_since_start(self.meter.last_completion.unwrap_or(end));
+        let (cut_at, at_cut) = cut.expect("every slot finished, so the transfer was over");
+        let closing = Closing {
+            start_ns: self.plan.ns_since_start(cut_at),
+            end_ns: self.plan.ns_since_start(Instant::now()),
+            delta: totals.minus(&at_cut),
+        };
         WorkerResult {
             connections: self.slots.into_iter().map(|s| s.result).collect(),
             totals,
             fast_path,
             latencies: self.meter.latencies,
-            end_ns,
+            end_ns: closing.start_ns,
+            closing,
         }
     }
 
+    /// When the next regular tick is due. Once the run is stopping (its deadline passed, its budget spent),
+    /// the interval under way waits for the transfer's end, so that a stop just after a tick leaves no
+    /// sliver of an interval; a whole interval later it is reported anyway.
+    fn tick_due(&self, next_tick: Instant, stopping: bool) -> Instant {
+        if stopping {
+            next_tick + self.plan.interval
+        } else {
+            next_tick
+        }
+    }
+
+    /// When the transfer ended: its last completion (a stream's FIN, a stopped reply, a handshake), or
+    /// when a connection failed or the run was cancelled, whichever came last; `now` when neither happened.
+    fn transfer_end(&self, now: Instant) -> Instant {
+        let interrupted = self.slots.iter().filter_map(|s| s.ended_at).max();
+        [self.meter.last_completion, interrupted].into_iter().flatten().max().unwrap_or(now).min(now)
+    }
+
+    /// Reports this worker's share of interval `index`, ending at `end`.
+    fn report(&mut self, index: u32, end: Instant, delta: Counters, last: bool) {
+        let tick = Tick {
+            index,
+            start_ns: index as u64 * self.plan.interval.as_nanos() as u64,
+            end_ns: self.plan.ns_since_start(end),
+            delta,
+            path: self.gauges(),
+            last,
+        };
+        let _ = self.tx.send(Report::Tick(self.id, tick));
+    }
+
     /// Cumulative counters of this worker (live connections plus those already closed).
-    fn counters(&self, cpu_start: u64) -> Counters {
+    fn counters(&self, thread_start: ThreadTime) -> Counters {
         let mut c = Counters {
             bytes_sent: self.meter.bytes_sent,
             bytes_received: self.meter.bytes_received,
             completed: self.meter.completed,
-            cpu_ns: thread_cpu_ns() - cpu_start,
-            ..Counters::default()
+            side: SideCounters::of_thread(ThreadTime::now().minus(&thread_start)),
         };
         for s in &self.slots {
-            c.add(&s.retired);
+            c.side.add(&s.retired);
+            c.side.add(&s.outbox.pacing());
             if let Some(conn) = &s.conn {
-                c.add(&Counters::of_connection(conn));
+                c.side.add(&SideCounters::of_connection(conn));
             }
         }
         c
     }
 
-    fn gauges(&self) -> PathGauges {
-        PathGauges::of(self.slots.iter().filter_map(|s| s.conn.as_ref()).filter_map(|c| c.path_stats().next()))
+    /// Path state of the connections that received packets since the last tick.
+    fn gauges(&mut self) -> PathGauges {
+        let mut g = PathGauges::default();
+        for s in &mut self.slots {
+            let Some(conn) = &s.conn else { continue };
+            let received = conn.stats().recv as u64;
+            if received > s.received_at_tick {
+                if let Some(p) = PathSample::of(conn) {
+                    g.add(&p);
+                }
+            }
+            s.received_at_tick = received;
+        }
+        g
     }
 
     fn connect(&mut self, i: usize) {
@@ -256,6 +313,9 @@ impl Worker {
                 }
                 slot.conn = Some(conn);
                 slot.closing = None;
+                slot.established = false;
+                slot.received_at_tick = 0;
+                slot.heard_at = None;
                 slot.dirty = true;
             }
             Err(e) => slot.fail(Error::from(e)),
@@ -276,8 +336,8 @@ impl Worker {
                         // Late packets of a connection this slot already closed are not this one's.
                         let ours = quiche::Header::from_slice(seg, quiche::MAX_CONN_ID_LEN)
                             .is_ok_and(|h| h.dcid == conn.source_id());
-                        if ours {
-                            let _ = conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local });
+                        if ours && conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local }).is_ok() {
+                            slot.heard_at = Some(Instant::now());
                         }
                     }
                 }
@@ -300,6 +360,9 @@ impl Worker {
         if !slot.streams.stopped() {
             slot.stop_streams(&mut self.meter, now);
             slot.dirty = true;
+        }
+        if cancelled {
+            slot.ended_at.get_or_insert(now);
         }
         let Some(conn) = slot.conn.as_mut() else { return };
         if cancelled {
@@ -340,13 +403,22 @@ impl Worker {
         if conn.timeout_instant().is_some_and(|t| t <= now) {
             conn.on_timeout();
         }
-        if conn.is_established() && slot.result.handshake_ns.is_none() {
-            slot.result.handshake_ns = Some((now - slot.connect_at).as_nanos() as u64);
+        if conn.is_established() && !slot.established {
+            slot.established = true;
+            slot.result.handshake_ns.get_or_insert((now - slot.connect_at).as_nanos() as u64);
+            if !self.workload.one_unit_per_connection() {
+                // The server's view of the run is read by the connection IDs the server chose.
+                let _ = self.tx.send(Report::Connected(conn.destination_id().to_vec()));
+            }
         }
         if conn.is_established() && slot.closing.is_none() {
-            let done = self.workload.advance(Step { slot, meter: &mut self.meter, plan, now, segments: self.segments });
+            let done = self.workload.advance(Step { slot, meter: &mut self.meter, plan, now });
             if let Some(reason) = done {
                 if let Some(conn) = slot.conn.as_mut() {
+                    // What quiche has to send leaves before the close: a closing connection sends no CRYPTO
+                    // frames, so a close right after the handshake would keep the client's Finished back
+                    // and leave both sides waiting.
+                    let _ = slot.outbox.flush(conn, &mut slot.sock, false, self.segments);
                     let _ = conn.close(true, error_code::NO_ERROR, reason);
                 }
                 slot.closing = Some(now);
@@ -379,7 +451,7 @@ impl Worker {
         if closed && per_unit && conn.is_established() && !cancelled {
             self.next_connection(i, Instant::now());
         } else if closed {
-            slot.finish(cancelled);
+            slot.finish(cancelled, plan.scenario.settings.idle_timeout_ns);
         }
     }
 
@@ -387,11 +459,11 @@ impl Worker {
     fn next_connection(&mut self, i: usize, now: Instant) {
         let slot = &mut self.slots[i];
         if !self.plan.may_start_another(now) {
-            slot.finish(false);
+            slot.finish(false, self.plan.scenario.settings.idle_timeout_ns);
             return;
         }
         if let Some(conn) = slot.conn.as_ref() {
-            slot.retired.add(&Counters::of_connection(conn));
+            slot.retired.add(&SideCounters::of_connection(conn));
         }
         self.connect(i);
         // The new Initial is sent on the next pass, without waiting for a timer.

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::metrics::rss_bytes;
 use crate::scenario::Settings;
 use crate::socket::{FastPath, Group};
+use crate::view::Board;
 use admission::{Gate, Policy};
 use worker::{ConnSettings, Endpoint, Worker};
 
@@ -131,6 +132,7 @@ pub struct Server {
     local_addr: SocketAddr,
     stop: Arc<AtomicBool>,
     gate: Arc<Gate>,
+    board: Arc<Board>,
     workers: Vec<JoinHandle<FastPath>>,
 }
 
@@ -145,7 +147,13 @@ impl Server {
             std::fs::create_dir_all(dir)?;
         }
         let threads = options.threads.clamp(1, 256) as usize;
-        let group = Group::bind(options.listen, threads, options.ipv6_only, options.settings.gso)?;
+        let mut group = Group::bind(options.listen, threads, options.ipv6_only, options.settings.gso)?;
+        if let Some(bytes) = options.settings.recv_buffer {
+            for sock in &mut group.sockets {
+                sock.set_recv_buffer(bytes).map_err(|e| Error::Io(format!("cannot size a receive buffer: {e}")))?;
+            }
+        }
+        let board = Arc::new(Board::new(Settings { threads: threads as u32, ..options.settings.clone() }));
         let local_addr = group.local;
         let policy = Policy {
             allow: options.allow.clone(),
@@ -176,6 +184,9 @@ impl Server {
                 endpoint: Endpoint::new(gate.clone(), config, settings.clone(), segments),
                 stop: stop.clone(),
                 pacing: options.settings.pacing,
+                index: i,
+                board: board.clone(),
+                answered: 0,
             };
             let handle = std::thread::Builder::new()
                 .name(format!("stoq-server-{i}"))
@@ -183,11 +194,16 @@ impl Server {
                 .map_err(|e| Error::Io(format!("cannot start a server thread: {e}")))?;
             workers.push(handle);
         }
-        Ok(Server { local_addr, stop, gate, workers })
+        Ok(Server { local_addr, stop, gate, board, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// What the server shares of its connections, threads and sockets (the server's side of a run).
+    pub fn board(&self) -> Arc<Board> {
+        self.board.clone()
     }
 
     pub fn stats(&self) -> ServerStats {

@@ -19,9 +19,11 @@ use super::initial;
 use super::perf::Requests;
 use super::stats::{Dropped, Ended};
 use crate::error::connection_error;
+use crate::metrics::{PathSample, SideCounters, ThreadTime};
 use crate::protocol::error_code;
 use crate::qlog_writer;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::view::{cid_key, Board, ConnView, PUBLISH_PERIOD};
 
 /// Settings of every connection a worker builds.
 pub(crate) struct ConnSettings {
@@ -51,9 +53,18 @@ struct Conn {
     handshake_deadline: Instant,
     /// The handshake timeout passed: reaped without a word.
     expired: bool,
+    /// Visited since its figures were last published.
+    changed: bool,
 }
 
 impl Conn {
+    /// Its figures as the board shares them.
+    fn view(&self) -> ConnView {
+        let mut counters = SideCounters::of_connection(&self.conn);
+        counters.add(&self.outbox.pacing());
+        ConnView { counters, path: PathSample::of(&self.conn) }
+    }
+
     /// Whether this pass has work for the connection: only those are visited, so idle connections
     /// cost nothing per packet.
     fn due(&self, now: Instant) -> bool {
@@ -119,6 +130,9 @@ pub struct Endpoint {
     peak_since_trim: usize,
     ended_since_trim: u64,
     last_trim: Instant,
+    /// Connections visited since the last publication, and those that ended meanwhile (their last figures).
+    changed: Vec<Cid>,
+    gone: Vec<(String, ConnView, bool)>,
 }
 
 impl Endpoint {
@@ -142,7 +156,30 @@ impl Endpoint {
             peak_since_trim: 0,
             ended_since_trim: 0,
             last_trim: Instant::now(),
+            changed: Vec::new(),
+            gone: Vec::new(),
         }
+    }
+
+    /// What changed since the last call, for the board: visited connections, and those that ended.
+    pub(crate) fn take_changes(&mut self) -> Vec<(String, ConnView, bool)> {
+        let conns = &mut self.conns;
+        let mut out: Vec<_> = self
+            .changed
+            .drain(..)
+            .filter_map(|cid| {
+                let c = conns.get_mut(&cid)?;
+                c.changed = false;
+                Some((cid_key(&cid), c.view(), false))
+            })
+            .collect();
+        out.append(&mut self.gone);
+        out
+    }
+
+    /// Whether connections changed since the last `take_changes`.
+    pub(crate) fn has_changes(&self) -> bool {
+        !self.changed.is_empty() || !self.gone.is_empty()
     }
 
     /// Handles one received datagram at the cost of a look at its header: a packet of a connection goes to
@@ -309,6 +346,7 @@ impl Endpoint {
                 client_id: client_id(dcid),
                 handshake_deadline: now + self.settings.handshake_timeout,
                 expired: false,
+                changed: false,
             },
         );
         true
@@ -326,8 +364,12 @@ impl Endpoint {
         let gate = &self.gate;
         let settings = &self.settings;
         let initial_ids = &mut self.initial_ids;
-        for c in self.conns.values_mut().filter(|c| c.due(now)) {
+        for (cid, c) in self.conns.iter_mut().filter(|(_, c)| c.due(now)) {
             c.dirty = false;
+            if !c.changed {
+                c.changed = true;
+                self.changed.push(*cid);
+            }
             if c.half_open.is_some() && c.handshake_deadline <= now && !c.conn.is_established() {
                 c.expired = true;
                 ended = true;
@@ -385,11 +427,13 @@ impl Endpoint {
         let gate = &self.gate;
         let initial_ids = &mut self.initial_ids;
         let ended = &mut self.ended_since_trim;
-        self.conns.retain(|_, c| {
+        let gone = &mut self.gone;
+        self.conns.retain(|cid, c| {
             if !c.expired && !c.conn.is_closed() {
                 return true;
             }
             *ended += 1;
+            gone.push((cid_key(cid), c.view(), true));
             let how = match c.half_open.take() {
                 Some(prefix) => {
                     gate.no_longer_half_open(prefix);
@@ -457,9 +501,16 @@ pub(crate) struct Worker {
     pub endpoint: Endpoint,
     pub stop: Arc<AtomicBool>,
     pub pacing: bool,
+    /// This worker's number among the server's, and where it publishes its side of the runs it serves.
+    pub index: usize,
+    pub board: Arc<Board>,
+    /// The last request for figures this worker published for.
+    pub answered: u64,
 }
 
 const SOCKET: Token = Token(0);
+/// Wakes the worker when its figures are asked for.
+const WAKE: Token = Token(1);
 const STOP_CHECK: Duration = Duration::from_millis(50);
 /// How long a stopping server waits for its CONNECTION_CLOSE frames to leave.
 const SHUTDOWN_LINGER: Duration = Duration::from_millis(500);
@@ -475,20 +526,31 @@ impl Worker {
         if self.sock.register(poll.registry(), SOCKET).is_err() {
             return self.sock.finish(&DropTable::read());
         }
+        if let Ok(waker) = mio::Waker::new(poll.registry(), WAKE) {
+            self.board.join(waker);
+        }
         let mut events = Events::with_capacity(64);
         let mut rx = vec![0u8; RECV_BATCH * RECV_SLOT_BYTES];
         let mut meta = vec![RecvMeta::default(); RECV_BATCH];
         let mut scratch = vec![0u8; 64 * 1024];
         let mut backlog = false;
+        // The first publication goes out at once: a reader waits for every worker's.
+        self.publish();
+        let mut next_publish = Instant::now() + PUBLISH_PERIOD;
         while !self.stop.load(Relaxed) {
             let timeout = match backlog {
                 // Datagrams are still queued: look for events without waiting.
                 true => Duration::ZERO,
-                false => self.endpoint.next_wake().map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now())),
+                false => {
+                    // Changes are published within PUBLISH_PERIOD, even when nothing else wakes the loop.
+                    let publish = self.endpoint.has_changes().then_some(next_publish);
+                    let wake = [self.endpoint.next_wake(), publish].into_iter().flatten().min();
+                    wake.map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now()))
+                }
             };
             let _ = poll.poll(&mut events, Some(timeout.min(STOP_CHECK)));
             // Only a readable socket is read: a wake-up for a timer or for buffer space costs no recvmmsg.
-            if backlog || events.iter().any(|e| e.is_readable() || e.is_error()) {
+            if backlog || events.iter().any(|e| e.token() == SOCKET && (e.is_readable() || e.is_error())) {
                 backlog = self.receive(&mut rx, &mut meta);
             }
             // The established connections first; then the admission work the datagrams read asked for, and
@@ -503,10 +565,23 @@ impl Worker {
             }
             self.endpoint.trim_if_due(Instant::now());
             let _ = self.sock.watch_writable(poll.registry(), SOCKET);
+            // Figures go out every PUBLISH_PERIOD, and at once when a reader asks for them.
+            if Instant::now() >= next_publish || self.board.requested() > self.answered {
+                self.publish();
+                next_publish = Instant::now() + PUBLISH_PERIOD;
+            }
         }
         self.close_all();
         self.endpoint.end_all();
         self.sock.finish(&DropTable::read())
+    }
+
+    /// Publishes this worker's thread, socket and changed connections (and ended ones, for the last time).
+    fn publish(&mut self) {
+        self.answered = self.board.requested();
+        let changed = self.endpoint.take_changes();
+        let inode = self.sock.inode().unwrap_or(0);
+        self.board.publish(self.index, self.answered, ThreadTime::now(), &self.sock.use_, inode, changed.into_iter());
     }
 
     /// Closes every connection and waits, bounded, until each CONNECTION_CLOSE has left. quiche sends the

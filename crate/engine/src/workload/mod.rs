@@ -69,8 +69,6 @@ pub(crate) struct Step<'a> {
     pub meter: &'a mut Meter,
     pub plan: &'a Plan,
     pub now: Instant,
-    /// Datagrams per GSO batch on this worker's sockets.
-    pub segments: usize,
 }
 
 /// What a scenario kind does on its connections. The worker connects, receives, sends and closes; the

@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use stoq_engine::{run, Cancel, RunOptions, RunResult, Scenario, Server, ServerOptions, ServerStats, Settings};
+use stoq_engine::{
+    run, Cancel, RunOptions, RunResult, Scenario, Server, ServerAccess, ServerOptions, ServerStats, Settings,
+};
 
 /// Loopback with a port the kernel picks.
 pub fn loopback() -> SocketAddr {
@@ -27,7 +29,18 @@ pub fn scenario(json: &str) -> Scenario {
 
 /// Runs a scenario against `target` with 100 ms intervals, checking that it returns within `bound`.
 pub fn run_bounded(s: &Scenario, target: SocketAddr, cancel: &Cancel, bound: Duration) -> RunResult {
-    let mut options = RunOptions::new(target);
+    run_with(s, RunOptions::new(target), cancel, bound)
+}
+
+/// Runs a scenario against an embedded `server`, reading its side of the run, with 100 ms intervals.
+pub fn run_embedded(s: &Scenario, server: &Server, bound: Duration) -> RunResult {
+    let mut options = RunOptions::new(server.local_addr());
+    options.server_view = ServerAccess::Embedded(server.board());
+    run_with(s, options, &Cancel::default(), bound)
+}
+
+/// Runs a scenario with `options` (100 ms intervals), checking that it returns within `bound`.
+pub fn run_with(s: &Scenario, mut options: RunOptions, cancel: &Cancel, bound: Duration) -> RunResult {
     options.interval_ns = 100_000_000;
     let started = Instant::now();
     let result = run(s, &options, cancel, &mut |_| {}).expect("the run starts");

@@ -20,9 +20,9 @@ use crate::socket::{DropTable, FastPath};
 /// How often a server worker publishes its connections and its thread unasked.
 pub const PUBLISH_PERIOD: Duration = Duration::from_millis(10);
 
-/// How long a snapshot waits for every worker to publish what it has now (a worker busy for longer leaves
-/// its last publication in the snapshot).
-const FRESH_WAIT: Duration = Duration::from_millis(50);
+/// How long a snapshot waits for every worker to publish what it has now (a worker that cannot answer by
+/// then leaves an older publication, and the snapshot says it is not fresh).
+const FRESH_WAIT: Duration = Duration::from_millis(250);
 
 /// How long a closed connection's last figures stay readable, so a client that ends its run can read them.
 const KEEP_CLOSED: Duration = Duration::from_secs(10);
@@ -48,6 +48,8 @@ pub struct ServerSnapshot {
     /// The transport settings the server sends with (`threads`: its I/O threads).
     pub settings: Settings,
     pub pacing: Pacing,
+    /// Every worker published for this snapshot: its figures are as they were when it was asked for.
+    pub fresh: bool,
 }
 
 /// A connection ID as the snapshot keys it.
@@ -145,8 +147,9 @@ impl Board {
         let answered =
             |s: &mut State| s.workers.len() >= workers && s.workers.iter().all(|w| w.generation >= generation);
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (state, _) =
+        let (mut state, _) =
             self.published.wait_timeout_while(state, FRESH_WAIT, |s| !answered(s)).unwrap_or_else(|p| p.into_inner());
+        let fresh = answered(&mut state);
         let table = drops.then(DropTable::read);
         let mut fast_path = FastPath::default();
         for w in &state.workers {
@@ -165,6 +168,7 @@ impl Board {
             fast_path,
             settings: self.settings.clone(),
             pacing: if self.settings.pacing { Pacing::UserSpace } else { Pacing::Off },
+            fresh,
         }
     }
 }
@@ -222,10 +226,11 @@ impl ServerSide {
 
     /// The server's side since the last call: counts of the run's connections, the CPU time of its threads,
     /// and the path state of the connections that received packets meanwhile. None when the server's view
-    /// cannot be read now.
+    /// cannot be read now, or not as it is now (a worker did not answer in time: its figures would belong
+    /// to another span of time).
     pub fn interval(&mut self) -> Option<SideInterval> {
         let now = self.source.snapshot(&self.connections, false)?;
-        let side = self.last.as_ref().map(|before| difference(before, &now));
+        let side = self.last.as_ref().filter(|_| now.fresh).map(|before| difference(before, &now));
         self.last = Some(now);
         side
     }

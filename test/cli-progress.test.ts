@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 import { Progress, formatSeconds } from '../src/cli/progress.js';
+import { SCHEMA_VERSION } from '../src/record.js';
 import { normalizeScenario } from '../src/scenario.js';
 
 async function tty(args: string[], options: { isTTY?: boolean; color?: boolean } = {}) {
@@ -48,7 +49,7 @@ describe('run progress on a terminal', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]).schemaVersion).toBe(3);
+    expect(JSON.parse(lines[0]).schemaVersion).toBe(SCHEMA_VERSION);
     expect(frames(stderr).length).toBeGreaterThanOrEqual(1);
     expect(frames(stderr).every((f) => / elapsed, .* left$/.test(f))).toBe(true);
   });

@@ -17,6 +17,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNapiConfig } from '@napi-rs/cli';
+import { SCHEMA_VERSION } from '../src/record.js';
 import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -102,7 +103,7 @@ function runInstalled(app: string, env: NodeJS.ProcessEnv, os: string, wrap: str
   const lines = download.stdout.trim().split('\n');
   expect(lines).toHaveLength(1);
   const record = JSON.parse(lines[0]);
-  expect(record).toMatchObject({ schemaVersion: 3, embeddedServer: true, scenario: { kind: 'download', bytes: BYTES }, end: { state: 'completed', bytesReceived: BYTES } });
+  expect(record).toMatchObject({ schemaVersion: SCHEMA_VERSION, embeddedServer: true, scenario: { kind: 'download', bytes: BYTES }, end: { state: 'completed', bytesReceived: BYTES } });
   expect(record.target).toMatch(/^\[::1\]:\d+$/);
   expect(record.environment.os).toBe(os);
 }

@@ -1,6 +1,6 @@
 // What bounded a run, judged from both sides' figures in its record (the engine measures; this judges). In
 // order: a run too short to say; receive drops (a socket's queue overflowed); CPU (an I/O thread on a CPU or
-// waiting for one nearly all the time: CPU-bound however busy the machine; a receiver that cannot keep up also
+// waiting for one nearly all the time, or waiting for one most of the time: CPU-bound however busy the machine; a receiver that cannot keep up also
 // leaves its sender without flow-control credit, so CPU is judged first); flow control (the sender found the
 // receiver's credit exhausted, interval after interval); pacing (packets held for their release most of the time);
 // the congestion window (the sender lost packets and backed off); the application (requests, none of the
@@ -26,6 +26,8 @@ export interface Limit {
 export const LIMIT_RULES = {
   /** A thread on a CPU or waiting for one at least this share of the time is CPU-bound. */
   busyShare: 0.9,
+  /** So is a thread runnable but waiting for a CPU at least this share of the time (held back by other work or a quota). */
+  waitShare: 0.5,
   /** Flow control binds when the sender found no credit in at least this share of the intervals. */
   blockedIntervals: 0.5,
   /** Receive drops bind when a socket dropped at least this share of the datagrams it received. */
@@ -75,8 +77,9 @@ export function runLimit(r: RunRecord): Limit {
   const unknown = sides.filter((s) => !known[s]);
   for (const s of unknown) evidence.push(`${NAMES[s]}: its figures are unknown (${r.serverView.reason ?? 'not shared'})`);
 
-  // Receive drops: a socket's queue overflowed (the kernel's count for the side's sockets over the run).
-  for (const side of sides) {
+  // Receive drops: a socket's queue overflowed (the kernel's count for the side's sockets over the run). The
+  // data's receivers first: their drops cost data, a sender's cost acknowledgements.
+  for (const side of [...sides].reverse()) {
     const env = r.environment[side];
     if (!env) continue;
     const { socketDrops, datagramsReceived, recvBufferBytes } = env.fastPath;
@@ -94,8 +97,8 @@ export function runLimit(r: RunRecord): Limit {
     const onCpu = sum(f, (s) => s.busiestThreadCpuS) / f.lengthS;
     const waiting = sum(f, (s) => s.busiestThreadRunDelayS) / f.lengthS;
     evidence.push(`${NAMES[side]}: busiest I/O thread ${percent(onCpu)} of a core, waiting for a CPU ${percent(waiting)} of the time`);
-    if (onCpu + waiting >= LIMIT_RULES.busyShare) {
-      const shared = waiting >= 0.05 ? ` (and waiting for a CPU ${percent(waiting)} of the time: the machine is shared)` : '';
+    if (onCpu + waiting >= LIMIT_RULES.busyShare || waiting >= LIMIT_RULES.waitShare) {
+      const shared = waiting >= 0.05 ? ` (and waiting for a CPU ${percent(waiting)} of the time: other work or a CPU quota held it back)` : '';
       return { kind: 'cpu', side, reason: `${role(side)} CPU-bound: ${NAMES[side]} I/O thread ${percent(onCpu)} of a core${shared}`, evidence };
     }
   }

@@ -1,6 +1,6 @@
 // Every scenario kind over [::1] with exact byte accounting, against the embedded server.
 import { describe, expect, it } from 'vitest';
-import { runScenario, type RunRecord, type ScenarioInput } from '../../src/index.js';
+import { runScenario, SCHEMA_VERSION, type RunRecord, type ScenarioInput } from '../../src/index.js';
 
 const MiB = 1 << 20;
 
@@ -98,7 +98,7 @@ describe('requests, latency and handshakes', () => {
 describe('the record', () => {
   it('says which fast-path features were in effect and keys to the scenario', async () => {
     const { record: r } = await runScenario({ kind: 'upload', bytes: 4 * MiB });
-    expect(r.schemaVersion).toBe(3);
+    expect(r.schemaVersion).toBe(SCHEMA_VERSION);
     expect(r.scenario.id).toMatch(/^[0-9a-f]{16}$/);
     const client = r.environment.client;
     expect(typeof client.gso).toBe('boolean');

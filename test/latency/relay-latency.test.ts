@@ -1,4 +1,4 @@
-// Latency accuracy (issue 5, item 3): a user-space relay between stoq-bench's client and server on [::1]
+// Latency accuracy: a user-space relay between stoq-bench's client and server on [::1]
 // adds a known one-way delay D to every datagram in each direction, so every round trip is at least 2D.
 //
 // Checked, per delay:

@@ -1,4 +1,4 @@
-// A user-space UDP delay relay for latency tests (issue 5, item 3). This kernel has no netem, so the delay
+// A user-space UDP delay relay for latency tests. This kernel has no netem, so the delay
 // is added here: every datagram is held for a fixed one-way delay in each direction, in arrival order, and
 // the relay records its own CLOCK_MONOTONIC timestamps (process.hrtime.bigint()) for each one.
 //

@@ -153,6 +153,25 @@ export function createTestbed(): Testbed {
   };
 }
 
+/**
+ * A host of its own with only its loopback, shaped by tbf at `rateBps` (both directions cross it): a run with
+ * the embedded server there has both sides in one process and a link slow enough that no CPU binds.
+ */
+export function createShapedLoopback(rateBps: number): Host & { close(): void } {
+  const ns = `stoq-${process.pid % 100000}${serial++}-lo`;
+  const created: string[] = [];
+  const close = () => removeNamespaces(created);
+  try {
+    addNamespaces([ns], created);
+    const burst = Math.max(16 * 1024, Math.round(rateBps / 8 / 100));
+    execFileSync('tc', ['-n', ns, 'qdisc', 'replace', 'dev', 'lo', 'root', 'tbf', 'rate', `${rateBps}bit`, 'burst', String(burst), 'latency', '50ms']);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  return { ...host(ns, 'lo', '::1'), close };
+}
+
 export interface BridgedTestbed {
   server: Host;
   clients: Host[];

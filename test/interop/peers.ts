@@ -111,6 +111,8 @@ export interface ConnectionReport {
 
 export interface PeerServer {
   address: string;
+  /** The server's process id (for its CPU time in /proc/PID/stat). */
+  pid: number;
   /** One report per request stream served so far, in the order they ended. */
   streams: StreamReport[];
   /** One report per handshake so far. */
@@ -120,11 +122,21 @@ export interface PeerServer {
   stop(): Promise<void>;
 }
 
+export interface ServerOptions {
+  /** Fix the largest UDP payload the server sends (1200 to 65527; default: the peer's path MTU discovery). */
+  payloadSize?: number;
+  /** Run the server pinned to this CPU (`taskset -c`). */
+  cpu?: number;
+}
+
 /** Starts the perf server of `peer` on [::1] presenting `identity` and waits for its readiness line. */
-export async function startPeerServer(peer: PeerName, identity?: Identity): Promise<PeerServer> {
+export async function startPeerServer(peer: PeerName, identity?: Identity, options: ServerOptions = {}): Promise<PeerServer> {
   const args = ['server', '--listen', '[::1]:0', ...(identity ? ['--cert', identity.cert, '--key', identity.key] : [])];
-  // stdin stays open as a lifeline: the server also ends if this process dies.
-  const child: ChildProcess = spawn(PEER_BINARY[peer], args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  if (options.payloadSize !== undefined) args.push('--payload-size', String(options.payloadSize));
+  const [bin, argv] = options.cpu === undefined ? [PEER_BINARY[peer], args] : ['taskset', ['-c', String(options.cpu), PEER_BINARY[peer], ...args]];
+  // stdin stays open as a lifeline: the server also ends if this process dies. taskset execs the server,
+  // so the child's pid is the server's.
+  const child: ChildProcess = spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   const streams: StreamReport[] = [];
   const connections: ConnectionReport[] = [];
   const waiters: Array<() => void> = [];
@@ -154,6 +166,7 @@ export async function startPeerServer(peer: PeerName, identity?: Identity): Prom
   });
   return {
     address,
+    pid: child.pid!,
     streams,
     connections,
     waitFor({ streams: s = 0, connections: c = 0 }, timeoutMs = 10_000) {
@@ -196,6 +209,12 @@ export interface ClientOptions {
   uni?: boolean;
   /** @default 1 */
   connections?: number;
+  /** Fix the largest UDP payload the client sends (1200 to 65527; default: the peer's path MTU discovery). */
+  payloadSize?: number;
+  /** Report each request's time in `requestMicros`. @default false */
+  latencies?: boolean;
+  /** Give up after this long (a Go duration). @default 20s */
+  timeout?: string;
 }
 
 /** The peer client's final line: `done` with the byte counts it saw, or `error`. */
@@ -219,7 +238,10 @@ export interface ClientReport {
    * the bytes the server committed to the stopped responses (null when none was stopped).
    */
   resetFinalSize?: number | null;
+  /** From the first connect to the last response's end, seconds. */
   seconds?: number;
+  /** With `latencies`: each completed request's time from opening its stream to the response's end, us. */
+  requestMicros?: number[] | null;
   error?: string;
 }
 
@@ -229,14 +251,22 @@ export interface PeerClientResult {
   stderr: string;
 }
 
-/** Runs the perf client of `peer` once against `target`. */
-export function runPeerClient(peer: PeerName, target: string, options: ClientOptions = {}): Promise<PeerClientResult> {
-  const args = ['client', '--target', target, '--timeout', '20s'];
+/** The command line of the perf client of either peer for `options`. */
+export function peerClientArgs(target: string, options: ClientOptions = {}): string[] {
+  const args = ['client', '--target', target, '--timeout', options.timeout ?? '20s'];
   for (const flag of ['upload', 'download', 'requests', 'inflight', 'connections'] as const) {
     if (options[flag] !== undefined) args.push(`--${flag}`, String(options[flag]));
   }
+  if (options.payloadSize !== undefined) args.push('--payload-size', String(options.payloadSize));
   if (options.duration) args.push('--duration', options.duration);
   if (options.uni) args.push('--uni');
+  if (options.latencies) args.push('--latencies');
+  return args;
+}
+
+/** Runs the perf client of `peer` once against `target`. */
+export function runPeerClient(peer: PeerName, target: string, options: ClientOptions = {}): Promise<PeerClientResult> {
+  const args = peerClientArgs(target, options);
   return new Promise((resolve, reject) => {
     execFile(PEER_BINARY[peer], args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const lines = stdout.trim().split('\n').filter(Boolean);

@@ -5,16 +5,20 @@
 // big-endian response size, the upload drained to FIN before any byte of the response is sent, and by
 // default an Ed25519 self-signed certificate).
 //
-//	quic-go-perf server --listen [::1]:0 [--cert CERT.pem --key KEY.pem]
+//	quic-go-perf server --listen [::1]:0 [--cert CERT.pem --key KEY.pem] [--payload-size N]
 //	    prints {"event":"listening","address":...}, one {"event":"connection",...} line per handshake,
 //	    then one {"event":"stream",...} line per request stream served (bytes received after the 8-byte
 //	    header, bytes sent, the stream the reply went on); exits on SIGINT/SIGTERM or when stdin closes.
 //	quic-go-perf client --target [::1]:PORT [--upload N] [--download N] [--duration TIME] [--requests N]
-//	                    [--inflight N] [--uni] [--connections N] [--timeout TIME]
+//	                    [--inflight N] [--uni] [--connections N] [--timeout TIME] [--payload-size N]
+//	                    [--latencies]
 //	    --connections handshakes one after another; on each, --requests streams, --inflight at a time,
 //	    each uploading --upload bytes and asking for --download bytes (with --duration: for u64::MAX,
 //	    ended by STOP_SENDING after that long). Prints {"event":"done",...} with the byte counts it saw;
-//	    exit 1 on any error, after an {"event":"error",...} line.
+//	    exit 1 on any error, after an {"event":"error",...} line. With --latencies, "requestMicros" lists
+//	    each completed request's time from opening its stream to the response's end, in microseconds.
+//	--payload-size N (1200 to 65527) fixes the largest UDP payload sent at N bytes (no path MTU
+//	discovery); by default quic-go starts at 1280 and discovers up to 1452.
 package main
 
 import (
@@ -65,8 +69,13 @@ func emit(v map[string]any) {
 	_ = out.Encode(v)
 }
 
+// payloadSize, when not 0, fixes the UDP payload of the packets sent (--payload-size).
+var payloadSize uint
+
 func quicConfig() *quic.Config {
 	return &quic.Config{
+		InitialPacketSize:              uint16(payloadSize),
+		DisablePathMTUDiscovery:        payloadSize != 0,
 		MaxIdleTimeout:                 10 * time.Second,
 		InitialStreamReceiveWindow:     1 << 20,
 		InitialConnectionReceiveWindow: 1 << 20,
@@ -87,6 +96,7 @@ type clientOptions struct {
 	uni         bool
 	connections int
 	timeout     time.Duration
+	latencies   bool
 }
 
 func main() {
@@ -101,8 +111,12 @@ func main() {
 		listen := fs.String("listen", "[::1]:0", "UDP address to listen on")
 		cert := fs.String("cert", "", "PEM certificate (default: a self-signed Ed25519 one)")
 		key := fs.String("key", "", "PEM private key for --cert")
+		fs.UintVar(&payloadSize, "payload-size", 0, "fix the UDP payload at this size (1200 to 65527; default: path MTU discovery)")
 		_ = fs.Parse(os.Args[2:])
-		err = server(*listen, *cert, *key)
+		err = checkPayloadSize()
+		if err == nil {
+			err = server(*listen, *cert, *key)
+		}
 	case "client":
 		var o clientOptions
 		fs := flag.NewFlagSet("client", flag.ExitOnError)
@@ -115,8 +129,13 @@ func main() {
 		fs.BoolVar(&o.uni, "uni", false, "unidirectional request streams (the reply comes on a new server stream)")
 		fs.IntVar(&o.connections, "connections", 1, "connections, one after another")
 		fs.DurationVar(&o.timeout, "timeout", 20*time.Second, "give up after this long")
+		fs.BoolVar(&o.latencies, "latencies", false, "report each request's time (requestMicros)")
+		fs.UintVar(&payloadSize, "payload-size", 0, "fix the UDP payload at this size (1200 to 65527; default: path MTU discovery)")
 		_ = fs.Parse(os.Args[2:])
-		err = client(o)
+		err = checkPayloadSize()
+		if err == nil {
+			err = client(o)
+		}
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -124,6 +143,13 @@ func main() {
 		emit(map[string]any{"event": "error", "error": err.Error()})
 		os.Exit(1)
 	}
+}
+
+func checkPayloadSize() error {
+	if payloadSize != 0 && (payloadSize < 1200 || payloadSize > 65527) {
+		return fmt.Errorf("--payload-size: %d is not from 1200 to 65527", payloadSize)
+	}
+	return nil
 }
 
 // --- Server
@@ -283,6 +309,8 @@ func writeN(w io.Writer, n uint64) (uint64, error) {
 type tally struct {
 	sync.Mutex
 	streams, stopped, upload, download, resetFinalSize uint64
+	// requestMicros holds each completed request's time from opening its stream to the response's end.
+	requestMicros []float64
 }
 
 func client(o clientOptions) error {
@@ -313,6 +341,10 @@ func client(o clientOptions) error {
 			return err
 		}
 	}
+	var requestMicros any // with --latencies only
+	if o.latencies {
+		requestMicros = t.requestMicros
+	}
 	var resetFinal any // known only where a response was stopped
 	if t.stopped > 0 {
 		resetFinal = t.resetFinalSize
@@ -328,6 +360,7 @@ func client(o clientOptions) error {
 		"downloadBytes":  t.download,
 		"resetFinalSize": resetFinal,
 		"seconds":        time.Since(start).Seconds(),
+		"requestMicros":  requestMicros,
 	})
 	return nil
 }
@@ -381,6 +414,7 @@ func request(ctx context.Context, conn *quic.Conn, o clientOptions, t *tally) er
 	if o.duration > 0 {
 		requested = untilStopped
 	}
+	start := time.Now()
 	var send io.WriteCloser
 	var resp responseStream
 	if o.uni {
@@ -431,6 +465,9 @@ func request(ctx context.Context, conn *quic.Conn, o clientOptions, t *tally) er
 	var timedOut net.Error
 	stopped := o.duration > 0 && errors.As(err, &timedOut) && timedOut.Timeout()
 	t.Lock()
+	if err == nil {
+		t.requestMicros = append(t.requestMicros, float64(time.Since(start).Nanoseconds())/1e3)
+	}
 	t.download += uint64(received)
 	t.streams++
 	t.Unlock()

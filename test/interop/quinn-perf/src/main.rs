@@ -4,16 +4,20 @@
 //! Cargo.lock); the application layer follows the draft.
 //!
 //! ```text
-//! quinn-perf server --listen [::1]:0 --cert CERT.pem --key KEY.pem
+//! quinn-perf server --listen [::1]:0 --cert CERT.pem --key KEY.pem [--payload-size N]
 //!     prints {"event":"listening","address":...}, one {"event":"connection",...} line per handshake, one
 //!     {"event":"stream",...} line per request stream served (bytes received after the 8-byte header,
 //!     bytes sent, the stream the reply went on); exits on SIGINT/SIGTERM or when stdin closes.
 //! quinn-perf client --target [::1]:PORT [--upload N] [--download N] [--duration TIME] [--requests N]
-//!                   [--inflight N] [--uni] [--connections N] [--timeout TIME]
+//!                   [--inflight N] [--uni] [--connections N] [--timeout TIME] [--payload-size N]
+//!                   [--latencies]
 //!     --connections handshakes one after another; on each, --requests streams, --inflight at a time,
 //!     each uploading --upload bytes and asking for --download bytes (with --duration: for u64::MAX,
 //!     ended by STOP_SENDING after that long). Prints {"event":"done",...} with the byte counts it saw;
-//!     exit 1 on any error, after an {"event":"error",...} line.
+//!     exit 1 on any error, after an {"event":"error",...} line. With --latencies, "requestMicros" lists
+//!     each completed request's time from opening its stream to the response's end, in microseconds.
+//! --payload-size N (1200 to 65527) fixes the largest UDP payload sent at N bytes (no path MTU discovery);
+//! by default quinn starts at 1200 and discovers up to 1452.
 //! ```
 
 use std::net::SocketAddr;
@@ -91,6 +95,7 @@ enum Command {
 
 struct ServerArgs {
     listen: SocketAddr,
+    payload_size: Option<u16>,
     cert: PathBuf,
     key: PathBuf,
 }
@@ -105,9 +110,11 @@ struct ClientArgs {
     uni: bool,
     connections: u64,
     timeout: Duration,
+    payload_size: Option<u16>,
+    latencies: bool,
 }
 
-const USAGE: &str = "usage: quinn-perf server --listen ADDR --cert PEM --key PEM\n       quinn-perf client --target ADDR [--upload N] [--download N] [--duration TIME] [--requests N] [--inflight N] [--uni] [--connections N] [--timeout TIME]";
+const USAGE: &str = "usage: quinn-perf server --listen ADDR --cert PEM --key PEM [--payload-size N]\n       quinn-perf client --target ADDR [--upload N] [--download N] [--duration TIME] [--requests N] [--inflight N] [--uni] [--connections N] [--timeout TIME] [--payload-size N] [--latencies]";
 
 fn parse_args() -> Result<Command> {
     use lexopt::prelude::*;
@@ -128,6 +135,8 @@ fn parse_args() -> Result<Command> {
         uni: false,
         connections: 1,
         timeout: Duration::from_secs(20),
+        payload_size: None,
+        latencies: false,
     };
     let server = match command.as_str() {
         "server" => true,
@@ -146,8 +155,13 @@ fn parse_args() -> Result<Command> {
         let v = p.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?;
         v.parse().map_err(|_| format!("--{flag}: not an address like [::1]:4433: {v:?}"))
     };
+    let payload = |p: &mut lexopt::Parser| -> Result<u16> {
+        let v = p.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?;
+        v.parse().ok().filter(|n| (1200..=65527).contains(n)).ok_or(format!("--payload-size: not an integer from 1200 to 65527: {v:?}"))
+    };
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         match arg {
+            Long("payload-size") => c.payload_size = Some(payload(&mut p)?),
             Long("listen") if server => listen = address(&mut p, "listen")?,
             Long("cert") if server => cert = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
             Long("key") if server => key = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?)),
@@ -158,6 +172,7 @@ fn parse_args() -> Result<Command> {
             Long("requests") if !server => c.requests = number(&mut p, "requests")?,
             Long("inflight") if !server => c.inflight = number(&mut p, "inflight")?,
             Long("uni") if !server => c.uni = true,
+            Long("latencies") if !server => c.latencies = true,
             Long("connections") if !server => c.connections = number(&mut p, "connections")?,
             Long("timeout") if !server => c.timeout = time(&mut p, "timeout")?,
             other => return Err(format!("{}\n{USAGE}", other.unexpected())),
@@ -167,7 +182,7 @@ fn parse_args() -> Result<Command> {
         let (Some(cert), Some(key)) = (cert, key) else {
             return Err("server: --cert and --key are required".into());
         };
-        return Ok(Command::Server(ServerArgs { listen, cert, key }));
+        return Ok(Command::Server(ServerArgs { listen, payload_size: c.payload_size, cert, key }));
     }
     c.target = target.ok_or("client: --target is required")?;
     if c.inflight == 0 {
@@ -179,8 +194,14 @@ fn parse_args() -> Result<Command> {
 // ---------------------------------------------------------------------------------------------------
 // Transport
 
-fn transport() -> Arc<quinn::TransportConfig> {
+/// The transport both sides use; `payload_size` fixes the UDP payload (quinn's "MTU") and turns off
+/// path MTU discovery.
+fn transport(payload_size: Option<u16>) -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
+    if let Some(n) = payload_size {
+        t.initial_mtu(n);
+        t.mtu_discovery_config(None);
+    }
     t.max_idle_timeout(Some(VarInt::from_u32(10_000).into()));
     t.stream_receive_window(VarInt::from_u32(16 << 20));
     t.receive_window(VarInt::from_u32(24 << 20));
@@ -226,7 +247,7 @@ async fn server(args: ServerArgs) -> Result<()> {
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| e.to_string())?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    config.transport_config(transport());
+    config.transport_config(transport(args.payload_size));
     let endpoint =
         quinn::Endpoint::server(config, args.listen).map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = endpoint.local_addr().map_err(|e| e.to_string())?;
@@ -451,6 +472,8 @@ struct Tally {
     stopped: u64,
     upload: u64,
     download: u64,
+    /// Each completed request's time from opening its stream to the response's end, microseconds.
+    request_us: Vec<f64>,
 }
 
 async fn client(args: ClientArgs) -> Result<()> {
@@ -463,7 +486,7 @@ async fn client(args: ClientArgs) -> Result<()> {
         .with_no_client_auth();
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let mut config = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?));
-    config.transport_config(transport());
+    config.transport_config(transport(args.payload_size));
     let bind: SocketAddr = if args.target.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }.parse().expect("literal address");
     let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
     endpoint.set_default_client_config(config);
@@ -514,6 +537,7 @@ async fn client(args: ClientArgs) -> Result<()> {
         "uploadBytes": t.upload,
         "downloadBytes": t.download,
         "seconds": seconds,
+        "requestMicros": if args.latencies { json!(t.request_us) } else { Value::Null },
     }));
     Ok(())
 }
@@ -562,6 +586,7 @@ async fn request(
     tally: &Mutex<Tally>,
 ) -> Result<()> {
     let requested = if duration.is_some() { UNTIL_STOPPED } else { download };
+    let start = Instant::now();
     let (mut send, recv) = if uni {
         (conn.open_uni().await.map_err(|e| format!("open stream: {e}"))?, None)
     } else {
@@ -597,6 +622,9 @@ async fn request(
         }
     };
     let mut t = tally.lock().expect("not poisoned");
+    if outcome.is_ok() {
+        t.request_us.push(start.elapsed().as_secs_f64() * 1e6);
+    }
     t.download += received;
     t.streams += 1;
     t.stopped += u64::from(duration.is_some());

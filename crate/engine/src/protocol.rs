@@ -82,9 +82,51 @@ pub mod stream_id {
     }
 }
 
+/// Whether a QUIC packet is addressed to connection ID `cid`, read in place (RFC 9000 §17.2-17.3: a long
+/// header's DCID follows its length at byte 5, a short header's starts at byte 1 with a length the
+/// receiver knows). quiche's `Header::from_slice` would allocate the DCID for every packet received.
+pub fn addressed_to(packet: &[u8], cid: &[u8]) -> bool {
+    let dcid = match packet.first() {
+        Some(first) if first & 0x80 != 0 => packet.get(5).and_then(|&len| packet.get(6..6 + usize::from(len))),
+        Some(_) => packet.get(1..1 + cid.len()),
+        None => None,
+    };
+    dcid == Some(cid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packet_is_addressed_by_its_dcid_as_quiche_reads_it() {
+        let cid = [0xab; quiche::MAX_CONN_ID_LEN];
+        let other = [0xcd; quiche::MAX_CONN_ID_LEN];
+        // A long header (Initial, version 1, DCID, SCID, empty token) and a short header; quiche reads the
+        // same DCID from both.
+        let mut long = [0u8; 64];
+        long[0] = 0xc0;
+        long[1..5].copy_from_slice(&1u32.to_be_bytes());
+        long[5] = cid.len() as u8;
+        long[6..26].copy_from_slice(&cid);
+        long[26] = 8;
+        long[27..35].copy_from_slice(&other[..8]);
+        let mut short = [0x40u8; 40];
+        short[1..21].copy_from_slice(&cid);
+        for packet in [&mut long[..], &mut short[..]] {
+            let quiche_dcid = quiche::Header::from_slice(packet, cid.len()).unwrap().dcid.to_vec();
+            assert_eq!(quiche_dcid, cid);
+            assert!(addressed_to(packet, &cid));
+            assert!(!addressed_to(packet, &other));
+        }
+        // A shorter connection ID of the long header is read at its own length.
+        assert!(addressed_to(&[0xc0, 0, 0, 0, 1, 2, 9, 9, 0], &[9, 9]));
+        assert!(!addressed_to(&[0xc0, 0, 0, 0, 1, 2, 9, 9, 0], &[9, 9, 0]));
+        // Truncated or empty datagrams are addressed to nobody.
+        assert!(!addressed_to(&short[..10], &cid));
+        assert!(!addressed_to(&long[..20], &cid));
+        assert!(!addressed_to(&[], &cid));
+    }
 
     #[test]
     fn header_round_trips_big_endian() {

@@ -14,7 +14,7 @@ use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick, CLOSE_WAIT,
 use crate::config::quiche_config;
 use crate::error::Error;
 use crate::metrics::{Counters, Latencies, PathGauges, PathSample, SideCounters, ThreadTime};
-use crate::protocol::error_code;
+use crate::protocol::{addressed_to, error_code};
 use crate::qlog::qlog_writer;
 use crate::rng::random_bytes;
 use crate::scenario::StreamType;
@@ -330,16 +330,18 @@ impl Worker {
                 Err(_) => return,
             };
             if let Some(conn) = slot.conn.as_mut() {
+                let mut heard = false;
                 for (k, m) in meta[..n].iter().enumerate() {
                     let data = &mut rx[k * RECV_SLOT_BYTES..k * RECV_SLOT_BYTES + m.len];
                     for seg in data.chunks_mut(m.stride.max(1)) {
                         // Late packets of a connection this slot already closed are not this one's.
-                        let ours = quiche::Header::from_slice(seg, quiche::MAX_CONN_ID_LEN)
-                            .is_ok_and(|h| h.dcid == conn.source_id());
-                        if ours && conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local }).is_ok() {
-                            slot.heard_at = Some(Instant::now());
-                        }
+                        let ours = addressed_to(seg, conn.source_id().as_ref());
+                        heard |= ours && conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local }).is_ok();
                     }
+                }
+                // One clock read per batch, not per packet: the batch arrived together.
+                if heard {
+                    slot.heard_at = Some(Instant::now());
                 }
             }
             // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.

@@ -475,5 +475,36 @@ export function describeInterop(peer: PeerName): void {
         describePeerClient(peer, kind, () => certificates!);
       });
     }
+    describeBenchOptions(peer, () => certificates!);
+  });
+}
+
+/** The peer options bench/peers.ts relies on: a fixed UDP payload and per-request times. */
+function describeBenchOptions(peer: PeerName, certificates: () => Certificates): void {
+  describe('options of the side-by-side benchmark', () => {
+    it('a fixed --payload-size on both sides moves exact bytes, and --latencies times every request', async () => {
+      const server = await startPeerServer(peer, certificates().identity('ecdsa-p256'), { payloadSize: 1350 });
+      try {
+        const { code, report, stderr } = await runPeerClient(peer, server.address, { upload: 64, download: 64, requests: 5, payloadSize: 1350, latencies: true });
+        expect(code, stderr).toBe(0);
+        expect(report).toMatchObject({ event: 'done', streams: 5, uploadBytes: 5 * 64, downloadBytes: 5 * 64 });
+        expect(report.requestMicros).toHaveLength(5);
+        for (const us of report.requestMicros!) expect(us).toBeGreaterThan(0);
+        await server.waitFor({ streams: 5 });
+        expect(server.streams.map((s) => [s.uploadBytes, s.downloadBytes])).toEqual(Array(5).fill([64, 64]));
+        // Without --latencies the report carries no times.
+        const plain = await runPeerClient(peer, server.address, { download: 10, payloadSize: 1350 });
+        expect(plain.report).toMatchObject({ event: 'done', downloadBytes: 10, requestMicros: null });
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('a --payload-size below the QUIC minimum is refused with an error, before any traffic', async () => {
+      const { code, report } = await runPeerClient(peer, '[::1]:9', { download: 1, payloadSize: 1199 });
+      expect(code).toBe(1);
+      expect(report.event).toBe('error');
+      expect(report.error).toMatch(/--payload-size/);
+    });
   });
 }

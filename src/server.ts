@@ -48,6 +48,8 @@ export interface ServerOptions {
   maxResponse?: number;
   /** Send rate cap per connection, bytes per second. */
   maxRate?: number;
+  /** Share the server's side of a client's own connections with that client (ALPN `stoq-bench-view`); when false, the client records it as refused. Default: true. */
+  shareView?: boolean;
 }
 
 type NativeServer = InstanceType<typeof native.NativeServer>;
@@ -89,6 +91,7 @@ export class StoqServer {
         handshakeTimeoutNs: options.handshakeTimeoutNs,
         maxResponse: options.maxResponse,
         maxRate: options.maxRate,
+        shareView: options.shareView,
       }),
     );
     return new StoqServer(server);

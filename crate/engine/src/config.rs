@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use boring::ssl::{SslContextBuilder, SslMethod, SslSignatureAlgorithm};
 
 use crate::error::{quiche_reason, Error, Result};
-use crate::protocol::ALPN_LIST;
+use crate::protocol::{ALPN_LIST, SERVER_ALPN_LIST};
 use crate::scenario::Settings;
 
 /// Largest UDP payload accepted from a peer (the IPv6 maximum less headers).
@@ -32,7 +32,7 @@ pub fn quiche_config(settings: &Settings, role: &Role<'_>) -> Result<quiche::Con
         Role::Server { client_ca: Some(ca), .. } => requiring_client_certificates(ca)?,
         Role::Server { .. } => quiche::Config::new(quiche::PROTOCOL_VERSION)?,
     };
-    c.set_application_protos(ALPN_LIST)?;
+    c.set_application_protos(if matches!(role, Role::Server { .. }) { SERVER_ALPN_LIST } else { ALPN_LIST })?;
     c.set_max_idle_timeout(settings.idle_timeout_ns / 1_000_000);
     c.set_max_recv_udp_payload_size(MAX_RECV_PAYLOAD);
     c.set_max_send_udp_payload_size(settings.payload_size as usize);

@@ -10,6 +10,15 @@ pub const ALPN: &[u8] = b"perf";
 /// Wire form of the ALPN list for quiche.
 pub const ALPN_LIST: &[&[u8]] = &[ALPN];
 
+/// ALPN of the server's view, stoq-bench's own protocol beside `perf` on the same port: a client asks a
+/// stoq-bench server for its side of the client's connections (`crate::view`: one bidirectional stream,
+/// JSON lines, versioned). Only a stoq-bench server offers it, so a plain `perf` peer never sees it: a
+/// client that offers only this ALPN fails such a peer's handshake (TLS alert no_application_protocol).
+pub const VIEW_ALPN: &[u8] = b"stoq-bench-view";
+
+/// The ALPNs a stoq-bench server offers.
+pub const SERVER_ALPN_LIST: &[&[u8]] = &[ALPN, VIEW_ALPN];
+
 /// Length of the response-size prefix (draft §2.2).
 pub const HEADER_LEN: usize = 8;
 

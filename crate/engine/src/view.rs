@@ -2,9 +2,12 @@
 //! counters and path state, what pacing did), its I/O threads (CPU time), its sockets (fast path) and the
 //! settings it sends with, so that a record can hold the sender's side of a download. Server workers
 //! publish to a [`Board`]; a client reads it directly (an embedded server) or asks a remote server for it.
-//! [`ServerSide`] turns successive snapshots into the server's side of each interval.
+//! [`ServerSide`] turns successive snapshots into the server's side of each interval, whichever way they
+//! were read. A remote server shares them over ALPN [`crate::protocol::VIEW_ALPN`] in the messages of
+//! [`ViewRequest`] and [`ViewReply`].
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +25,7 @@ pub const PUBLISH_PERIOD: Duration = Duration::from_millis(10);
 
 /// How long a snapshot waits for every worker to publish what it has now (a worker that cannot answer by
 /// then leaves an older publication, and the snapshot says it is not fresh).
-const FRESH_WAIT: Duration = Duration::from_millis(250);
+pub const FRESH_WAIT: Duration = Duration::from_millis(250);
 
 /// How long a closed connection's last figures stay readable, so a client that ends its run can read them.
 const KEEP_CLOSED: Duration = Duration::from_secs(10);
@@ -52,6 +55,92 @@ pub struct ServerSnapshot {
     pub fresh: bool,
 }
 
+/// Version of the view's wire format ([`ViewRequest`], [`ViewReply`]); a peer speaking another is
+/// answered with an error.
+pub const VIEW_VERSION: u32 = 1;
+
+/// Longest message on the view stream, newline included: a longer one is an error of the view.
+pub const MAX_VIEW_MESSAGE: usize = 16 << 20;
+
+/// A client's question on the view stream, one JSON object per line: the server's state now, for the
+/// connections named so far on this view connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewRequest {
+    /// [`VIEW_VERSION`].
+    pub version: u32,
+    /// Echoed in the reply, so that a late reply is never taken for the answer to a later question.
+    pub id: u64,
+    /// Connections of the client's run to add to those asked about, by the server's connection ID (hex).
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Read the sockets' kernel drop counts too.
+    #[serde(default)]
+    pub drops: bool,
+}
+
+/// The server's answer on the view stream, one JSON object per line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewReply {
+    /// [`VIEW_VERSION`].
+    pub version: u32,
+    /// The question's `id` (0 when the question could not be read).
+    pub id: u64,
+    #[serde(flatten)]
+    pub answer: ViewAnswer,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ViewAnswer {
+    /// The server's state; connections only of the asking client's address.
+    Snapshot(ServerSnapshot),
+    /// The server does not share its view (`--no-share-view`), and why.
+    Refused(String),
+    /// The question could not be read: what was wrong with it.
+    Error(String),
+}
+
+/// Reads one line of the view stream as `T`; the error says what was wrong, for the view's record.
+pub fn parse_view_line<T: serde::de::DeserializeOwned>(line: &[u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "a message is not UTF-8".to_string())?;
+    let version = serde_json::from_str::<serde_json::Value>(text)
+        .map_err(|e| format!("a message is not JSON ({e})"))?
+        .get("version")
+        .and_then(serde_json::Value::as_u64);
+    match version {
+        Some(v) if v == u64::from(VIEW_VERSION) => {
+            serde_json::from_str(text).map_err(|e| format!("a message does not fit version {VIEW_VERSION} ({e})"))
+        }
+        Some(v) => Err(format!("the peer speaks version {v} of the view, this side {VIEW_VERSION}")),
+        None => Err("a message carries no version".into()),
+    }
+}
+
+/// Splits complete lines off `buffer` (what arrived on the view stream); a line that grows past
+/// [`MAX_VIEW_MESSAGE`] is an error.
+pub fn take_view_lines(buffer: &mut Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
+    let mut lines = Vec::new();
+    while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+        let rest = buffer.split_off(end + 1);
+        let mut line = std::mem::replace(buffer, rest);
+        line.pop();
+        lines.push(line);
+    }
+    if buffer.len() >= MAX_VIEW_MESSAGE {
+        return Err(format!("a message is longer than {} MiB", MAX_VIEW_MESSAGE >> 20));
+    }
+    Ok(lines)
+}
+
+/// A message as it goes on the view stream: JSON and a newline.
+pub fn view_line<T: Serialize>(message: &T) -> Vec<u8> {
+    let mut line = serde_json::to_vec(message).expect("view messages serialise");
+    line.push(b'\n');
+    line
+}
+
 /// A connection ID as the snapshot keys it.
 pub fn cid_key(cid: &[u8]) -> String {
     cid.iter().map(|b| format!("{b:02x}")).collect()
@@ -69,7 +158,8 @@ struct Worker {
 
 #[derive(Default)]
 struct State {
-    connections: HashMap<String, (ConnView, Option<Instant>)>,
+    /// Each connection's figures, its peer's address, and when it closed.
+    connections: HashMap<String, (ConnView, IpAddr, Option<Instant>)>,
     workers: Vec<Worker>,
     swept: Option<Instant>,
 }
@@ -107,7 +197,8 @@ impl Board {
     }
 
     /// A worker's publication, answering request `generation`: its thread's time, its socket, and
-    /// connections that changed (those `closed` are kept for a while, then forgotten).
+    /// connections that changed, with their peer's address (those `closed` are kept for a while, then
+    /// forgotten).
     pub fn publish(
         &self,
         worker: usize,
@@ -115,7 +206,7 @@ impl Board {
         time: ThreadTime,
         fast_path: &FastPath,
         inode: u64,
-        changed: impl Iterator<Item = (String, ConnView, bool)>,
+        changed: impl Iterator<Item = (String, ConnView, IpAddr, bool)>,
     ) {
         let now = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -123,12 +214,12 @@ impl Board {
             state.workers.push(Worker::default());
         }
         state.workers[worker] = Worker { time, fast_path: fast_path.clone(), inode, generation };
-        for (key, view, closed) in changed {
-            state.connections.insert(key, (view, closed.then_some(now)));
+        for (key, view, peer, closed) in changed {
+            state.connections.insert(key, (view, peer.to_canonical(), closed.then_some(now)));
         }
         if state.swept.is_none_or(|t| now >= t + KEEP_CLOSED) {
             state.swept = Some(now);
-            state.connections.retain(|_, (_, closed)| closed.is_none_or(|t| now < t + KEEP_CLOSED));
+            state.connections.retain(|_, (_, _, closed)| closed.is_none_or(|t| now < t + KEEP_CLOSED));
         }
         drop(state);
         self.published.notify_all();
@@ -136,20 +227,43 @@ impl Board {
 
     /// The server's state for the connections asked for, as every worker has it now (each is woken to
     /// publish; one that does not answer within [`FRESH_WAIT`] leaves its last publication); `drops` reads
-    /// the sockets' kernel drop counts.
+    /// the sockets' kernel drop counts. Blocks: a server worker asks with [`Board::request`] instead.
     pub fn snapshot(&self, connections: &[String], drops: bool) -> ServerSnapshot {
+        let generation = self.request();
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (state, _) = self
+            .published
+            .wait_timeout_while(state, FRESH_WAIT, |s| !self.answered_in(s, generation))
+            .unwrap_or_else(|p| p.into_inner());
+        let fresh = self.answered_in(&state, generation);
+        drop(state);
+        self.read(connections, drops, fresh, None)
+    }
+
+    /// Asks every worker to publish what it has now (each is woken); returns the request's generation,
+    /// answered once [`Board::answered`] says so.
+    pub fn request(&self) -> u64 {
         let generation = self.requested.fetch_add(1, Relaxed) + 1;
         for w in self.wakers.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             let _ = w.wake();
         }
-        // Every worker, including one that has not started yet (it publishes as it starts).
-        let workers = self.settings.threads as usize;
-        let answered =
-            |s: &mut State| s.workers.len() >= workers && s.workers.iter().all(|w| w.generation >= generation);
+        generation
+    }
+
+    /// Whether every worker, including one that has not started yet, published for request `generation`.
+    pub fn answered(&self, generation: u64) -> bool {
+        self.answered_in(&self.state.lock().unwrap_or_else(|p| p.into_inner()), generation)
+    }
+
+    fn answered_in(&self, s: &State, generation: u64) -> bool {
+        s.workers.len() >= self.settings.threads as usize && s.workers.iter().all(|w| w.generation >= generation)
+    }
+
+    /// The server's state as last published, for the connections asked for (`fresh`: every worker
+    /// published for the request). With `peer`, only connections whose peer has that IP address are told:
+    /// a remote client reads its own connections and no one else's.
+    pub fn read(&self, connections: &[String], drops: bool, fresh: bool, peer: Option<IpAddr>) -> ServerSnapshot {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut state, _) =
-            self.published.wait_timeout_while(state, FRESH_WAIT, |s| !answered(s)).unwrap_or_else(|p| p.into_inner());
-        let fresh = answered(&mut state);
         let table = drops.then(DropTable::read);
         let mut fast_path = FastPath::default();
         for w in &state.workers {
@@ -159,10 +273,14 @@ impl Board {
             }
             fast_path.merge(&f);
         }
+        let peer = peer.map(|p| p.to_canonical());
         ServerSnapshot {
             connections: connections
                 .iter()
-                .filter_map(|k| state.connections.get(k).map(|(v, _)| (k.clone(), *v)))
+                .filter_map(|k| match state.connections.get(k) {
+                    Some((v, ip, _)) if peer.is_none_or(|p| p == *ip) => Some((k.clone(), *v)),
+                    _ => None,
+                })
                 .collect(),
             threads: state.workers.iter().map(|w| w.time).collect(),
             fast_path,
@@ -187,36 +305,38 @@ pub enum ViewSource {
 
 /// Where a client reads the server's view from.
 pub trait ViewReader: Send {
-    /// The server's state for `connections` (server connection IDs, hex); None when it cannot be had now.
-    fn snapshot(&mut self, connections: &[String], drops: bool) -> Option<ServerSnapshot>;
+    /// The server's state for `connections` (server connection IDs, hex; each call names every connection
+    /// so far, in the order they were added); the error says why it cannot be had now.
+    fn snapshot(&mut self, connections: &[String], drops: bool) -> Result<ServerSnapshot, String>;
+    /// How its snapshots are obtained.
+    fn source(&self) -> ViewSource;
 }
 
 impl ViewReader for std::sync::Arc<Board> {
-    fn snapshot(&mut self, connections: &[String], drops: bool) -> Option<ServerSnapshot> {
-        Some(Board::snapshot(self, connections, drops))
+    fn snapshot(&mut self, connections: &[String], drops: bool) -> Result<ServerSnapshot, String> {
+        Ok(Board::snapshot(self, connections, drops))
+    }
+    fn source(&self) -> ViewSource {
+        ViewSource::Embedded
     }
 }
 
 /// The server's side of a run, from snapshots taken at each interval's end.
 pub struct ServerSide {
-    source: Box<dyn ViewReader>,
+    reader: Box<dyn ViewReader>,
     /// The run's connections, by the server's connection ID.
     connections: Vec<String>,
-    first: Option<ServerSnapshot>,
+    first: ServerSnapshot,
     last: Option<ServerSnapshot>,
+    /// Why the view could not be read during the run (its first failure).
+    failed: Option<String>,
 }
 
 impl ServerSide {
-    pub fn new(source: Box<dyn ViewReader>) -> ServerSide {
-        let mut side = ServerSide { source, connections: Vec::new(), first: None, last: None };
-        side.first = side.source.snapshot(&[], true);
-        side.last = side.first.clone();
-        side
-    }
-
-    /// Whether the server's view could be read at the start.
-    pub fn available(&self) -> bool {
-        self.first.is_some()
+    /// Reads the server's state at the start of a run; the error says why it cannot be read.
+    pub fn new(mut reader: Box<dyn ViewReader>) -> Result<ServerSide, String> {
+        let first = reader.snapshot(&[], true)?;
+        Ok(ServerSide { reader, connections: Vec::new(), last: Some(first.clone()), first, failed: None })
     }
 
     /// A connection of the run, by the connection ID the server chose.
@@ -229,16 +349,27 @@ impl ServerSide {
     /// cannot be read now, or not as it is now (a worker did not answer in time: its figures would belong
     /// to another span of time).
     pub fn interval(&mut self) -> Option<SideInterval> {
-        let now = self.source.snapshot(&self.connections, false)?;
+        let now = match self.reader.snapshot(&self.connections, false) {
+            Ok(now) => now,
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                self.last = None;
+                return None;
+            }
+        };
         let side = self.last.as_ref().filter(|_| now.fresh).map(|before| difference(before, &now));
         self.last = Some(now);
         side
     }
 
-    /// The server at the end: its settings, its fast path over the run, and the run's totals on its side.
-    pub fn end(&mut self) -> Option<ServerEnd> {
-        let first = self.first.as_ref()?;
-        let end = self.source.snapshot(&self.connections, true)?;
+    /// The server at the end: its settings, its fast path over the run, and the run's totals on its side;
+    /// the error says why they cannot be had (the view failed during the run, or now).
+    pub fn end(&mut self) -> Result<ServerEnd, String> {
+        if let Some(e) = &self.failed {
+            return Err(format!("the server's view failed during the run: {e}"));
+        }
+        let end = self.reader.snapshot(&self.connections, true)?;
+        let first = &self.first;
         let mut totals = SideInterval::default();
         for v in end.connections.values() {
             totals.counters.add(&v.counters);
@@ -247,12 +378,17 @@ impl ServerSide {
         totals.counters.cpu_ns = all.cpu_ns;
         totals.counters.run_delay_ns = all.run_delay_ns;
         totals.busiest_thread = busiest;
-        Some(ServerEnd {
+        Ok(ServerEnd {
             settings: end.settings.clone(),
             pacing: end.pacing,
             fast_path: end.fast_path.since(&first.fast_path),
             totals,
         })
+    }
+
+    /// How the view was read.
+    pub fn source(&self) -> ViewSource {
+        self.reader.source()
     }
 }
 

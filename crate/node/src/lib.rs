@@ -154,6 +154,11 @@ pub struct ServerConfig {
     ///
     /// @default unlimited
     pub max_rate: Option<f64>,
+    /// Share the server's side of a client's own connections with that client (ALPN `stoq-bench-view`);
+    /// when false, every question is refused and the client records why.
+    ///
+    /// @default true
+    pub share_view: Option<bool>,
 }
 
 /// A whole number of bytes, bytes per second or ns from JS (at most 2^53).
@@ -211,6 +216,7 @@ fn server_options(config: ServerConfig) -> stoq_engine::Result<ServerOptions> {
         allow,
         max_response: config.max_response.map(|v| whole("maxResponse", v)).transpose()?,
         max_rate: config.max_rate.map(|v| whole("maxRate", v)).transpose()?,
+        share_view: config.share_view.unwrap_or(defaults.share_view),
     })
 }
 
@@ -374,9 +380,7 @@ pub fn run_scenario(
             .map_err(|e| invalid("context", format!("invalid record context: {e}")))?;
         options.server_view = match server.and_then(|s| s.inner.as_ref()) {
             Some(s) => ServerAccess::Embedded(s.board()),
-            None => ServerAccess::Unknown(
-                "the server does not share its side of the run (any perf server but stoq-bench's)".into(),
-            ),
+            None => ServerAccess::Remote,
         };
         Ok((scenario, options, context))
     };

@@ -39,6 +39,7 @@ export const serverCommand: Command = {
     'max-connections': whole('max-connections', 'connections with state, half-open included; beyond, Initials are refused (CONNECTION_REFUSED) before any state', 1, 10_000_000, { defaultDescription: String(defaults.server.maxConnections) }),
     'max-half-open-per-prefix': whole('max-half-open-per-prefix', 'half-open connections one source (IPv6 /64, IPv4 address) may hold; beyond, its Initials are dropped', 1, 10_000_000, { defaultDescription: String(defaults.server.maxHalfOpenPerPrefix) }),
     qlog: { type: 'string', describe: 'write a qlog per accepted connection into this DIR' },
+    'share-view': { type: 'boolean', default: true, describe: 'tell a client the server\'s side of its own connections (ALPN stoq-bench-view); --no-share-view to refuse' },
     'stats-interval': whole('stats-interval', 'seconds between status lines while serving', 1, 3600, { default: '1' }),
     metrics: address('metrics', 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9465 (GET /metrics)', 'listen'),
     json: { type: 'boolean', default: false, describe: 'print one JSON object per line' },
@@ -76,6 +77,7 @@ export const serverCommand: Command = {
       handshakeTimeoutNs: argv['handshake-timeout'] as number | undefined,
       maxResponse: argv['max-response'] as number | undefined,
       maxRate: maxRate === undefined ? undefined : Math.floor(maxRate / 8),
+      shareView: argv['share-view'] as boolean,
     });
     let closeMetrics: (() => Promise<void>) | undefined;
     try {

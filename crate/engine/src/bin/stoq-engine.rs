@@ -54,9 +54,10 @@ fn run_command(args: &[String]) -> Result<(), String> {
     };
     let mut options = RunOptions::new(target);
     options.interval_ns = interval_ms * 1_000_000;
-    if let Some(s) = &server {
-        options.server_view = ServerAccess::Embedded(s.board());
-    }
+    options.server_view = match &server {
+        Some(s) => ServerAccess::Embedded(s.board()),
+        None => ServerAccess::Remote,
+    };
     let result = run(&scenario, &options, &Cancel::default(), &mut |i| {
         println!("{}", serde_json::to_string(i).expect("serialisable"));
     })

@@ -5,6 +5,7 @@
 //! result holds every interval, per-connection outcomes, raw latency samples and the fast-path record.
 
 mod descriptors;
+mod remote_view;
 mod slot;
 pub(crate) mod streams;
 mod worker;
@@ -26,8 +27,9 @@ use crate::error::{duration_words, Error, ErrorInfo, Result};
 use crate::metrics::{Counters, Interval, Latencies, LatencySummary, PathGauges, PathSample, SideCounters, ThreadTime};
 use crate::scenario::{limit, Scenario};
 use crate::socket::{FastPath, Socket};
-use crate::view::{Board, ServerEnd, ServerSide, ViewSource};
+use crate::view::{Board, ServerEnd, ServerSide, ViewReader, ViewSource};
 pub use descriptors::ensure_descriptors;
+pub use remote_view::{RemoteView, VIEW_WAIT};
 pub(crate) use slot::Slot;
 pub(crate) use worker::Meter;
 use worker::{Worker, WorkerResult};
@@ -56,6 +58,9 @@ pub struct RunOptions {
 pub enum ServerAccess {
     /// A server in this process: its board is read directly.
     Embedded(Arc<Board>),
+    /// The target, if it is a stoq-bench server that shares its view: asked over a view connection
+    /// ([`RemoteView`]); any other peer's side is recorded as unknown, with the reason.
+    Remote,
     /// None: the record says the server's side is unknown, and why.
     Unknown(String),
 }
@@ -249,6 +254,11 @@ pub fn run(
         issued: AtomicU64::new(0),
         cancel: cancel.clone(),
     });
+    // The server's state at the start, before any connection of the run.
+    let (mut server_side, unknown) = match open_server_side(options) {
+        Ok(side) => (Some(side), None),
+        Err(why) => (None, Some(why)),
+    };
     // Sockets are bound here so that a bind failure is an error of the run, not of a connection.
     let mut per_worker: Vec<Vec<(u32, Socket)>> = (0..threads).map(|_| Vec::new()).collect();
     for i in 0..scenario.connections {
@@ -278,14 +288,6 @@ pub fn run(
     }
     drop(tx);
 
-    let (mut server_side, mut unknown) = match &options.server_view {
-        ServerAccess::Embedded(board) => (Some(ServerSide::new(Box::new(board.clone()))), None),
-        ServerAccess::Unknown(why) => (None, Some(why.clone())),
-    };
-    if server_side.as_ref().is_some_and(|s| !s.available()) {
-        server_side = None;
-        unknown = Some("the server's view could not be read".into());
-    }
 
     // Combine the workers' ticks into intervals, in order, as soon as every worker has reported one.
     let workers = handles.len();
@@ -365,14 +367,13 @@ pub fn run(
     }
     closing.start_ns = closing.start_ns.min(closing.end_ns);
     closing.server = server_side.as_mut().and_then(ServerSide::interval);
-    let server = match server_side.as_mut().and_then(ServerSide::end) {
-        Some(end) => ServerResult { source: ViewSource::Embedded, reason: None, end: Some(end) },
-        None => ServerResult {
-            source: ViewSource::Unknown,
-            reason: unknown.or_else(|| Some("the server's view could not be read at the end".into())),
-            end: None,
-        },
+    let server = match server_side.as_mut().map(|s| (s.source(), s.end())) {
+        Some((source, Ok(end))) => ServerResult { source, reason: None, end: Some(end) },
+        Some((_, Err(why))) => ServerResult { source: ViewSource::Unknown, reason: Some(why), end: None },
+        None => ServerResult { source: ViewSource::Unknown, reason: unknown, end: None },
     };
+    // A remote view's connection closes here, before the run returns.
+    drop(server_side);
     connections.sort_by_key(|c| c.index);
     let error = connections.iter().find_map(|c| c.error.clone());
     let state = if cancel.is_cancelled() {
@@ -401,6 +402,18 @@ pub fn run(
         latency_ns: latencies.raw_ns,
         latency_at_ns: latencies.at_ns,
     })
+}
+
+/// The server's side of a run, read at its start; the error says why it is unknown.
+fn open_server_side(options: &RunOptions) -> std::result::Result<ServerSide, String> {
+    let reader: Box<dyn ViewReader> = match &options.server_view {
+        ServerAccess::Embedded(board) => Box::new(board.clone()),
+        ServerAccess::Remote => {
+            Box::new(RemoteView::connect(options.target, &options.server_name, &options.client_cert)?)
+        }
+        ServerAccess::Unknown(why) => return Err(why.clone()),
+    };
+    ServerSide::new(reader)
 }
 
 /// Why a completed run is too short to measure its transfer: its duration ended before a connection's

@@ -92,6 +92,7 @@ impl Datagrams {
             max_response: 1 << 20,
             handshake_timeout: Duration::from_secs(2),
             max_rate: None,
+            share_view: true,
         };
         let endpoint = Endpoint::new(gate.clone(), config, Arc::new(conn), 1);
         let client_config = quiche_config(&settings, &Role::Client { cert: None }).expect("client config");

@@ -9,6 +9,7 @@ mod admission;
 pub mod fuzzing;
 pub mod initial;
 mod perf;
+mod sharing;
 mod stats;
 mod token;
 mod worker;
@@ -68,6 +69,10 @@ pub struct ServerOptions {
     pub max_response: Option<u64>,
     /// Send rate cap per connection, bytes per second. @default unlimited
     pub max_rate: Option<u64>,
+    /// Share the server's side of a client's connections with that client over ALPN `stoq-bench-view`
+    /// (`crate::view`); when off, the server still offers the ALPN and refuses every question, so the client
+    /// records why it has no server side. @default true
+    pub share_view: bool,
 }
 
 impl Default for ServerOptions {
@@ -88,6 +93,7 @@ impl Default for ServerOptions {
             allow: Vec::new(),
             max_response: None,
             max_rate: None,
+            share_view: true,
         }
     }
 }
@@ -171,6 +177,7 @@ impl Server {
             max_response: options.max_response.unwrap_or(u64::MAX),
             handshake_timeout: options.handshake_timeout,
             max_rate: options.max_rate,
+            share_view: options.share_view,
         });
         let role =
             Role::Server { identity: &identity, client_ca: options.client_ca.as_deref(), max_rate: options.max_rate };

@@ -2,8 +2,8 @@
 //! `Endpoint` is the part without a socket (the datagram entry point and the connections), so that tests
 //! and fuzz targets can drive it directly.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -17,13 +17,14 @@ use super::admission::{
 };
 use super::initial;
 use super::perf::Requests;
+use super::sharing::ViewSession;
 use super::stats::{Dropped, Ended};
 use crate::error::connection_error;
 use crate::metrics::{PathSample, SideCounters, ThreadTime};
-use crate::protocol::error_code;
+use crate::protocol::{error_code, VIEW_ALPN};
 use crate::qlog_writer;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
-use crate::view::{cid_key, Board, ConnView, PUBLISH_PERIOD};
+use crate::view::{cid_key, Board, ConnView, FRESH_WAIT, PUBLISH_PERIOD};
 
 /// Settings of every connection a worker builds.
 pub(crate) struct ConnSettings {
@@ -35,6 +36,8 @@ pub(crate) struct ConnSettings {
     pub handshake_timeout: Duration,
     /// Per-connection send rate cap, bytes per second (`Outbox` enforces it, whatever the congestion control).
     pub max_rate: Option<u64>,
+    /// Answer view connections with the server's figures (otherwise each question is refused).
+    pub share_view: bool,
 }
 
 struct Conn {
@@ -55,6 +58,10 @@ struct Conn {
     expired: bool,
     /// Visited since its figures were last published.
     changed: bool,
+    /// The client's address when the connection was accepted (migration is disabled).
+    peer: SocketAddr,
+    /// A view connection (ALPN `stoq-bench-view`) once established: its questions and answers.
+    view: Option<ViewSession>,
 }
 
 impl Conn {
@@ -132,7 +139,9 @@ pub struct Endpoint {
     last_trim: Instant,
     /// Connections visited since the last publication, and those that ended meanwhile (their last figures).
     changed: Vec<Cid>,
-    gone: Vec<(String, ConnView, bool)>,
+    gone: Vec<(String, ConnView, IpAddr, bool)>,
+    /// View connections with questions for the board.
+    pub(crate) asking: HashSet<Cid>,
 }
 
 impl Endpoint {
@@ -158,11 +167,12 @@ impl Endpoint {
             last_trim: Instant::now(),
             changed: Vec::new(),
             gone: Vec::new(),
+            asking: HashSet::new(),
         }
     }
 
     /// What changed since the last call, for the board: visited connections, and those that ended.
-    pub(crate) fn take_changes(&mut self) -> Vec<(String, ConnView, bool)> {
+    pub(crate) fn take_changes(&mut self) -> Vec<(String, ConnView, IpAddr, bool)> {
         let conns = &mut self.conns;
         let mut out: Vec<_> = self
             .changed
@@ -170,7 +180,7 @@ impl Endpoint {
             .filter_map(|cid| {
                 let c = conns.get_mut(&cid)?;
                 c.changed = false;
-                Some((cid_key(&cid), c.view(), false))
+                Some((cid_key(&cid), c.view(), c.peer.ip(), false))
             })
             .collect();
         out.append(&mut self.gone);
@@ -347,6 +357,8 @@ impl Endpoint {
                 handshake_deadline: now + self.settings.handshake_timeout,
                 expired: false,
                 changed: false,
+                peer: from,
+                view: None,
             },
         );
         true
@@ -383,8 +395,15 @@ impl Endpoint {
                     gate.no_longer_half_open(prefix);
                     initial_ids.remove(&c.client_id);
                 }
+                if c.view.is_some() || c.conn.application_proto() == VIEW_ALPN {
+                    let view = c.view.get_or_insert_with(ViewSession::default);
+                    if view.read(&mut c.conn, scratch, settings.share_view) {
+                        self.asking.insert(*cid);
+                    }
+                    view.write(&mut c.conn);
+                }
                 let mut received = 0;
-                while let Some(id) = c.conn.stream_readable_next() {
+                while let Some(id) = c.conn.stream_readable_next().filter(|_| c.view.is_none()) {
                     received += c.requests.read(&mut c.conn, id, scratch, settings.max_response, &gate.counters);
                 }
                 let sent = c.requests.write(&mut c.conn);
@@ -433,7 +452,7 @@ impl Endpoint {
                 return true;
             }
             *ended += 1;
-            gone.push((cid_key(cid), c.view(), true));
+            gone.push((cid_key(cid), c.view(), c.peer.ip(), true));
             let how = match c.half_open.take() {
                 Some(prefix) => {
                     gate.no_longer_half_open(prefix);
@@ -512,6 +531,8 @@ const SOCKET: Token = Token(0);
 /// Wakes the worker when its figures are asked for.
 const WAKE: Token = Token(1);
 const STOP_CHECK: Duration = Duration::from_millis(50);
+/// How often a view question waiting for the other workers' publications looks again.
+const VIEW_CHECK: Duration = Duration::from_millis(1);
 /// How long a stopping server waits for its CONNECTION_CLOSE frames to leave.
 const SHUTDOWN_LINGER: Duration = Duration::from_millis(500);
 /// `recvmmsg` batches read before the connections are served again.
@@ -544,7 +565,9 @@ impl Worker {
                 false => {
                     // Changes are published within PUBLISH_PERIOD, even when nothing else wakes the loop.
                     let publish = self.endpoint.has_changes().then_some(next_publish);
-                    let wake = [self.endpoint.next_wake(), publish].into_iter().flatten().min();
+                    // A view question waits for the other workers' publications: look again soon.
+                    let asked = (!self.endpoint.asking.is_empty()).then(|| Instant::now() + VIEW_CHECK);
+                    let wake = [self.endpoint.next_wake(), publish, asked].into_iter().flatten().min();
                     wake.map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now()))
                 }
             };
@@ -560,7 +583,7 @@ impl Worker {
             let built = self.endpoint.admit(Instant::now(), &mut scratch, &mut |d, to, from| {
                 let _ = sock.send(to, from, d, d.len());
             });
-            if built {
+            if built | self.serve_views() {
                 self.endpoint.pass(Out::Socket(&mut self.sock), &mut scratch, self.pacing);
             }
             self.endpoint.trim_if_due(Instant::now());
@@ -574,6 +597,28 @@ impl Worker {
         self.close_all();
         self.endpoint.end_all();
         self.sock.finish(&DropTable::read())
+    }
+
+    /// Answers the view connections' questions the board can answer now; returns whether any was answered
+    /// (its connection then has something to send).
+    fn serve_views(&mut self) -> bool {
+        if self.endpoint.asking.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut answered = false;
+        let conns = &mut self.endpoint.conns;
+        let board = &self.board;
+        self.endpoint.asking.retain(|cid| {
+            let Some(c) = conns.get_mut(cid) else { return false };
+            let Some(view) = c.view.as_mut() else { return false };
+            if view.serve(board, c.peer.ip(), now, FRESH_WAIT) {
+                answered = true;
+                c.dirty = true;
+            }
+            view.pending()
+        });
+        answered
     }
 
     /// Publishes this worker's thread, socket and changed connections (and ended ones, for the last time).

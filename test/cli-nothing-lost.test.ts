@@ -136,7 +136,7 @@ describe('a reader that goes away: the command ends quietly, with what it measur
     const m = /^stoq-bench server: stdout was closed by its reader; (\d+) line\(s\) not printed, the last:\n(.*)\n$/.exec(stderr);
     expect(m, stderr).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(2); // a status line, and the stopped line
-    expect(JSON.parse(m![2])).toMatchObject({ event: 'stopped', accepted: 2 });
+    expect(JSON.parse(m![2])).toMatchObject({ event: 'stopped', accepted: 4 }); // each run's connection and view connection
   });
 });
 

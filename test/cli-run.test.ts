@@ -136,7 +136,8 @@ describe('stoq-bench server', () => {
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
     const stopped = lines.map((l) => JSON.parse(l)).find((e) => e.event === 'stopped');
-    expect(stopped.accepted).toBe(1);
+    // The run's connection and its view connection (ALPN stoq-bench-view).
+    expect(stopped.accepted).toBe(2);
     expect(stopped.streams).toBe(10);
   });
 

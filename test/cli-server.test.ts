@@ -124,13 +124,14 @@ describe('what hits the server', () => {
     let text = '';
     while (Date.now() < deadline) {
       text = await (await fetch(s.listening.metrics!)).text();
-      if (value(text, 'stoq_bench_server_datagrams_dropped_total', 'reason="garbage"') === 1 && value(text, 'stoq_bench_server_connections_closed_total', 'outcome="clean"') === 1) break;
+      if (value(text, 'stoq_bench_server_datagrams_dropped_total', 'reason="garbage"') === 1 && value(text, 'stoq_bench_server_connections_closed_total', 'outcome="clean"') === 2) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(value(text, 'stoq_bench_server_datagrams_dropped_total', 'reason="garbage"')).toBe(1);
     expect(value(text, 'stoq_bench_server_datagrams_dropped_total', 'reason="shed"')).toBe(0);
-    expect(value(text, 'stoq_bench_server_connections_accepted_total')).toBe(1);
-    expect(value(text, 'stoq_bench_server_connections_closed_total', 'outcome="clean"')).toBe(1);
+    // The run's connection and its view connection (ALPN stoq-bench-view).
+    expect(value(text, 'stoq_bench_server_connections_accepted_total')).toBe(2);
+    expect(value(text, 'stoq_bench_server_connections_closed_total', 'outcome="clean"')).toBe(2);
     expect(value(text, 'stoq_bench_server_connections_closed_total', 'outcome="idle_timeout"')).toBe(0);
     expect(value(text, 'stoq_bench_server_sent_bytes_total')).toBe(102400);
     expect(text).toMatch(/# TYPE stoq_bench_server_connections_half_open gauge/);
@@ -143,9 +144,10 @@ describe('what hits the server', () => {
     expect(r.code).toBe(0);
     s.child.kill('SIGTERM');
     const [stopped] = await eventsOf(s.events, 'stopped', 1);
-    expect(stopped).toMatchObject({ accepted: 20, closed: 20, openConnections: 0, halfOpen: 0 });
+    // The run's 20 connections and its view connection (ALPN stoq-bench-view).
+    expect(stopped).toMatchObject({ accepted: 21, closed: 21, openConnections: 0, halfOpen: 0 });
     const ended = ['closedCleanly', 'errored', 'idleTimeouts', 'handshakeTimeouts', 'handshakeFailures', 'closedAtStop'] as const;
-    expect(ended.reduce((sum, k) => sum + (stopped[k] ?? 0), 0)).toBe(20);
+    expect(ended.reduce((sum, k) => sum + (stopped[k] ?? 0), 0)).toBe(21);
   });
 });
 

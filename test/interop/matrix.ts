@@ -31,7 +31,8 @@ import {
 const U64_MAX = '18446744073709551615';
 
 interface RunRecordLike {
-  end: { state: string; bytesSent: number; bytesReceived: number; completed: number; durationS: number; goodputBps: number };
+  end: { state: string; bytesSent: number; bytesReceived: number; completed: number; durationS: number; goodputBps: number; server: unknown };
+  serverView: { source: string; reason?: string };
   connections: Array<{ state: string; bytesSent: number; bytesReceived: number; streamsCompleted: number; streamsFailed: number; error?: unknown }>;
 }
 
@@ -230,6 +231,9 @@ function describeStoqClient(peer: PeerName, kind: CertificateKind, certificates:
       const [streamsBefore, connectionsBefore] = [server.streams.length, server.connections.length];
       const record = await stoqRun(['--target', server.address, ...s.args]);
       expect(record.end.state, JSON.stringify(record.connections)).toBe('completed');
+      // The peer does not offer stoq-bench's view: the sender's side is unknown, and says why.
+      expect(record.serverView).toEqual({ source: 'unknown', reason: expect.stringMatching(/^the server does not offer the view \(ALPN stoq-bench-view\)/) });
+      expect(record.end.server).toBeNull();
       expect(record.end.bytesSent).toBe(s.sent);
       if (s.received !== 'timed') expect(record.end.bytesReceived).toBe(s.received);
       for (const c of record.connections) {

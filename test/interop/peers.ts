@@ -155,7 +155,9 @@ export async function startPeerServer(peer: PeerName, identity?: Identity, optio
         reject(new Error(`${peer} perf server: ${event.error}`));
       } else {
         if (event.event === 'stream') streams.push(event as StreamReport);
-        if (event.event === 'connection') connections.push(event as ConnectionReport);
+        // A handshake the peer ends with no_application_protocol (TLS alert 120) is stoq-bench's client
+        // asking for the server's view (ALPN stoq-bench-view), not a perf connection.
+        if (event.event === 'connection' && !/error 120|known protocol/.test(event.error ?? '')) connections.push(event as ConnectionReport);
         for (const w of waiters.splice(0)) w();
       }
     });

@@ -433,3 +433,33 @@ fn difference(before: &ServerSnapshot, now: &ServerSnapshot) -> SideInterval {
     side.busiest_thread = busiest;
     side
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_as_they_arrive_and_a_line_too_long_is_an_error() {
+        let mut buffer = b"{\"a\":1}\n{\"b\"".to_vec();
+        assert_eq!(take_view_lines(&mut buffer).unwrap(), vec![b"{\"a\":1}".to_vec()]);
+        assert_eq!(buffer, b"{\"b\"");
+        buffer.extend_from_slice(b":2}\n");
+        assert_eq!(take_view_lines(&mut buffer).unwrap(), vec![b"{\"b\":2}".to_vec()]);
+        assert!(buffer.is_empty());
+        let mut long = vec![b' '; MAX_VIEW_MESSAGE];
+        assert_eq!(take_view_lines(&mut long).unwrap_err(), "a message is longer than 16 MiB");
+    }
+
+    #[test]
+    fn a_message_says_what_is_wrong_with_it() {
+        let read = |line: &[u8]| parse_view_line::<ViewRequest>(line).unwrap_err();
+        assert_eq!(read(b"\xff"), "a message is not UTF-8");
+        assert!(read(b"{").starts_with("a message is not JSON"));
+        assert_eq!(read(b"{\"id\":1}"), "a message carries no version");
+        assert_eq!(read(b"{\"version\":2,\"id\":1}"), "the peer speaks version 2 of the view, this side 1");
+        assert!(read(b"{\"version\":1,\"id\":\"x\"}").starts_with("a message does not fit version 1"));
+        let q = ViewRequest { version: VIEW_VERSION, id: 4, add: vec!["ab".into()], drops: true };
+        let line = view_line(&q);
+        assert_eq!(parse_view_line::<ViewRequest>(&line[..line.len() - 1]).unwrap(), q);
+    }
+}

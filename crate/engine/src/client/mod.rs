@@ -288,7 +288,6 @@ pub fn run(
     }
     drop(tx);
 
-
     // Combine the workers' ticks into intervals, in order, as soon as every worker has reported one.
     let workers = handles.len();
     let mut reported = vec![-1i64; workers];

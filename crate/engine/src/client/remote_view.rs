@@ -234,9 +234,8 @@ impl Driver {
             while let Ok((n, _)) = self.conn.stream_recv(STREAM, &mut buf) {
                 inbox.extend_from_slice(&buf[..n]);
             }
-            let lines = take_view_lines(&mut inbox).and_then(|lines| {
-                lines.iter().map(|l| parse_view_line::<ViewReply>(l)).collect::<Result<Vec<_>, _>>()
-            });
+            let lines = take_view_lines(&mut inbox)
+                .and_then(|lines| lines.iter().map(|l| parse_view_line::<ViewReply>(l)).collect::<Result<Vec<_>, _>>());
             match lines {
                 Ok(replies) => {
                     for r in replies {

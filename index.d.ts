@@ -196,4 +196,11 @@ export interface ServerConfig {
    * @default unlimited
    */
   maxRate?: number
+  /**
+   * Share the server's side of a client's own connections with that client (ALPN `stoq-bench-view`);
+   * when false, every question is refused and the client records why.
+   *
+   * @default true
+   */
+  shareView?: boolean
 }

@@ -58,9 +58,9 @@ describe("a remote stoq-bench server's side of a run", () => {
       expect(i.server!.cwnd!).toBeGreaterThan(13_500);
       expect(i.server!.packetsSent).toBeGreaterThan(0);
     }
-    const server = r.end.server!;
-    expect(server.packetsSent).toBeGreaterThan(r.end.client.packetsSent);
-    expect(r.end.client.packetsReceived).toBeLessThanOrEqual(server.packetsSent + 10);
+    const sender = r.end.server!;
+    expect(sender.packetsSent).toBeGreaterThan(r.end.client.packetsSent);
+    expect(r.end.client.packetsReceived).toBeLessThanOrEqual(sender.packetsSent + 10);
     expect(r.environment.server).not.toBeNull();
     // The server sent, as payload, exactly what the client received.
     expect((await stopped(s)).bytesSent).toBe(r.end.bytesReceived);

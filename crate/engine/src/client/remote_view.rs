@@ -204,13 +204,8 @@ impl Driver {
             if self.conn.timeout_instant().is_some_and(|t| t <= Instant::now()) {
                 self.conn.on_timeout();
             }
-            loop {
-                match self.socket.recv_from(&mut buf) {
-                    Ok((n, from)) => {
-                        let _ = self.conn.recv(&mut buf[..n], quiche::RecvInfo { from, to: self.local });
-                    }
-                    Err(_) => break,
-                }
+            while let Ok((n, from)) = self.socket.recv_from(&mut buf) {
+                let _ = self.conn.recv(&mut buf[..n], quiche::RecvInfo { from, to: self.local });
             }
             loop {
                 match self.questions.try_recv() {

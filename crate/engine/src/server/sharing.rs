@@ -149,7 +149,7 @@ mod tests {
     fn board_with(connections: &[(&str, &str)]) -> Board {
         let board = Board::new(Settings { threads: 1, ..Settings::default() });
         let changed = connections.iter().map(|(key, ip)| {
-            let view = ConnView { counters: SideCounters { bytes_sent: 7, ..SideCounters::default() }, path: None };
+            let view = ConnView { counters: SideCounters { packets_sent: 7, ..SideCounters::default() }, path: None };
             (key.to_string(), view, ip.parse::<IpAddr>().unwrap(), false)
         });
         board.publish(0, 0, ThreadTime::default(), &FastPath::default(), 0, changed);
@@ -174,7 +174,7 @@ mod tests {
         let ViewAnswer::Snapshot(s) = &replies[0].answer else { panic!("{replies:?}") };
         assert_eq!(replies[0].id, 1);
         assert_eq!(s.connections.keys().collect::<Vec<_>>(), vec!["aa"]);
-        assert_eq!(s.connections["aa"].counters.bytes_sent, 7);
+        assert_eq!(s.connections["aa"].counters.packets_sent, 7);
         // An IPv4 client, however its address is written, reads its own; the other IPv6 one only its own.
         session.questions.push(ViewRequest { version: VIEW_VERSION, id: 2, add: vec![], drops: false });
         session.serve(&board, "192.0.2.1".parse().unwrap(), later, Duration::ZERO);

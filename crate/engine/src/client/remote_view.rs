@@ -190,7 +190,9 @@ impl Driver {
                 let _ = self.answers.send(Err(NOT_OFFERED.into()));
                 return;
             }
-            if self.conn.is_closed() {
+            // A close from the server (a handshake alert included) ends the view at once, not after the
+            // draining period.
+            if self.conn.is_closed() || self.conn.is_draining() || self.conn.peer_error().is_some() {
                 let why = match connection_error(&self.conn) {
                     Some(e) if e.message().contains("no_application_protocol") => NOT_OFFERED.to_string(),
                     Some(e) => format!("the view connection failed: {}", e.message()),

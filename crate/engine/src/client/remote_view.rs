@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -53,6 +54,8 @@ pub struct RemoteView {
     named: usize,
     /// Why the view cannot be read any more.
     broken: Option<String>,
+    /// The view connection's handshake completed.
+    established: Arc<AtomicBool>,
 }
 
 impl RemoteView {
@@ -85,7 +88,9 @@ impl RemoteView {
         .map_err(|e| format!("cannot open the view connection: {e}"))?;
         let (questions, asked) = unbounded();
         let (answer, answers) = bounded(64);
-        let driver = Driver { conn, socket, poll, local, questions: asked, answers: answer };
+        let established = Arc::new(AtomicBool::new(false));
+        let driver =
+            Driver { conn, socket, poll, local, questions: asked, answers: answer, established: established.clone() };
         let thread = std::thread::Builder::new()
             .name("stoq-client-view".into())
             .spawn(move || driver.run())
@@ -98,6 +103,7 @@ impl RemoteView {
             next_id: 1,
             named: 0,
             broken: None,
+            established,
         })
     }
 
@@ -112,7 +118,11 @@ impl RemoteView {
         let sent = self.questions.as_ref().is_some_and(|q| q.send(question).is_ok());
         let _ = self.waker.wake();
         if !sent {
-            return Err("the view connection ended".into());
+            // The thread ended: the reason it left, if any.
+            return Err(match self.answers.try_recv() {
+                Ok(Err(why)) => why,
+                _ => "the view connection ended".into(),
+            });
         }
         self.named = connections.len();
         let deadline = Instant::now() + VIEW_WAIT;
@@ -128,6 +138,13 @@ impl RemoteView {
                     }
                 }
                 Ok(Err(e)) => return Err(e),
+                Err(RecvTimeoutError::Timeout) if !self.established.load(Relaxed) => {
+                    return Err(format!(
+                        "the server did not complete the view connection's handshake within {} s: it does not \
+                         offer the view (ALPN stoq-bench-view), or did not answer",
+                        VIEW_WAIT.as_secs()
+                    ))
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(format!("the server's view did not answer within {} s", VIEW_WAIT.as_secs()))
                 }
@@ -171,6 +188,7 @@ struct Driver {
     local: SocketAddr,
     questions: Receiver<ViewRequest>,
     answers: Sender<Result<ViewReply, String>>,
+    established: Arc<AtomicBool>,
 }
 
 impl Driver {
@@ -223,6 +241,7 @@ impl Driver {
             if !self.conn.is_established() {
                 continue;
             }
+            self.established.store(true, Relaxed);
             if !outbox.is_empty() {
                 if let Ok(n) = self.conn.stream_send(STREAM, &outbox, false) {
                     outbox.drain(..n);

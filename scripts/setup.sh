@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: quiche's BoringSSL needs cmake, clang and libclang; iperf3 is a benchmark reference;
-# the openssl CLI makes the certificates of the TLS tests.
+# the openssl CLI makes the certificates of the TLS tests; `script` (bsdutils) gives a test a terminal.
 need=()
-for pkg in clang libclang-dev cmake iperf3 iproute2 python3-venv openssl; do
+for pkg in clang libclang-dev cmake iperf3 iproute2 python3-venv openssl bsdutils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

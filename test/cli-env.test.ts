@@ -55,7 +55,7 @@ describe('stoq-bench env', () => {
   });
 
   it('text: one line per fact, normalised', async () => {
-    const { code, stdout } = await cli(['env', '--aead-time', '20ms', '--no-probe']);
+    const { code, stdout } = await cli(['env', '--aead-time', '20ms', '--no-probe', '--no-json']);
     expect(code).toBe(0);
     const normal = stdout.replace(/\d+/g, 'N').replace(/N(\.N)+/g, 'N');
     expect(normal).toMatch(/^testbed fingerprint [0-9a-fN]+ \(covers: CPU model, CPU count, kernel release, OS, architecture, engine build profile\)$/m);
@@ -85,7 +85,7 @@ describe('stoq-bench env', () => {
     other.environment.fingerprint = '0123456789abcdef';
     const otherFile = join(dir, 'other.json');
     writeFileSync(otherFile, JSON.stringify(other));
-    const text = await cli(['env', '--record', otherFile, '--no-aead']);
+    const text = await cli(['env', '--record', otherFile, '--no-aead', '--no-json']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
       /^record +.*other\.json: fingerprint 0123456789abcdef, a different testbed \(differs in kernel \(5\.10\.0-other vs [^)]+\)\): compare grades it against this host's runs only with --allow-testbed-mismatch$/m,

@@ -271,7 +271,7 @@ describe('130 and 143: a run cancelled by a signal exits non-zero after writing 
     for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       const out = join(dir, `signalled-${signal}.jsonl`);
       const store = join(dir, `signalled-${signal}.db`);
-      const child = spawn(process.execPath, [CLI, 'run', '--duration', '20s', '--interval', '100ms', '--out', out, '--store', store], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'run', '--duration', '20s', '--interval', '100ms', '--out', out, '--store', store, '--no-json'], { stdio: ['ignore', 'pipe', 'pipe'] });
       // readiness by output: the first interval line
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('no interval within 15 s')), 15_000);
@@ -312,7 +312,7 @@ describe('exit 3: a runtime failure', () => {
     await new Promise<void>((r) => s.bind(0, '::1', r));
     const port = s.address().port;
     await new Promise<void>((r) => s.close(() => r()));
-    const r = await cli(['run', '--target', `[::1]:${port}`, '--scenario', 'latency', '--count', '1', '--idle-timeout', '200ms']);
+    const r = await cli(['run', '--target', `[::1]:${port}`, '--scenario', 'latency', '--count', '1', '--idle-timeout', '200ms', '--no-json']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/: errored/);
     expect(r.stdout).toMatch(/error: TIMEOUT/);

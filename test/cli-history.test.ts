@@ -58,7 +58,7 @@ describe('stoq-bench history', () => {
   s.close();
 
   it('lists sessions, newest first, with their runs, states and median', async () => {
-    const r = await cli(['history', '--store', store]);
+    const r = await cli(['history', '--store', store, '--no-json']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/trend\.db: 9 session\(s\), newest first$/);
@@ -69,7 +69,7 @@ describe('stoq-bench history', () => {
   });
 
   it("trend: a metric per session for each scenario, with the change point the store's search finds", async () => {
-    const r = await cli(['history', 'trend', '--store', store, '--scenario', 'download']);
+    const r = await cli(['history', 'trend', '--store', store, '--scenario', 'download', '--no-json']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`goodput on testbed tb-1, download \\(scenario ${DOWNLOAD}\\): 8 session\\(s\\)`));
     expect(r.stdout).toMatch(/^2026-11-25 00:00:00Z +session- +3 +6\.\d+ Gbit\/s +.* <- change -3\d\.\d% \(p = 0\.0\d+\)$/m);
@@ -81,7 +81,7 @@ describe('stoq-bench history', () => {
     // a percentile its runs cannot determine: no point, said so
     const p99 = JSON.parse((await cli(['history', 'trend', '--store', store, '--metric', 'latencyP99', '--json'])).stdout);
     expect(p99.groups).toEqual([]);
-    expect((await cli(['history', 'trend', '--store', store, '--metric', 'latencyP99'])).stdout).toMatch(/no session measured that metric/);
+    expect((await cli(['history', 'trend', '--store', store, '--metric', 'latencyP99', '--no-json'])).stdout).toMatch(/no session measured that metric/);
   });
 
   it('--format html draws the trend: one offline page, a chart per scenario with its change point', async () => {

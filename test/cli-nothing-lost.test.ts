@@ -105,7 +105,7 @@ describe('a reader that goes away: the command ends quietly, with what it measur
 
   it('a reader gone while a run is measuring cancels it: the cancelled run is written, the rest is not measured', async () => {
     const out = path('head-text.jsonl');
-    const r = await sh(`${BENCH} run --runs 3 --duration 20s --interval 50ms --out ${q(out)} --no-history | head -2; echo "status \${PIPESTATUS[0]}" >&2`);
+    const r = await sh(`${BENCH} run --runs 3 --duration 20s --interval 50ms --out ${q(out)} --no-history --no-json | head -2; echo "status \${PIPESTATUS[0]}" >&2`);
     expect(lines(r.stdout)).toHaveLength(2);
     expect(r.stderr).toBe('status 141\n');
     const written = records(readFileSync(out, 'utf8'));
@@ -161,7 +161,7 @@ describe('signals: the first stops and writes, more do not interrupt the writing
     const tries = await inBatches(20, 5, async (i) => {
       const out = path(`twice-${i}.jsonl`);
       const store = path(`twice-${i}.db`);
-      const p = await startReady(['run', '--duration', '30s', '--interval', '50ms', '--out', out, '--store', store], /bit\/s/);
+      const p = await startReady(['run', '--duration', '30s', '--interval', '50ms', '--out', out, '--store', store, '--no-json'], /bit\/s/);
       signalGroup(p.child, 'SIGTERM', 2);
       const [code] = (await once(p.child, 'exit')) as [number];
       return { code, stdout: p.stdout(), stderr: p.stderr(), out, store };
@@ -179,7 +179,7 @@ describe('signals: the first stops and writes, more do not interrupt the writing
   it('a third signal exits at once; what was written is whole (never half a record), 5 times', async () => {
     for (let i = 0; i < 5; i++) {
       const out = path(`thrice-${i}.jsonl`);
-      const p = await startReady(['run', '--duration', '30s', '--interval', '50ms', '--out', out, '--no-history'], /bit\/s/);
+      const p = await startReady(['run', '--duration', '30s', '--interval', '50ms', '--out', out, '--no-history', '--no-json'], /bit\/s/);
       signalGroup(p.child, 'SIGINT', 3);
       const [code] = (await once(p.child, 'exit')) as [number];
       expect(code).toBe(130);
@@ -313,7 +313,7 @@ describe('a full disk (a 64 KiB tmpfs in a mount namespace of the test, the real
       run force ${BENCH} baseline export main --store ${q(store)} --out ${q(join(disk, 'kept.json'))} --force
       run report ${BENCH} report ${q(big)} --format html --out ${q(join(disk, 'report.html'))}
       run json ${BENCH} run --runs 3 --duration 100ms --json --no-history --out ${q(join(disk, 'runs.jsonl'))}
-      run text ${BENCH} run --runs 3 --duration 100ms --store ${q(store)} --out ${q(join(disk, 'text.jsonl'))}
+      run text ${BENCH} run --runs 3 --duration 100ms --no-json --store ${q(store)} --out ${q(join(disk, 'text.jsonl'))}
       ls -a ${q(disk)} > ${o('ls')}
       cp ${q(join(disk, 'kept.json'))} ${o('kept-after.json')}
       cp ${q(join(disk, 'runs.jsonl'))} ${o('runs-after.jsonl')} 2>/dev/null || true

@@ -10,7 +10,7 @@ const validate = recordSchema.validate;
 
 describe('stoq-bench run', () => {
   it('prints interval lines and a summary against the embedded server', async () => {
-    const { code, stdout } = await cli(['run', '--bytes', '4MiB', '--interval', '100ms']);
+    const { code, stdout } = await cli(['run', '--bytes', '4MiB', '--interval', '100ms', '--no-json']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/Interval +Transfer +Goodput/);
     expect(stdout).toMatch(/scenario download \(id [0-9a-f]{16}\) against \[::1\]:\d+ \(embedded server\): completed/);

@@ -64,6 +64,9 @@ async function eventsOf(events: Event[], kind: string, n: number, boundMs = 15_0
 
 const port = (address: string) => Number(/:(\d+)$/.exec(address)![1]);
 
+/** A version 1 Initial of 1200 bytes whose Length field runs past the datagram: not QUIC, seen by the server. */
+const brokenInitial = Buffer.concat([Buffer.from([0xc0, 0, 0, 0, 1, 8]), Buffer.alloc(8, 7), Buffer.from([8]), Buffer.alloc(8, 9), Buffer.from([0, 0x7f, 0xff]), Buffer.alloc(1200 - 26)]);
+
 describe('who the server serves, said at start', () => {
   it('says loudly that it is open to anyone when it listens beyond loopback with no restriction', async () => {
     const open = await server(['--listen', '[::]:0']);
@@ -91,9 +94,11 @@ describe('what hits the server', () => {
     const idle = await eventsOf(s.events, 'stats', 2);
     expect(idle[0]).toMatchObject({ accepted: 0, garbageDatagrams: 0 });
     const sock = createSocket('udp6');
-    const garbage = [Buffer.alloc(0), Buffer.from([0x40]), Buffer.from([0xc0, 0, 0]), Buffer.alloc(30, 0x41)];
+    // Empty; too short for any header (dropped by the socket's filter, in the kernel); a short header for no
+    // connection; an Initial whose length runs past the datagram (garbage).
+    const garbage = [Buffer.alloc(0), Buffer.from([0x40]), Buffer.from([0xc0, 0, 0]), Buffer.alloc(30, 0x41), brokenInitial];
     for (const d of garbage) await new Promise<void>((r) => sock.send(d, port(s.address), '::1', () => r()));
-    // An Initial-shaped datagram under 1200 bytes, and one of an unknown version (answered).
+    // An Initial-shaped datagram under 1200 bytes (the filter's too), and one of an unknown version (answered).
     const tooShort = Buffer.concat([Buffer.from([0xc0, 0, 0, 0, 1, 8]), Buffer.alloc(8, 7), Buffer.from([0, 0, 0x40, 0x20]), Buffer.alloc(40)]);
     await new Promise<void>((r) => sock.send(tooShort, port(s.address), '::1', () => r()));
     const vn = Buffer.concat([Buffer.from([0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 8]), Buffer.alloc(8, 7), Buffer.from([8]), Buffer.alloc(8, 9), Buffer.alloc(1200 - 23)]);
@@ -103,7 +108,7 @@ describe('what hits the server', () => {
     sock.close();
     const before = s.events.filter((e) => e.event === 'stats').length;
     const last = (await eventsOf(s.events, 'stats', before + 2)).at(-1);
-    expect(last).toMatchObject({ zeroLength: 1, garbageDatagrams: 2, unknownConnection: 1, tooShort: 1, versionNegotiationSent: 1, accepted: 0 });
+    expect(last).toMatchObject({ zeroLength: 1, garbageDatagrams: 1, unknownConnection: 1, tooShort: 0, versionNegotiationSent: 1, accepted: 0 });
   });
 
   it('serves the counters as Prometheus metrics, by reason', async () => {
@@ -112,7 +117,7 @@ describe('what hits the server', () => {
     const r = await cli(['run', '--target', s.address, '--bytes', '100KiB', '--json']);
     expect(r.code).toBe(0);
     const sock = createSocket('udp6');
-    await new Promise<void>((done) => sock.send(Buffer.from([0x40, 1, 2]), port(s.address), '::1', () => done()));
+    await new Promise<void>((done) => sock.send(brokenInitial, port(s.address), '::1', () => done()));
     sock.close();
     /** The value of the sample of `name` whose labels include `label` (and the server's address). */
     const value = (text: string, name: string, label = '') =>

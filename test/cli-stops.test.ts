@@ -54,7 +54,7 @@ describe('run --streams 2500 ends in time', () => {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     it(`on ${signal}, with what it measured`, async () => {
       const out = join(dir, `${signal}.jsonl`);
-      const run = start(['run', '--streams', '2500', '--duration', '60s', '--interval', '100ms', '--out', out, '--no-history']);
+      const run = start(['run', '--streams', '2500', '--duration', '60s', '--interval', '100ms', '--out', out, '--no-history', '--no-json']);
       await run.measuring;
       const signalled = performance.now();
       run.child.kill(signal);

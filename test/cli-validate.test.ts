@@ -37,7 +37,7 @@ const normalise = (s: string) => s.replace(/\d+(\.\d+)?/g, 'N');
 
 describe('stoq-bench validate --records', () => {
   it('passes when the lower bound clears the expectation; prints interval, level and PASS', async () => {
-    const { code, stdout } = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps']);
+    const { code, stdout } = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps', '--no-json']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^validate records .*steady\.jsonl \(6 runs\): 1 expectation\(s\), 95% two-sided intervals \(each bound one-sided 97\.5%\)$/m);
     expect(normalise(stdout)).toMatch(/^goodput >= N Gbit\/s +N Gbit\/s +\[N Gbit\/s, N Gbit\/s\] +N% +N Gbit\/s +PASS$/m);
@@ -72,7 +72,7 @@ describe('stoq-bench validate --records', () => {
       expect(e.bound).toBe(e.measured.upper);
       expect(e.verdict).toBe('PASS');
     }
-    const tight = await cli(['validate', '--records', latency, '--expect-p99-rtt', '20us']);
+    const tight = await cli(['validate', '--records', latency, '--expect-p99-rtt', '20us', '--no-json']);
     expect(tight.code).toBe(1);
     expect(tight.stdout).toMatch(/^FAIL p99 round trip <= 20\.0 us: the upper bound [\d.]+ us does not clear 20\.0 us/m);
     expect(tight.stdout).toMatch(/^result: FAIL \(1 of 1 expectations not met\)$/m);
@@ -91,12 +91,12 @@ describe('stoq-bench validate --records', () => {
     const io = { stdout: (t: string) => void (out += t), stderr: () => {}, isTTY: true, color: true, signal: new AbortController().signal };
     expect(await main(['validate', '--records', steady, '--expect-goodput', '5Gbps'], io)).toBe(0);
     expect(out).toContain('\x1b[32mPASS\x1b[0m goodput');
-    const plain = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps']);
+    const plain = await cli(['validate', '--records', steady, '--expect-goodput', '5Gbps', '--no-json']);
     expect(plain.stdout).not.toContain('\x1b[');
   });
 
   it('runs that did not complete fail the expectation', async () => {
-    const { code, stdout } = await cli(['validate', '--records', errored, '--expect-goodput', '1Gbps']);
+    const { code, stdout } = await cli(['validate', '--records', errored, '--expect-goodput', '1Gbps', '--no-json']);
     expect(code).toBe(1);
     expect(stdout).toMatch(/FAIL goodput >= 1\.00 Gbit\/s: 1 of 4 run\(s\) did not complete: run 3 errored/);
   });
@@ -107,7 +107,7 @@ describe('stoq-bench validate, measured over [::1]', () => {
     const out = join(dir, 'measured.jsonl');
     const { code, stdout } = await cli([
       'validate', '--scenario', 'latency', '--count', '400', '--runs', '3', '--interval', '50ms',
-      '--expect-p99-rtt', '10s', '--expect-requests', '10/s', '--out', out,
+      '--expect-p99-rtt', '10s', '--expect-requests', '10/s', '--out', out, '--no-json',
     ]);
     expect(code).toBe(0);
     expect(stdout.match(/^latency run \d\/3: completed, p50 .+ requests\/s$/gm)).toHaveLength(3);
@@ -159,7 +159,7 @@ describe('stoq-bench validate: usage errors exit 2, nothing measured or written'
     it(args.join(' ') || '(no expectation)', async () => {
       const out = join(dir, `never-${Math.random().toString(36).slice(2)}.jsonl`);
       const withOut = args.includes('--records') ? args : [...args, '--out', out];
-      const { code, stderr, stdout } = await cli(['validate', ...withOut]);
+      const { code, stderr, stdout } = await cli(['validate', ...withOut, '--no-json']);
       expect(code).toBe(2);
       expect(stderr).toMatch(message);
       expect(stdout).toBe('');
@@ -168,7 +168,7 @@ describe('stoq-bench validate: usage errors exit 2, nothing measured or written'
   }
 
   it('a missing --records file is named', async () => {
-    const { code, stderr, stdout } = await cli(['validate', '--records', join(dir, 'nope.jsonl'), '--expect-goodput', '1Gbps']);
+    const { code, stderr, stdout } = await cli(['validate', '--records', join(dir, 'nope.jsonl'), '--expect-goodput', '1Gbps', '--no-json']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/nope\.jsonl: cannot read \(no such file\)/);
     expect(stdout).toBe('');
@@ -191,7 +191,7 @@ describe('stoq-bench validate: usage errors exit 2, nothing measured or written'
 
 describe('stoq-bench validate never passes what it cannot judge', () => {
   it('the issue: --scenario latency --count 5 --runs 5 --expect-p99-rtt 50ms is INVALID (exit 4), never PASS', async () => {
-    const { code, stdout } = await cli(['validate', '--scenario', 'latency', '--count', '5', '--runs', '5', '--expect-p99-rtt', '50ms']);
+    const { code, stdout } = await cli(['validate', '--scenario', 'latency', '--count', '5', '--runs', '5', '--expect-p99-rtt', '50ms', '--no-json']);
     expect(stdout).toMatch(/^INVALID p99 round trip <= 50\.00 ms: p99 round trip not determined: 5 run\(s\) \(run 0, run 1, run 2, run 3, run 4\): 5 latency sample\(s\) in the run cannot bound p99 at 95% \(needs n >= 368\); give each run --count 368 or more/m);
     expect(stdout).toMatch(/^result: INVALID \(1 of 1 expectations could not be judged\)$/m);
     expect(stdout).not.toMatch(/PASS/);
@@ -203,7 +203,7 @@ describe('stoq-bench validate never passes what it cannot judge', () => {
     expect((await cli(['validate', '--records', few, '--expect-p99-rtt', '50ms'])).code).toBe(4);
     expect((await cli(['validate', '--records', few, '--expect-p99-rtt', '50ms', '--allow-invalid'])).code).toBe(0);
     // the smallest of 5 samples already bounds p99 from below: 1 us is not met, whatever the rest
-    const fail = await cli(['validate', '--records', few, '--expect-p99-rtt', '1us', '--allow-invalid']);
+    const fail = await cli(['validate', '--records', few, '--expect-p99-rtt', '1us', '--allow-invalid', '--no-json']);
     expect(fail.stdout).toMatch(/^FAIL p99 round trip <= 1\.0 us: the lower bound [\d.]+ us already lies beyond 1\.0 us/m);
     expect(fail.code).toBe(1);
   });
@@ -214,14 +214,14 @@ describe('stoq-bench validate never passes what it cannot judge', () => {
       fakeRecord(rng, { session: 'zero', run: 2, runs: 5, levelBps: 0 }),
       fakeRecord(rng, { session: 'zero', run: 3, runs: 5, levelBps: 0 }),
     ]);
-    const { code, stdout } = await cli(['validate', '--records', zeros, '--expect-goodput', '1Gbps']);
+    const { code, stdout } = await cli(['validate', '--records', zeros, '--expect-goodput', '1Gbps', '--no-json']);
     expect(stdout).toMatch(/^FAIL goodput >= 1\.00 Gbit\/s: 2 of 4 run\(s\) measured 0 goodput: run 2, run 3/m);
     expect(code).toBe(1);
   });
 
   it('one run without a within-run interval is INVALID, not a pass', async () => {
     const short = writeJsonl('short.jsonl', [fakeRecord(rng, { session: 'short', intervals: 2, warmup: 0 })]);
-    const { code, stdout } = await cli(['validate', '--records', short, '--expect-goodput', '1Gbps']);
+    const { code, stdout } = await cli(['validate', '--records', short, '--expect-goodput', '1Gbps', '--no-json']);
     expect(stdout).toMatch(/^INVALID goodput >= 1\.00 Gbit\/s: cannot bound goodput at 95%: a single run without a within-run interval/m);
     expect(code).toBe(4);
   });
@@ -239,7 +239,7 @@ describe('stoq-bench validate never passes what it cannot judge', () => {
     const good = fakeRecord(rng, { session: 'neg' });
     const negative = { ...good, session: { ...good.session, run: 1 }, end: { ...good.end, goodputBps: -7.33e9 } };
     const file = writeJsonl('negative.jsonl', [good, negative]);
-    const r = await cli(['validate', '--records', file, '--expect-goodput', '1Gbps']);
+    const r = await cli(['validate', '--records', file, '--expect-goodput', '1Gbps', '--no-json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/negative\.jsonl:2: end\.goodputBps is -7330000000: impossible \(must be a finite number >= 0\)/);
     const badLatency = writeJsonl('bad-latency.jsonl', [good, { ...good, samples: { latencyUs: [50, -3] } }]);

@@ -15,7 +15,7 @@ describe('the engine build', () => {
     expect(recordHost().build).toBe(build);
     const { stdout } = await cli(['run', '--scenario', 'latency', '--count', '3', '--json']);
     expect(JSON.parse(stdout).environment.build).toBe(build);
-    const env = await cli(['env', '--no-probe', '--no-aead']);
+    const env = await cli(['env', '--no-probe', '--no-aead', '--no-json']);
     expect(env.stdout).toMatch(new RegExp(`^build +${build} \\(read from the loaded engine`, 'm'));
     // this test suite runs the release engine `npm run build:native` builds
     expect(build).toBe('release');

@@ -4,6 +4,7 @@ import { FORMATS } from '../units.js';
 import { cancelledExit, EXIT, EXIT_HELP, type Command, type CommandGroup, type Io } from './command.js';
 import { commands, groups } from './commands/index.js';
 import { processIo } from './process-io.js';
+import { OUTPUT_HELP, wantsJson } from './options.js';
 import { flagOf } from './scenario-flags.js';
 import { VERSION } from '../version.js';
 
@@ -19,7 +20,7 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
-    .epilogue(`${FORMATS}\n\n${EXIT_HELP}`)
+    .epilogue(`${OUTPUT_HELP}\n\n${FORMATS}\n\n${EXIT_HELP}`)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .showHelpOnFail(false)
@@ -54,7 +55,7 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
             if (problem) throw new Error(problem);
             return true;
           })
-          .epilogue([command.epilogue, FORMATS, EXIT_HELP].filter(Boolean).join('\n\n'));
+          .epilogue([command.epilogue, 'json' in command.options ? OUTPUT_HELP : undefined, FORMATS, EXIT_HELP].filter(Boolean).join('\n\n'));
       },
       handler: async (args) => {
         ran = command;
@@ -68,6 +69,8 @@ export async function main(given: string[], io: Io = processIo()): Promise<numbe
             return;
           }
         }
+        // one output convention for every command: --json / --no-json as given, else JSON unless on a terminal
+        if ('json' in command.options) args.json = wantsJson(args.json, io.isTTY);
         try {
           exitCode = await command.run(args as Record<string, unknown>, commandIo(command, io));
         } catch (error) {

@@ -97,3 +97,38 @@ export const address = (flag: string, describe: string, use: 'target' | 'listen'
   },
   ...extra,
 });
+
+/**
+ * The output convention of every command: text for people on a terminal (units, rounding, alerts marked),
+ * JSON lines for machines (one JSON object per line) when stdout is not a terminal or with `--json`;
+ * `--no-json` keeps text when piped (`stoq-bench run | tee log.txt`). `what` is what the command prints.
+ */
+export const jsonOutput = (what: string): Options => ({
+  type: 'boolean',
+  describe: `print ${what} as JSON, one object per line; the default when stdout is not a terminal (--no-json: text anyway)`,
+  defaultDescription: 'on a terminal: text, otherwise JSON lines',
+});
+
+/** The convention above, for `--help`. */
+export const OUTPUT_HELP =
+  'Output: text for people on a terminal; JSON lines (one JSON object per line) when stdout is not a terminal or ' +
+  'with --json; --no-json prints text anyway (stoq-bench run --no-json | tee log.txt). Live status goes to stderr, on a terminal only.';
+
+/** The JSON-or-text choice of `jsonOutput`: the flag as given, else JSON unless stdout is a terminal. */
+export function wantsJson(given: unknown, isTTY: boolean): boolean {
+  return typeof given === 'boolean' ? given : !isTTY;
+}
+
+/**
+ * For a command that also has `--format`: the flags disagree when `--json` or `--no-json` was given with a
+ * `--format` that says otherwise (an error message), else undefined.
+ */
+export function formatConflict(argv: Record<string, unknown>): string | undefined {
+  if (typeof argv.json !== 'boolean' || argv.format === undefined) return undefined;
+  return (argv.format === 'json') === argv.json ? undefined : `--${argv.json ? '' : 'no-'}json and --format ${argv.format} disagree: give one of them`;
+}
+
+/** The `--format` of a command that has one: as given, else `json` or `text` as `jsonOutput` decides. */
+export function formatOf<F extends string>(argv: Record<string, unknown>): F | 'json' | 'text' {
+  return (argv.format as F | undefined) ?? (argv.json ? 'json' : 'text');
+}

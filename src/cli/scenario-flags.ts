@@ -9,7 +9,7 @@ import { kindSpec, kindsTaking, takes } from '../kinds.js';
 import { engineLimit, engineSpec } from '../native.js';
 import { SCENARIO_KINDS, type ScenarioKind } from '../scenario.js';
 import { formatBytes, formatDuration, formatSize } from '../units.js';
-import { address, size, time, whole as wholeIn } from './options.js';
+import { address, jsonOutput, size, time, whole as wholeIn } from './options.js';
 import { OUT_HELP } from './records-out.js';
 
 interface ScenarioFlag {
@@ -66,7 +66,7 @@ export const scenarioOptions: Record<string, Options> = {
   target: address('target', 'ADDRESS of a stoq-bench (or any perf) server; default: embedded server on [::1]', 'target'),
   ...scenarioFlagOptions(),
   runs: wholeIn('runs', 'repeat the scenario this many times (one session)', 1, 10_000, { default: '1' }),
-  json: { type: 'boolean', default: false, describe: 'print each run record as one JSON line instead of text' },
+  json: jsonOutput('each run record'),
   out: { type: 'string', describe: OUT_HELP },
   qlog: { type: 'string', describe: 'write a qlog per connection into DIR' },
   'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a server that requires one (server --client-ca)' },

@@ -749,7 +749,8 @@ export interface FastPath {
    */
   buffersForced: boolean;
   /**
-   * Datagrams the kernel dropped on these sockets' receive queues.
+   * Datagrams the kernel dropped on these sockets' receive queues: a full queue, or (a server's sockets) the
+   * socket filter, for datagrams that can never be valid for the server.
    */
   socketDrops: number;
   /**
@@ -1277,7 +1278,8 @@ export interface SideTotals {
 }
 /**
  * The server's counters at one moment (counts since start). Datagram counts are the server's own view after
- * the kernel (its socket drops are in the fast-path record). Every accepted connection is open or counted
+ * the kernel (its socket drops are in the fast-path record, with the datagrams the socket filter drops:
+ * those that can never be valid for the server, see `filter`). Every accepted connection is open or counted
  * once in `closed`, which splits into `closedCleanly`, `errored`, `idleTimeouts`, `handshakeTimeouts`,
  * `handshakeFailures` and `closedAtStop`. A counter that may be null is null only in a record upgraded from
  * schemaVersion 2 or older: that server did not count it.

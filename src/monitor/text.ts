@@ -1,4 +1,4 @@
-// `monitor` for people (without --json): a line when it starts, an alert that stands out whenever the health
+// `monitor` for people (on a terminal, or --no-json): a line when it starts, an alert that stands out whenever the health
 // changes (its own line, the word ALERT or RECOVERED, the state's colour when colour is allowed), a line when
 // it stops, and on a terminal the live status line (stderr, redrawn in place). Figures with their units,
 // rounded; text from outside (the target, reasons naming a peer's error) shown, never acted on.

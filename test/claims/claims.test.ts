@@ -55,7 +55,7 @@ describe('stoq-bench claims', () => {
 
   it('backs what was measured and exits 0', async () => {
     // figures far from what a loaded two-core machine measures, so the verdict never depends on its load
-    const { code, stdout } = await cli(['claims', doc('Goodput above 1 Mbit/s, round trips under 1 s at p99.\n'), '--records', downloads, latency]);
+    const { code, stdout } = await cli(['claims', doc('Goodput above 1 Mbit/s, round trips under 1 s at p99.\n'), '--records', downloads, latency, '--no-json']);
     expect(stdout).toMatch(/"1 Mbit\/s"\s+BACKED: measured [\d.]+ [GM]bit\/s \[/);
     expect(stdout).toMatch(/"1 s"\s+BACKED/);
     expect(stdout).toMatch(/rule: at least 1\.00 Mbit\/s: BACKED when the 95% lower bound >= 1\.00 Mbit\/s/);
@@ -64,14 +64,14 @@ describe('stoq-bench claims', () => {
   });
 
   it('flags an invented figure as contradicted and exits 1', async () => {
-    const { code, stdout } = await cli(['claims', doc('stoq-bench reaches 400 Gbit/s on this machine.\n'), '--records', downloads]);
+    const { code, stdout } = await cli(['claims', doc('stoq-bench reaches 400 Gbit/s on this machine.\n'), '--records', downloads, '--no-json']);
     expect(stdout).toMatch(/"400 Gbit\/s"\s+CONTRADICTED: measured/);
     expect(code).toBe(1);
   });
 
   it('flags a figure nothing measured as unbacked (exit 4 unless --allow-unbacked), with what to run', async () => {
     const path = doc('It completes 5,700 handshakes per second.\n');
-    const strict = await cli(['claims', path, '--records', downloads]);
+    const strict = await cli(['claims', path, '--records', downloads, '--no-json']);
     expect(strict.stdout).toMatch(/UNBACKED: no completed run measured handshakes\/s \(a handshakes scenario measures it\); measure it with `stoq-bench run --scenario handshakes --runs 5`/);
     expect(strict.code).toBe(4);
     expect((await cli(['claims', path, '--records', downloads, '--allow-unbacked'])).code).toBe(0);
@@ -80,11 +80,11 @@ describe('stoq-bench claims', () => {
   it('a percentile the runs cannot determine is never backed', async () => {
     const few = join(dir, 'few.jsonl');
     expect((await cli(['run', '--scenario', 'latency', '--count', '5', '--runs', '3', '--json', '--out', few])).code).toBe(0);
-    const { code, stdout } = await cli(['claims', doc('p99 round trip under 1 s.\n'), '--records', few]);
+    const { code, stdout } = await cli(['claims', doc('p99 round trip under 1 s.\n'), '--records', few, '--no-json']);
     expect(stdout).toMatch(/"1 s"\s+INCONCLUSIVE: .*latency p99 not determined by 3 run\(s\): 5 latency sample\(s\) in the run cannot bound p99 at 95% \(needs n >= 368\)/);
     expect(code).toBe(4);
     // the smallest sample still bounds p99 from below: a claim under it is contradicted
-    const tight = await cli(['claims', doc('p99 round trip under 1 us.\n'), '--records', few]);
+    const tight = await cli(['claims', doc('p99 round trip under 1 us.\n'), '--records', few, '--no-json']);
     expect(tight.stdout).toMatch(/"1 us"\s+CONTRADICTED/);
     expect(tight.code).toBe(1);
   });
@@ -101,27 +101,27 @@ describe('stoq-bench claims', () => {
     expect(modest.reason).toMatch(/one run backs nothing/);
     expect(invented.verdict).toBe('CONTRADICTED');
     expect(r.code).toBe(1);
-    const allowed = await cli(['claims', doc('Goodput at least 1 Mbit/s.\n'), '--records', one, '--allow-single-run']);
+    const allowed = await cli(['claims', doc('Goodput at least 1 Mbit/s.\n'), '--records', one, '--allow-single-run', '--no-json']);
     expect(allowed.stdout).toMatch(/"1 Mbit\/s"\s+BACKED/);
     expect(allowed.code).toBe(0);
   });
 
   it('without --records: the history store that run records into', async () => {
     // beforeAll's runs went into this file's store (STOQ_BENCH_STORE)
-    const r = await cli(['claims', doc('Goodput above 1 Mbit/s.\n')]);
+    const r = await cli(['claims', doc('Goodput above 1 Mbit/s.\n'), '--no-json']);
     expect(r.stdout).toMatch(/^claims checked against the history store .*history\.db \(\d+ session\(s\), \d+ runs\)/m);
     expect(r.stdout).toMatch(/"1 Mbit\/s"\s+BACKED/);
     expect(r.code).toBe(0);
-    const empty = await cli(['claims', doc('Goodput above 1 Mbit/s.\n'), '--store', join(dir, 'no-store.db')]);
+    const empty = await cli(['claims', doc('Goodput above 1 Mbit/s.\n'), '--store', join(dir, 'no-store.db'), '--no-json']);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/no history store at .*no-store\.db: record runs first \(`stoq-bench run --runs 5` records every run there\), or give --records FILES/);
   });
 
   it('bad input: missing files and records are named, exit 2', async () => {
-    const missing = await cli(['claims', join(dir, 'nope.md'), '--records', downloads]);
+    const missing = await cli(['claims', join(dir, 'nope.md'), '--records', downloads, '--no-json']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.md: cannot read/);
-    const badRecords = await cli(['claims', doc('1 Gbit/s\n'), '--records', doc('not json\n')]);
+    const badRecords = await cli(['claims', doc('1 Gbit/s\n'), '--records', doc('not json\n'), '--no-json']);
     expect(badRecords.code).toBe(2);
     expect((await cli(['claims', doc('1 Gbit/s\n'), '--records', downloads, '--level', '2'])).code).toBe(2);
     expect((await cli(['claims', doc('1 Gbit/s\n'), '--records', downloads, '--recent', '2'])).stderr).toMatch(/--recent applies to the history store/);

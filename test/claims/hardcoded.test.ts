@@ -58,7 +58,7 @@ describe('stoq-bench claims on source files', () => {
   cpSync(fixtures, join(dir, 'src'), { recursive: true });
 
   it('reports production code as HARD-CODED with file and line, exit 1; comments and tests on request', async () => {
-    const r = await cli(['claims', join(dir, 'src')]);
+    const r = await cli(['claims', join(dir, 'src'), '--no-json']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/transport\.rs:2:11 {2}TARGET_LATENCY_MS: u64 = 1 {2}HARD-CODED: a performance figure bound to TARGET_LATENCY_MS$/m);
     expect(r.stdout).toMatch(/transport\.rs:10:\d+ {2}"40 Gbps" {2}HARD-CODED: a performance figure in a string$/m);
@@ -71,7 +71,7 @@ describe('stoq-bench claims on source files', () => {
   });
 
   it('a clean file passes', async () => {
-    const r = await cli(['claims', join(dir, 'src', 'server_test.go')]);
+    const r = await cli(['claims', join(dir, 'src', 'server_test.go'), '--no-json']);
     expect(r.code).toBe(0);
   });
 });

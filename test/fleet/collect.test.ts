@@ -21,7 +21,7 @@ describe('fleet collect', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stoq-collect-'));
     const out = join(dir, 'session.jsonl');
     const store = join(dir, 'history.db');
-    const r = await cli(['fleet', 'collect', '--kubectl', kubectl.path, '--context', 'perf-lab', '-n', 'bench', '-l', SELECTOR, '--out', out, '--records-dir', join(dir, 'logs'), '--timeout', '10s', '--store', store]);
+    const r = await cli(['fleet', 'collect', '--kubectl', kubectl.path, '--context', 'perf-lab', '-n', 'bench', '-l', SELECTOR, '--out', out, '--records-dir', join(dir, 'logs'), '--timeout', '10s', '--store', store, '--no-json']);
     expect(r.code, r.stderr).toBe(0);
     // the session, like any measured run, went into the history store
     const history = HistoryStore.open(store, { readonly: true });
@@ -57,7 +57,7 @@ describe('fleet collect', () => {
     );
     const dir = mkdtempSync(join(tmpdir(), 'stoq-collect-'));
     const out = join(dir, 'session.jsonl');
-    const r = await cli(['fleet', 'collect', '--kubectl', kubectl.path, '--selector', SELECTOR, '--out', out, '--timeout', '10s']);
+    const r = await cli(['fleet', 'collect', '--kubectl', kubectl.path, '--selector', SELECTOR, '--out', out, '--timeout', '10s', '--no-json']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/job\/demo-clients: Failed \(FailedIndexes: Job has failed indexes\); 4 client\(s\)/);
     expect(r.stderr).toMatch(/client 1 \(pod demo-clients-1-x1z on node node-b\): pod Failed: exit code 3 \(Error\): the server went silent.*; its record is merged, marked errored/);
@@ -72,12 +72,12 @@ describe('fleet collect', () => {
 
   it('nothing matches, or two Jobs do: a usage error naming the selector', async () => {
     const none = fakeKubectl(clusterOf('other', [{ phase: 'Succeeded', log: log(0) }], 'Complete'));
-    const r = await cli(['fleet', 'collect', '--kubectl', none.path, '-l', SELECTOR, '-n', 'bench']);
+    const r = await cli(['fleet', 'collect', '--kubectl', none.path, '-l', SELECTOR, '-n', 'bench', '--no-json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no Job matches --selector stoq-bench\.dev\/session=demo in namespace bench/);
     const a = clusterOf('demo', [{ phase: 'Succeeded', log: log(0) }], 'Complete');
     const two = fakeKubectl({ ...a, jobs: [a.jobs[0], { ...(a.jobs[0] as object), metadata: { name: 'demo-clients-2', labels: (a.jobs[0] as { metadata: { labels: object } }).metadata.labels } }] });
-    const r2 = await cli(['fleet', 'collect', '--kubectl', two.path, '-l', SELECTOR]);
+    const r2 = await cli(['fleet', 'collect', '--kubectl', two.path, '-l', SELECTOR, '--no-json']);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/matches 2 Jobs \(demo-clients, demo-clients-2\)/);
   });
@@ -85,7 +85,7 @@ describe('fleet collect', () => {
   it('a Job that does not finish in time: TIMEOUT, exit 3, nothing written', async () => {
     const kubectl = fakeKubectl(clusterOf('demo', [{ phase: 'Running' }], 'none'));
     const out = join(mkdtempSync(join(tmpdir(), 'stoq-collect-')), 'session.jsonl');
-    const r = await cli(['fleet', 'collect', '--kubectl', kubectl.path, '-l', SELECTOR, '--timeout', '1s', '--out', out]);
+    const r = await cli(['fleet', 'collect', '--kubectl', kubectl.path, '-l', SELECTOR, '--timeout', '1s', '--out', out, '--no-json']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/TIMEOUT: job\/demo-clients neither completed nor failed within 1 s \(error: timed out waiting for the condition/);
     expect(existsSync(out) ? readFileSync(out, 'utf8') : '').toBe('');
@@ -108,13 +108,13 @@ describe('fleet collect', () => {
     const odd = join(dir, 'kubectl');
     writeFileSync(odd, '#!/bin/sh\necho "this is not JSON"\n');
     chmodSync(odd, 0o755);
-    const r = await cli(['fleet', 'collect', '--kubectl', odd, '-l', SELECTOR]);
+    const r = await cli(['fleet', 'collect', '--kubectl', odd, '-l', SELECTOR, '--no-json']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/IO: kubectl printed no Kubernetes Jobs \(.*JSON/);
   });
 
   it('no kubectl: a usage error', async () => {
-    const r = await cli(['fleet', 'collect', '--kubectl', '/nonexistent/kubectl', '-l', SELECTOR]);
+    const r = await cli(['fleet', 'collect', '--kubectl', '/nonexistent/kubectl', '-l', SELECTOR, '--no-json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--kubectl: "\/nonexistent\/kubectl" is not installed or not on PATH/);
   });

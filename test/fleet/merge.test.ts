@@ -213,7 +213,7 @@ describe('the merged record read by every command that reads records', () => {
 
   it('fleet merge FILES: text, --json and --out', async () => {
     const out = join(dir, 'session.jsonl');
-    const text = await cli(['fleet', 'merge', ...files, '--out', out]);
+    const text = await cli(['fleet', 'merge', ...files, '--out', out, '--no-json']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^scenario requests .*: completed/);
     expect(text.stdout).toMatch(/3 client\(s\), each running scenario/);
@@ -237,10 +237,10 @@ describe('the merged record read by every command that reads records', () => {
     }
     const stats = await cli(['stats', a, '--json']);
     expect(stats.code, stats.stderr).toBe(0);
-    const validate = await cli(['validate', '--records', a, '--expect-requests', '100/s']);
+    const validate = await cli(['validate', '--records', a, '--expect-requests', '100/s', '--no-json']);
     expect(validate.stderr).toBe('');
     expect(validate.stdout).toMatch(/requests/);
-    const compare = await cli(['compare', '--baseline', a, '--candidate', b, '--store', join(dir, 'h.db'), '--allow-unsteady']);
+    const compare = await cli(['compare', '--baseline', a, '--candidate', b, '--store', join(dir, 'h.db'), '--allow-unsteady', '--no-json']);
     expect(compare.stderr).toBe('');
     expect(compare.stdout).toMatch(/requests\/s/);
     const report = await cli(['report', a, '--format', 'markdown']);
@@ -251,7 +251,7 @@ describe('the merged record read by every command that reads records', () => {
     expect(html.stdout).toMatch(/<h4>Clients of \S+#1<\/h4>/);
     const doc = join(dir, 'doc.md');
     writeFileSync(doc, 'The session served 390 requests per second.\n');
-    const claims = await cli(['claims', doc, '--records', a]);
+    const claims = await cli(['claims', doc, '--records', a, '--no-json']);
     expect(claims.stdout).toMatch(/1 claim\(s\): 1 backed/);
   });
 });

@@ -28,7 +28,7 @@ it.skipIf(!canCreateTestbeds())('compare exits 1 on a link shaped slower than it
 
   // One-second runs on a shared two-core machine are sometimes flagged unsteady; that gate has tests of
   // its own, and this one is about the verdict on a link made slower.
-  const { code, stdout, stderr } = await cli(['compare', '--baseline', baseline, '--candidate', candidate, '--allow-unsteady', '--store', join(dir, 'history.db')]);
+  const { code, stdout, stderr } = await cli(['compare', '--baseline', baseline, '--candidate', candidate, '--allow-unsteady', '--store', join(dir, 'history.db'), '--no-json']);
   expect(stderr).toBe('');
   expect(stdout).toMatch(/goodput[^\n]*Regression/);
   expect(code).toBe(1);

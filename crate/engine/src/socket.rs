@@ -48,7 +48,8 @@ pub struct FastPath {
     pub recv_buffer_bytes: u64,
     /// The buffers were forced past the system maximum (needs CAP_NET_ADMIN).
     pub buffers_forced: bool,
-    /// Datagrams the kernel dropped on these sockets' receive queues.
+    /// Datagrams the kernel dropped on these sockets' receive queues: a full queue, or (a server's sockets) the
+    /// socket filter, for datagrams that can never be valid for the server.
     pub socket_drops: u64,
     /// `sendmsg` calls made.
     pub send_calls: u64,

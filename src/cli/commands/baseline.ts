@@ -8,6 +8,7 @@ import { resolveSide } from '../../history/inputs.js';
 import { defaultStorePath, HistoryStore } from '../../history/store.js';
 import { summarizeRun } from '../../stats/run-model.js';
 import { EXIT, type Command } from '../command.js';
+import { jsonOutput } from '../options.js';
 
 const ACTIONS: Record<string, { args: [number, number]; usage: string }> = {
   save: { args: [2, Infinity], usage: 'save NAME FILES..' },
@@ -32,7 +33,7 @@ export const baselineCommand: Command = {
     name: { type: 'string', describe: 'import: store under this name instead of the one in the file' },
     note: { type: 'string', describe: 'save: a note kept with the baseline' },
     force: { type: 'boolean', default: false, describe: 'replace an existing baseline or file' },
-    json: { type: 'boolean', default: false, describe: 'list/show: print JSON' },
+    json: jsonOutput('what an action did, the list or the baseline shown (export: the baseline file itself, whatever this says)'),
   },
   check(argv) {
     const action = argv.action as string;
@@ -48,18 +49,20 @@ export const baselineCommand: Command = {
     // Opened on first use, after the files named have been read: a bad file leaves no store behind.
     let opened: HistoryStore | undefined;
     const store = () => (opened ??= HistoryStore.open((argv.store as string | undefined) ?? defaultStorePath()));
+    // what an action did: a line for people, or one JSON object
+    const say = (text: string, event: Record<string, unknown>) => io.stdout(argv.json ? `${JSON.stringify(event)}\n` : `${text}\n`);
     try {
       switch (action) {
         case 'save': {
           const [name, ...files] = args;
           const side = resolveSide(files, store, 'file', false);
           const info = store().saveBaseline(name, side.records, { note: argv.note as string | undefined, replace: argv.force as boolean });
-          io.stdout(`saved baseline "${info.name}": ${info.runs} runs from ${info.sessions} session(s), testbed ${info.fingerprint}, scenario ${info.scenarioId}\n`);
+          say(`saved baseline "${info.name}": ${info.runs} runs from ${info.sessions} session(s), testbed ${info.fingerprint}, scenario ${info.scenarioId}`, { action: 'saved', ...info });
           return EXIT.ok;
         }
         case 'list': {
           const list = store().listBaselines();
-          if (argv.json) io.stdout(`${JSON.stringify(list, null, 2)}\n`);
+          if (argv.json) io.stdout(`${JSON.stringify(list)}\n`);
           else if (list.length === 0) io.stdout(`no baselines in ${store().path}\n`);
           else io.stdout(table(['name', 'runs', 'sessions', 'testbed', 'scenario', 'created', 'note'], list.map((b) => [b.name, String(b.runs), String(b.sessions), b.fingerprint, b.scenarioId, b.createdAt, b.note ?? ''])));
           return EXIT.ok;
@@ -70,7 +73,7 @@ export const baselineCommand: Command = {
           if (!info || !records) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
           const runs = records.map((r) => summarizeRun(r));
           if (argv.json) {
-            io.stdout(`${JSON.stringify({ ...info, runs: runs.map(({ latencySamples: _s, ...r }) => r) }, null, 2)}\n`);
+            io.stdout(`${JSON.stringify({ ...info, runs: runs.map(({ latencySamples: _s, ...r }) => r) })}\n`);
           } else {
             io.stdout(`baseline "${info.name}": ${info.runs} runs, ${info.sessions} session(s), testbed ${info.fingerprint}, scenario ${info.scenarioId}, created ${info.createdAt}${info.note ? `, note: ${info.note}` : ''}\n`);
             io.stdout(formatRuns(runs));
@@ -92,12 +95,12 @@ export const baselineCommand: Command = {
           const file = readBaselineFile(args[0]);
           const name = (argv.name as string | undefined) ?? file.name;
           const info = store().saveBaseline(name, file.records, { note: file.note ?? undefined, replace: argv.force as boolean });
-          io.stdout(`imported baseline "${info.name}": ${info.runs} runs from ${args[0]}\n`);
+          say(`imported baseline "${info.name}": ${info.runs} runs from ${args[0]}`, { action: 'imported', file: args[0], ...info });
           return EXIT.ok;
         }
         case 'rm': {
           if (!store().removeBaseline(args[0])) throw new StoqError('INVALID_ARGUMENT', `no baseline named "${args[0]}"`);
-          io.stdout(`removed baseline "${args[0]}" (its runs stay in the history)\n`);
+          say(`removed baseline "${args[0]}" (its runs stay in the history)`, { action: 'removed', name: args[0] });
           return EXIT.ok;
         }
       }

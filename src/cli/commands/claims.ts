@@ -10,6 +10,7 @@ import { defaultStorePath } from '../../history/store.js';
 import { kindFor, kindsTiming } from '../../kinds.js';
 import { DEFAULT_LEVEL } from '../../stats/run-model.js';
 import { EXIT, type Command } from '../command.js';
+import { formatConflict, formatOf, jsonOutput } from '../options.js';
 
 /** What to run to measure what a claim speaks of. */
 function measureHint(claim: Claim): string {
@@ -50,8 +51,8 @@ HARD-CODED (exit 1); comments and tests only with --include-comments / --include
     'single-run-factor': { type: 'number', default: 10, describe: 'a single run without any interval contradicts a claim more than this many times beyond it' },
     'include-comments': { type: 'boolean', default: false, describe: 'also report figures in comments of source files' },
     'include-tests': { type: 'boolean', default: false, describe: 'also report figures in test files and test modules' },
-    format: { choices: CLAIM_FORMATS, default: 'text', describe: 'text, json, github (workflow annotations), markdown (a step summary table) or sarif (SARIF 2.1.0)' },
-    json: { type: 'boolean', default: false, describe: 'the same as --format json' },
+    format: { choices: CLAIM_FORMATS, describe: 'text, json (one line), github (workflow annotations), markdown (a step summary table) or sarif (SARIF 2.1.0)', defaultDescription: 'as --json decides' },
+    json: jsonOutput('the report (--format json; --no-json: --format text)'),
   },
   check: (argv) => {
     const level = argv.level as number;
@@ -62,7 +63,7 @@ HARD-CODED (exit 1); comments and tests only with --include-comments / --include
     const recent = argv.recent as number | undefined;
     if (recent !== undefined && !(Number.isInteger(recent) && recent > 0)) return '--recent must be a whole number above 0';
     if (recent !== undefined && argv.records !== undefined) return '--recent applies to the history store, not to --records';
-    return undefined;
+    return formatConflict(argv);
   },
   async run(argv, io) {
     const inputs = readInputs(argv.files as string[]);
@@ -91,7 +92,7 @@ HARD-CODED (exit 1); comments and tests only with --include-comments / --include
       unbackedHint: measureHint,
     });
     const report = makeReport({ level: argv.level as number, tolerance: argv.tolerance as number, evidence, claims: checked, findings });
-    const format: ClaimFormat = argv.json ? 'json' : (argv.format as ClaimFormat);
+    const format = formatOf<ClaimFormat>(argv);
     io.stdout(renderClaims(format, report, io.color));
     const outcome = claimsOutcome(report, { unbacked: argv['allow-unbacked'] as boolean, inconclusive: argv['allow-inconclusive'] as boolean });
     return outcome === 'failed' ? EXIT.failedCheck : outcome === 'not judged' ? EXIT.notJudged : EXIT.ok;

@@ -11,7 +11,7 @@ import { selectBaseline } from '../../history/baseline.js';
 import { resolveSide } from '../../history/inputs.js';
 import { defaultStorePath, HistoryStore } from '../../history/store.js';
 import { DEFAULT_LEVEL, METRIC_IDS, METRICS, summarizeRun, type MetricId } from '../../stats/run-model.js';
-import { time } from '../options.js';
+import { jsonOutput, time } from '../options.js';
 import { EXIT, type Command } from '../command.js';
 import type { Comparison } from '../../grading/compare.js';
 
@@ -65,7 +65,7 @@ Invalid or Inconclusive unless --allow-invalid / --allow-inconclusive.`,
     'allow-invalid': { type: 'boolean', default: false, describe: 'exit 0 on an Invalid comparison (gates failed, nothing to compare against)' },
     'allow-inconclusive': { type: 'boolean', default: false, describe: 'exit 0 on an Inconclusive comparison' },
     'fail-on': { type: 'string', default: 'Moderate', choices: [...SEVERITIES], describe: 'exit 1 when a Regression reaches this severity (an SLO breached with confidence is Critical and always fails)' },
-    json: { type: 'boolean', default: false, describe: 'print the comparison as JSON' },
+    json: jsonOutput('the comparison'),
     k: { type: 'number', default: 2, describe: 'threshold = max(floor, k x between-session noise)' },
     floor: { type: 'string', array: true, default: [], describe: 'per-metric threshold floor METRIC=PCT% (goodput, latencyP50, latencyP99, requestRate, handshakeRate; defaults 2, 3, 5, 2, 3%)' },
     slo: { type: 'string', array: true, default: [], describe: 'absolute limits, e.g. goodput>=1Gbps p99<=2ms (Critical when breached with confidence)' },
@@ -122,7 +122,7 @@ Invalid or Inconclusive unless --allow-invalid / --allow-inconclusive.`,
         history = sel.history;
       }
       if (baselineRecords.length === 0) {
-        if (argv.json) io.stdout(`${JSON.stringify({ verdict: 'Invalid', level, baseline: { source: 'none', description } }, null, 2)}\n`);
+        if (argv.json) io.stdout(`${JSON.stringify({ verdict: 'Invalid', level, baseline: { source: 'none', description } })}\n`);
         else io.stdout(`${description}\nverdict: Invalid (nothing to compare against; record runs or save a baseline first)\n`);
         if (argv.record) openStore(true)!.addRecords(candidate.records);
         return argv.allowInvalid ? EXIT.ok : EXIT.notJudged;
@@ -143,7 +143,7 @@ Invalid or Inconclusive unless --allow-invalid / --allow-inconclusive.`,
       const failOn = argv.failOn as Severity;
       const failed = failsGate(comparison, failOn);
       if (argv.json) {
-        io.stdout(`${JSON.stringify(jsonable({ baseline: description, candidate: candidate.description, history: history ?? null, failOn, failed, ...comparison }), null, 2)}\n`);
+        io.stdout(`${JSON.stringify(jsonable({ baseline: description, candidate: candidate.description, history: history ?? null, failOn, failed, ...comparison }))}\n`);
       } else {
         io.stdout(formatComparison(comparison, description));
         if (history) io.stdout(`${history}\n`);

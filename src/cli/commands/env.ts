@@ -9,7 +9,7 @@ import { describeHost, fastPathFrom, type EnvironmentReport, type FastPathProbe 
 import { formatBytes, formatRate } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
 import { debugEngineWarning, warnIfDebugEngine } from '../engine-build.js';
-import { time } from '../options.js';
+import { jsonOutput, time } from '../options.js';
 
 const PROBE_BYTES = 1 << 20;
 
@@ -17,7 +17,7 @@ export const envCommand: Command = {
   name: 'env',
   describe: 'Describe this testbed: fingerprint, CPU, kernel, interfaces, socket buffers, fast path, AEAD speed, versions',
   options: {
-    json: { type: 'boolean', default: false, describe: 'print the description as JSON' },
+    json: jsonOutput('the description'),
     probe: { type: 'boolean', default: true, describe: 'probe the UDP fast path with a 1 MiB upload over [::1]; --no-probe to skip' },
     record: { type: 'string', describe: 'read the fast path from this run-record FILE instead of probing' },
     aead: { type: 'boolean', default: true, describe: 'measure AES-128-GCM speed in-process; --no-aead to skip' },
@@ -58,7 +58,7 @@ export const envCommand: Command = {
         }
       : null;
     const report: EnvironmentReport = { ...host, ...(recordTestbed ? { record: recordTestbed } : {}), fastPath, aead };
-    io.stdout(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatEnvironment(report));
+    io.stdout(argv.json ? `${JSON.stringify(report)}\n` : formatEnvironment(report));
     return EXIT.ok;
   },
 };

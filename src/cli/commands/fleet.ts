@@ -10,7 +10,7 @@ import { engineSpec } from '../../native.js';
 import { normalizeScenario } from '../../scenario.js';
 import { summary } from '../../report/text.js';
 import { cancelledExit, EXIT, type Command, type CommandGroup, type Io } from '../command.js';
-import { address, instant, time, whole } from '../options.js';
+import { address, instant, jsonOutput, time, whole } from '../options.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, scenarioArgs, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
 
@@ -147,7 +147,7 @@ function nodeSelector(pairs: string[] | undefined): Record<string, string> {
   return out;
 }
 
-/** Writes a merged record where --out says (one JSON line) and prints it as --json or text; exit 3 when a client errored. */
+/** Writes a merged record where --out says (one JSON line) and prints it as JSON or text; exit 3 when a client errored. */
 function emitSession(record: FleetRecord, argv: Record<string, unknown>, io: Io): number {
   const out = argv.out as string | undefined;
   if (out) writeFileAtomic(out, `${JSON.stringify(record)}\n`, { name: `--out ${out}` });
@@ -162,7 +162,7 @@ const MERGE_RULES =
 
 const outputOptions: Record<string, Options> = {
   out: text('out', 'also write the merged record to FILE (one JSON line)'),
-  json: { type: 'boolean', default: false, describe: 'print the merged record as one JSON line instead of text' },
+  json: jsonOutput('the merged record'),
   session: text('session', "the merged record's session id (default: derived from the clients' runs)"),
 };
 

@@ -1,6 +1,6 @@
 // `stoq-bench monitor`: continuous measurement of a target (src/monitor/). stdout carries a line when it
 // starts, one alert per health change (unless --alerts FILE takes them, as JSON lines) and a line when it
-// stops: text for people (src/monitor/text.ts), or with --json one JSON object per line ("started",
+// stops: text for people on a terminal (src/monitor/text.ts), else JSON lines ("started",
 // "alert", "stopped" events). On a terminal a live status line goes to stderr.
 import { existsSync } from 'node:fs';
 import { fingerprintOf, testbedIdentity } from '../../environment/fingerprint.js';
@@ -16,7 +16,7 @@ import { engineLimit } from '../../native.js';
 import { alertText, paint, startedText, statusText, stoppedText } from '../../monitor/text.js';
 import { formatDuration } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
-import { address, time, whole } from '../options.js';
+import { address, jsonOutput, time, whole } from '../options.js';
 
 /** `p99-rtt<=2ms` and `rtt-p99<=2ms` name the round-trip percentiles; the rest is parseSlo's syntax. */
 export function parseMonitorSlo(text: string): Slo {
@@ -61,7 +61,7 @@ export const monitorCommand: Command = {
     metrics: address('metrics', 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9464 (GET /metrics)', 'listen'),
     'client-cert': { type: 'string', describe: 'PEM client certificate FILE, for a target that requires one (server --client-ca)' },
     'client-key': { type: 'string', describe: 'PEM private key FILE of --client-cert' },
-    json: { type: 'boolean', default: false, describe: 'print the events (started, alert, stopped) as JSON lines instead of text' },
+    json: jsonOutput('the events (started, alert, stopped)'),
   },
   check(argv) {
     if ((argv.interval as number) < INTERVAL_MIN) return `--interval must be at least ${formatDuration(INTERVAL_MIN)}`;

@@ -7,7 +7,7 @@ import { CONGESTION_CONTROLS } from '../../scenario.js';
 import { StoqServer, type LiveServerStats } from '../../server.js';
 import { formatBytes, formatDuration, formatRate } from '../../units.js';
 import { EXIT, type Command } from '../command.js';
-import { address, rate, size, time, whole } from '../options.js';
+import { address, jsonOutput, rate, size, time, whole } from '../options.js';
 
 const defaults = engineSpec().defaults;
 const payload = engineLimit('settings.payloadSize');
@@ -42,7 +42,7 @@ export const serverCommand: Command = {
     'share-view': { type: 'boolean', default: true, describe: 'tell a client the server\'s side of its own connections (ALPN stoq-bench-view); --no-share-view to refuse' },
     'stats-interval': whole('stats-interval', 'seconds between status lines while serving', 1, 3600, { default: '1' }),
     metrics: address('metrics', 'serve Prometheus metrics on ADDRESS, e.g. [::1]:9465 (GET /metrics)', 'listen'),
-    json: { type: 'boolean', default: false, describe: 'print one JSON object per line' },
+    json: jsonOutput('the events (listening, stats, stopped)'),
   },
   check(argv) {
     if (Boolean(argv.cert) !== Boolean(argv.key)) return '--cert and --key go together';

@@ -7,6 +7,7 @@ import { formatRuns, formatSummary } from '../../grading/format.js';
 import { parseDuration } from '../../units.js';
 import type { QuantileType } from '../../stats/quantile.js';
 import { EXIT, type Command } from '../command.js';
+import { jsonOutput } from '../options.js';
 
 function jsonable(value: unknown): unknown {
   return JSON.parse(
@@ -20,7 +21,7 @@ export const statsCommand: Command = {
   describe: 'Descriptive statistics of a JSON array of numbers, or of the runs in run-record files',
   positionals: { files: { describe: 'a JSON array of numbers, or run records (JSON or JSON lines)', type: 'string', array: true } },
   options: {
-    json: { type: 'boolean', default: false, describe: 'print the statistics as JSON' },
+    json: jsonOutput('the statistics'),
     level: { type: 'number', default: DEFAULT_LEVEL, describe: 'two-sided confidence level of every interval' },
     'quantile-type': { type: 'number', default: 7, choices: [4, 5, 6, 7, 8, 9], describe: 'Hyndman-Fan quantile type (7 = R and numpy default)' },
     warmup: { type: 'string', describe: 'TIME to omit at the start of each run (default: chosen by MSER)' },
@@ -73,7 +74,7 @@ export const statsCommand: Command = {
       output.push({ file, kind: 'records', runs, across });
       text.push(parts.join('\n') + '\n');
     }
-    if (argv.json) io.stdout(`${JSON.stringify(jsonable(output.length === 1 ? output[0] : output), null, 2)}\n`);
+    if (argv.json) io.stdout(`${JSON.stringify(jsonable(output.length === 1 ? output[0] : output))}\n`);
     else io.stdout(text.join('\n'));
     return EXIT.ok;
   },

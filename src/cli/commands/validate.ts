@@ -12,7 +12,7 @@ import { DEFAULT_LEVEL, quantileUndetermined } from '../../stats/run-model.js';
 import { formatRate, parseDuration, parseRate } from '../../units.js';
 import { cancelledExit, EXIT, type Command } from '../command.js';
 import { warnIfDebugEngine, warnIfDebugRecords } from '../engine-build.js';
-import { time } from '../options.js';
+import { jsonOutput, time } from '../options.js';
 import { OUT_HELP, RecordsOut } from '../records-out.js';
 import { historyOptions, RunHistory } from '../run-history.js';
 import { checkScenario, connectionFrom, flagsNotTaken, listKinds, onlyFlagsTaken, scenarioFrom, scenarioOptions } from '../scenario-flags.js';
@@ -76,7 +76,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
     'allow-invalid': { type: 'boolean', default: false, describe: 'exit 0 when expectations could not be judged (INVALID) and none FAILed' },
     warmup: time('warmup', 'omit this much at the start of each run (TIME; default: chosen by MSER)'),
     records: { type: 'string', array: true, describe: 'validate these run-record FILES (JSON or JSON lines) instead of measuring' },
-    json: { type: 'boolean', default: false, describe: 'print the validation as JSON (nothing else on stdout)' },
+    json: jsonOutput('the validation (nothing else on stdout)'),
     out: { type: 'string', describe: OUT_HELP },
   },
   check(argv) {
@@ -159,7 +159,7 @@ its own intervals (block bootstrap) or samples (order statistics).`,
       if (!json) io.stdout('\n');
     }
     const validation = validateRuns(records, wanted, { level, source, warmupS });
-    io.stdout(json ? `${JSON.stringify(validation, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n` : formatValidation(validation, io.color));
+    io.stdout(json ? `${JSON.stringify(validation, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n` : formatValidation(validation, io.color));
     if (!outWritten) return EXIT.runtime;
     if (io.signal.aborted) return cancelledExit(io.signal);
     if (validation.passed) return EXIT.ok;

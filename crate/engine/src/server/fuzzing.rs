@@ -99,6 +99,22 @@ impl Datagrams {
         Datagrams { endpoint, gate, client_config }
     }
 
+    /// Whether the entry point drops `datagram` (from an allowed source) at once: one drop counter more, no
+    /// admission work, no reply, no connection. What the socket filter drops must be dropped so here too.
+    pub fn dropped_at_once(&mut self, datagram: &[u8]) -> bool {
+        let drops = |s: &super::ServerStats| {
+            s.zero_length + s.garbage_datagrams + s.unknown_connection + s.too_short + s.invalid_initial
+        };
+        let (from, to) = ("[::1]:5000".parse().expect("literal"), SERVER.parse().expect("literal"));
+        let before = self.gate.counters.snapshot();
+        let now = Instant::now();
+        self.endpoint.datagram(&mut datagram.to_vec(), from, to, now);
+        let mut replies = 0;
+        let built = self.endpoint.admit(now, &mut [0u8; 2048], &mut |_, _, _| replies += 1);
+        let after = self.gate.counters.snapshot();
+        drops(&after) == drops(&before) + 1 && after.shed == before.shed && !built && replies == 0
+    }
+
     /// Runs one input: a sequence of operations `[op, len, bytes...]`, each delivering a raw datagram,
     /// opening a real client (whose Initial quiche builds), delivering a client datagram with one byte
     /// flipped, exchanging one round of datagrams, or sending a request on a stream.

@@ -1,11 +1,12 @@
 //! The `perf` server (draft-banks-quic-performance §2.2), built to be put on a shared network: it keeps no
 //! state for a datagram until it is a decryptable Initial that passes admission (`admission`: allowlist,
 //! Retry address validation, connection limits), bounds half-open connections and their lifetime, and
-//! counts everything it drops (`stats`). Several workers share one port in a reuseport group of their own
-//! (`socket::Group`); each owns its socket and its connections (`worker`) and serves the perf protocol on
-//! them (`perf`).
+//! counts everything it drops (`stats`); what can never be valid for it, the kernel drops (`filter`).
+//! Several workers share one port in a reuseport group of their own (`socket::Group`); each owns its socket
+//! and its connections (`worker`) and serves the perf protocol on them (`perf`).
 
 mod admission;
+pub mod filter;
 pub mod fuzzing;
 pub mod initial;
 mod perf;
@@ -154,6 +155,9 @@ impl Server {
         }
         let threads = options.threads.clamp(1, 256) as usize;
         let mut group = Group::bind(options.listen, threads, options.ipv6_only, options.settings.gso)?;
+        for sock in &group.sockets {
+            filter::attach(&sock.io).map_err(|e| Error::Io(format!("cannot filter the server socket: {e}")))?;
+        }
         if let Some(bytes) = options.settings.recv_buffer {
             for sock in &mut group.sockets {
                 sock.set_recv_buffer(bytes).map_err(|e| Error::Io(format!("cannot size a receive buffer: {e}")))?;

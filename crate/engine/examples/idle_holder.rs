@@ -51,7 +51,8 @@ fn main() {
     let local = sock.local_addr().expect("local address");
     let mut config = client_config();
     let mut conns: HashMap<[u8; ID_LEN], quiche::Connection> = HashMap::new();
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
+    let mut seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
     let mut buf = [0u8; 65_536];
     let mut out = [0u8; 1500];
     let start = Instant::now();
@@ -80,7 +81,8 @@ fn main() {
         let mut received = false;
         while let Ok(n) = sock.recv(&mut buf) {
             received = true;
-            let key = quiche::Header::from_slice(&mut buf[..n], ID_LEN).ok().and_then(|h| h.dcid.as_ref().try_into().ok());
+            let key =
+                quiche::Header::from_slice(&mut buf[..n], ID_LEN).ok().and_then(|h| h.dcid.as_ref().try_into().ok());
             if let Some(c) = key.and_then(|k: [u8; ID_LEN]| conns.get_mut(&k)) {
                 let _ = c.recv(&mut buf[..n], quiche::RecvInfo { from: target, to: local });
             }
@@ -99,7 +101,10 @@ fn main() {
         }
     }
     if !held {
-        eprintln!("idle_holder: {} of {wanted} connections established in {ESTABLISH_WITHIN:?}", conns.values().filter(|c| c.is_established()).count());
+        eprintln!(
+            "idle_holder: {} of {wanted} connections established in {ESTABLISH_WITHIN:?}",
+            conns.values().filter(|c| c.is_established()).count()
+        );
     }
     for c in conns.values_mut() {
         let _ = c.close(true, 0, b"done");

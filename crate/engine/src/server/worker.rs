@@ -382,7 +382,7 @@ impl Endpoint {
         for cid in visiting.drain(..) {
             // A connection both ready and due, or gone, is visited at most once.
             let Some(c) = self.conns.get_mut(&cid) else { continue };
-            if !c.dirty && !c.next_wake().is_some_and(|t| t <= now + PACING_SLACK) {
+            if !c.dirty && c.next_wake().is_none_or(|t| t > now + PACING_SLACK) {
                 continue;
             }
             c.dirty = false;

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod server;
 pub mod socket;
 pub mod spec;
+pub(crate) mod timers;
 pub mod view;
 pub mod workload;
 

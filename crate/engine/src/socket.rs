@@ -450,7 +450,11 @@ fn force_buffer(sock: &impl AsRawFd, option: libc::c_int, bytes: usize) -> bool 
 /// The buffer is allocated once per connection; steady state allocates nothing. With pacing, a packet whose
 /// release time lies beyond the slack is held until then (in user space: `SO_TXTIME` needs `fq`).
 pub struct Outbox {
+    /// The batch: a whole batch's room while a flush runs, only what it holds between flushes (the room
+    /// goes back to the thread's spares), so that a connection that holds nothing costs no batch buffer.
     buf: Vec<u8>,
+    /// Bytes a batch may take (`max_payload` × (segments + 1): a batch and the packet carried over).
+    room: usize,
     len: usize,
     segment: usize,
     segments: usize,
@@ -487,6 +491,13 @@ impl RateCap {
     }
 }
 
+thread_local! {
+    /// Batch rooms of this thread's outboxes, free for the next flush.
+    static SPARE_BATCHES: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// Rooms a thread keeps for reuse; more are freed.
+const SPARE_BATCHES_KEPT: usize = 8;
+
 /// How early a paced packet may leave: the poll timer's resolution is one millisecond.
 pub const PACING_SLACK: std::time::Duration = std::time::Duration::from_millis(1);
 
@@ -511,7 +522,8 @@ impl Outbox {
     pub fn new(max_payload: usize, segments: usize) -> Outbox {
         let any: SocketAddr = "[::]:0".parse().expect("literal address");
         Outbox {
-            buf: vec![0; max_payload * (segments + 1)],
+            buf: Vec::new(),
+            room: max_payload * (segments + 1),
             len: 0,
             segment: 0,
             segments: 0,
@@ -566,6 +578,47 @@ impl Outbox {
     /// the socket is full. Returns the number of packets sent. Without `pacing`, packets held for their
     /// release time go at once (a stopping server's CONNECTION_CLOSE must not wait behind them).
     pub fn flush(
+        &mut self,
+        conn: &mut crate::Connection,
+        sock: &mut Socket,
+        pacing: bool,
+        max_segments: usize,
+    ) -> io::Result<(Flushed, u64)> {
+        self.take_room();
+        let flushed = self.flush_batches(conn, sock, pacing, max_segments);
+        self.give_back_room();
+        flushed
+    }
+
+    /// A whole batch's room for the flush, from the thread's spares when one is there.
+    fn take_room(&mut self) {
+        if self.buf.len() >= self.room {
+            return;
+        }
+        let spare = SPARE_BATCHES.with(|s| s.borrow_mut().pop()).filter(|b| b.len() >= self.room);
+        let mut room = spare.unwrap_or_else(|| vec![0; self.room]);
+        room[..self.buf.len()].copy_from_slice(&self.buf);
+        self.buf = room;
+    }
+
+    /// Keeps only what the outbox holds (a batch and the packet carried over sit at its start), and hands
+    /// the room back, unless the batch fills most of it.
+    fn give_back_room(&mut self) {
+        let held = self.len + self.carry.map_or(0, |(_, n, _)| n);
+        if held > self.room / 2 {
+            return;
+        }
+        let kept = self.buf[..held].to_vec();
+        let room = std::mem::replace(&mut self.buf, kept);
+        SPARE_BATCHES.with(|s| {
+            let mut spares = s.borrow_mut();
+            if spares.len() < SPARE_BATCHES_KEPT {
+                spares.push(room);
+            }
+        });
+    }
+
+    fn flush_batches(
         &mut self,
         conn: &mut crate::Connection,
         sock: &mut Socket,

@@ -23,6 +23,8 @@ pub(crate) struct Slot {
     pub finished: bool,
     /// Packets or socket space arrived, or the slot changed, since its last pass.
     pub dirty: bool,
+    /// In its worker's queue of slots to visit.
+    pub queued: bool,
     /// quiche's next timer, cached after each pass.
     pub timer: Option<Instant>,
     /// The connection's handshake completed (and was noted).
@@ -51,6 +53,7 @@ impl Slot {
             closing: None,
             finished: false,
             dirty: true,
+            queued: false,
             timer: None,
             established: false,
             received_at_tick: 0,
@@ -71,6 +74,25 @@ impl Slot {
                 path: None,
             },
         }
+    }
+
+    /// Whether the slot is finished, and whether it is finished or closing.
+    pub fn state(&self) -> (bool, bool) {
+        (self.finished, self.quiet())
+    }
+
+    /// Finished or closing: its transfer is over.
+    pub fn quiet(&self) -> bool {
+        self.finished || self.closing.is_some()
+    }
+
+    /// When the slot next has work without a packet: quiche's timer, a paced send, the end of a linger or
+    /// of its close.
+    pub fn next_wake(&self) -> Option<Instant> {
+        [self.wake_at, self.timer, self.streams.linger_until, self.closing.map(|t| t + super::CLOSE_WAIT)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Ends the slot with an error that is not the connection's own (a failed connect or send).

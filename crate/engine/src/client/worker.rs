@@ -19,6 +19,7 @@ use crate::qlog::qlog_writer;
 use crate::rng::random_bytes;
 use crate::scenario::StreamType;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, PACING_SLACK, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::timers::Timers;
 use crate::workload::{Step, Workload};
 
 /// Longest sleep of a worker between looks at the cancel flag.
@@ -73,6 +74,14 @@ pub(super) struct Worker {
     meter: Meter,
     config: quiche::Config,
     segments: usize,
+    /// Slots with work now (a packet, socket space, a change): only these and those whose deadline came
+    /// are visited, so a pass costs what its visited slots cost, not what the open ones do.
+    ready: Vec<usize>,
+    /// Each unfinished slot's next deadline (`Slot::next_wake`).
+    timers: Timers<usize>,
+    /// Slots finished, and slots finished or closing (kept as the slots change, not counted per pass).
+    finished: usize,
+    quiet: usize,
 }
 
 impl Worker {
@@ -90,7 +99,20 @@ impl Worker {
                 Slot::new(index, sock, Outbox::new(payload_size, segments), streams, plan.start)
             })
             .collect();
-        Worker { id, plan, workload, slots, tx, meter: Meter::default(), config, segments }
+        Worker {
+            id,
+            plan,
+            workload,
+            slots,
+            tx,
+            meter: Meter::default(),
+            config,
+            segments,
+            ready: Vec::new(),
+            timers: Timers::default(),
+            finished: 0,
+            quiet: 0,
+        }
     }
 
     pub fn run(mut self) -> WorkerResult {
@@ -120,43 +142,59 @@ impl Worker {
                 self.slots[i].finished = true;
             }
         }
-        let mut readable: Vec<usize> = (0..self.slots.len()).collect();
+        self.finished = self.slots.iter().filter(|s| s.finished).count();
+        self.quiet = self.slots.iter().filter(|s| s.quiet()).count();
+        for i in 0..self.slots.len() {
+            self.enqueue(i);
+        }
+        let mut readable: Vec<usize> = Vec::new();
+        let mut visiting: Vec<usize> = Vec::new();
+        // The stop as last applied to every slot: (cancelled, overdue).
+        let mut stop_applied: Option<(bool, bool)> = None;
         loop {
             for &i in &readable {
-                self.slots[i].dirty = true;
                 self.receive(i, &mut rx, &mut meta);
             }
             let now = Instant::now();
             if stopped_at.is_none() && self.plan.budget_over(now) {
                 stopped_at = Some(self.plan.deadline.filter(|&d| d <= now).unwrap_or(now));
             }
-            // Applied on every pass, not once: a connection or stream that comes later is stopped too, and
-            // a cancel that comes after the deadline still closes every connection.
-            if let Some(at) = stopped_at {
-                let cancelled = self.plan.cancel.is_cancelled();
-                let overdue = now >= at + STOP_GRACE;
+            // Applied to every slot when the stop, a cancel or the end of the grace comes, and to each slot
+            // visited after it: a connection or stream that comes later is stopped too, and a cancel that
+            // comes after the deadline still closes every connection.
+            let phase = stopped_at.map(|at| (self.plan.cancel.is_cancelled(), now >= at + STOP_GRACE));
+            if let Some((cancelled, overdue)) = phase.filter(|&p| stop_applied != Some(p)) {
+                stop_applied = Some((cancelled, overdue));
                 for i in 0..self.slots.len() {
                     self.stop(i, now, cancelled, overdue);
                 }
             }
-            for i in 0..self.slots.len() {
-                let s = &self.slots[i];
-                let due = s.dirty
-                    || [s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]
-                        .into_iter()
-                        .flatten()
-                        .any(|t| t <= now)
-                    || s.wake_at.is_some_and(|t| t <= now + PACING_SLACK);
-                if due && !s.finished {
-                    self.slots[i].dirty = false;
-                    self.step(i, now);
-                    let s = &mut self.slots[i];
-                    s.timer = s.conn.as_ref().and_then(|c| c.timeout_instant());
+            visiting.append(&mut self.ready);
+            // Paced sends may leave up to PACING_SLACK early (the poll timer has millisecond resolution).
+            while let Some(i) = self.timers.pop_due(now + PACING_SLACK) {
+                visiting.push(i);
+            }
+            for i in visiting.drain(..) {
+                self.slots[i].queued = false;
+                if self.slots[i].finished {
+                    continue;
                 }
+                if let Some((cancelled, overdue)) = phase {
+                    self.stop(i, now, cancelled, overdue);
+                }
+                let before = self.slots[i].state();
+                self.slots[i].dirty = false;
+                self.step(i, now);
+                let s = &mut self.slots[i];
+                s.timer = s.conn.as_ref().and_then(|c| c.timeout_instant());
+                if !s.finished {
+                    let _ = s.sock.watch_writable(poll.registry(), Token(i));
+                }
+                self.settle(i, before);
             }
             let now = Instant::now();
             let stopping = stopped_at.is_some() || self.plan.budget_over(now);
-            if cut.is_none() && self.slots.iter().all(|s| s.finished || s.closing.is_some()) {
+            if cut.is_none() && self.quiet == self.slots.len() {
                 // The transfer is over: its last interval ends with it, and what follows (quiche's closing
                 // period, 3 PTO) is no interval of the transfer.
                 let at = self.transfer_end(now).max(self.plan.start + self.plan.interval * tick_index);
@@ -170,7 +208,7 @@ impl Worker {
                 tick_index += 1;
                 next_tick += self.plan.interval;
             }
-            if self.slots.iter().all(|s| s.finished) {
+            if self.finished == self.slots.len() {
                 break;
             }
             // The next moment the stop changes something: the deadline, then the end of the grace.
@@ -179,28 +217,18 @@ impl Worker {
                 Some(at) => Some(at + STOP_GRACE).filter(|&t| t > now),
             };
             let tick = cut.is_none().then(|| self.tick_due(next_tick, stopping));
-            let wake = [tick, stop]
-                .into_iter()
-                .chain(
-                    self.slots
-                        .iter()
-                        .filter(|s| !s.finished)
-                        .flat_map(|s| [s.wake_at, s.timer, s.streams.linger_until, s.closing.map(|t| t + CLOSE_WAIT)]),
-                )
-                .flatten()
-                .min();
+            let wake = [tick, stop, self.timers.next()].into_iter().flatten().min();
             // Capped so that a cancel is seen promptly even when no packet or timer is due.
             let timeout = wake.map_or(CANCEL_CHECK, |w| w.saturating_duration_since(Instant::now()).min(CANCEL_CHECK));
-            for (i, s) in self.slots.iter_mut().enumerate().filter(|(_, s)| !s.finished) {
-                let _ = s.sock.watch_writable(poll.registry(), Token(i));
-            }
             let _ = poll.poll(&mut events, Some(timeout));
             readable.clear();
             for e in events.iter() {
                 // Buffer space: the blocked flush is retried. Only a readable socket is read.
-                self.slots[e.token().0].dirty = true;
+                let i = e.token().0;
+                self.slots[i].dirty = true;
+                self.enqueue(i);
                 if e.is_readable() || e.is_error() {
-                    readable.push(e.token().0);
+                    readable.push(i);
                 }
             }
         }
@@ -224,6 +252,29 @@ impl Worker {
             end_ns: closing.start_ns,
             closing,
         }
+    }
+
+    /// Queues slot `i` for the next pass if it has work now, and files its next deadline.
+    fn enqueue(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        if s.finished {
+            self.timers.set(i, None);
+            return;
+        }
+        if s.dirty && !s.queued {
+            s.queued = true;
+            self.ready.push(i);
+        }
+        self.timers.set(i, s.next_wake());
+    }
+
+    /// Notes what changed in slot `i` since `before` (its `state()`): the counts of finished and quiet
+    /// slots, its place in the queues.
+    fn settle(&mut self, i: usize, before: (bool, bool)) {
+        let (finished, quiet) = self.slots[i].state();
+        self.finished = self.finished + usize::from(finished) - usize::from(before.0);
+        self.quiet = self.quiet + usize::from(quiet) - usize::from(before.1);
+        self.enqueue(i);
     }
 
     /// When the next regular tick is due. Once the run is stopping (its deadline passed, its budget spent),
@@ -355,6 +406,12 @@ impl Worker {
     /// the connection at once, and a connection still busy `STOP_GRACE` after the stop is closed, what it
     /// left unfinished becoming its error. Idempotent: called on every pass from the stop on.
     fn stop(&mut self, i: usize, now: Instant, cancelled: bool, overdue: bool) {
+        let before = self.slots[i].state();
+        self.stop_slot(i, now, cancelled, overdue);
+        self.settle(i, before);
+    }
+
+    fn stop_slot(&mut self, i: usize, now: Instant, cancelled: bool, overdue: bool) {
         let slot = &mut self.slots[i];
         if slot.finished || slot.closing.is_some() {
             return;

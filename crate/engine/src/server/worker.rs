@@ -23,7 +23,8 @@ use crate::error::connection_error;
 use crate::metrics::{PathSample, SideCounters, ThreadTime};
 use crate::protocol::{error_code, VIEW_ALPN};
 use crate::qlog_writer;
-use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, PACING_SLACK, RECV_BATCH, RECV_SLOT_BYTES};
+use crate::timers::Timers;
 use crate::view::{cid_key, Board, ConnView, FRESH_WAIT, PUBLISH_PERIOD};
 
 /// Settings of every connection a worker builds.
@@ -47,7 +48,7 @@ struct Conn {
     wake_at: Option<Instant>,
     /// quiche's next timer, cached after each pass over the connection.
     timer: Option<Instant>,
-    /// Packets arrived since the last pass (or it is new).
+    /// Packets arrived since the last pass (or it is new, or its send was blocked): it is in `ready`.
     dirty: bool,
     /// The source prefix while the handshake is incomplete (the connection holds a half-open slot).
     half_open: Option<SourcePrefix>,
@@ -72,15 +73,8 @@ impl Conn {
         ConnView { counters, path: PathSample::of(&self.conn) }
     }
 
-    /// Whether this pass has work for the connection: only those are visited, so idle connections
-    /// cost nothing per packet.
-    fn due(&self, now: Instant) -> bool {
-        self.dirty
-            || self.timer.is_some_and(|t| t <= now)
-            || self.wake_at.is_some_and(|t| t <= now + crate::socket::PACING_SLACK)
-            || (self.half_open.is_some() && self.handshake_deadline <= now)
-    }
-
+    /// When the connection next has work without a packet: its timer, its paced send, its handshake
+    /// deadline.
     fn next_wake(&self) -> Option<Instant> {
         let handshake = self.half_open.map(|_| self.handshake_deadline);
         [self.timer, self.wake_at, handshake].into_iter().flatten().min()
@@ -125,6 +119,13 @@ pub struct Endpoint {
     settings: Arc<ConnSettings>,
     segments: usize,
     conns: HashMap<Cid, Conn>,
+    /// Connections with work now (a packet arrived, new, blocked): only these and those whose deadline
+    /// came are visited, so idle connections cost nothing per packet.
+    ready: Vec<Cid>,
+    /// Each connection's next wake (`Conn::next_wake`).
+    timers: Timers<Cid>,
+    /// Connections of the pass under way (kept for its allocation).
+    visiting: Vec<Cid>,
     /// Our ID of each half-open connection, by the DCID its client's Initials carry.
     initial_ids: HashMap<ClientId, Cid>,
     budget: Budget,
@@ -157,6 +158,9 @@ impl Endpoint {
             settings,
             segments,
             conns: HashMap::new(),
+            ready: Vec::new(),
+            timers: Timers::default(),
+            visiting: Vec::new(),
             initial_ids: HashMap::new(),
             budget: Budget::new(Instant::now()),
             deferred: Vec::new(),
@@ -243,10 +247,10 @@ impl Endpoint {
                 None => return drop(Dropped::UnknownConnection),
             }
         };
-        match key.and_then(|k| self.conns.get_mut(&k)) {
-            Some(c) => {
+        match key.and_then(|k| self.conns.get_mut(&k).map(|c| (k, c))) {
+            Some((k, c)) => {
                 let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
-                c.dirty = true;
+                mark_ready(&mut self.ready, k, c);
             }
             None => drop(Dropped::UnknownConnection),
         }
@@ -293,10 +297,12 @@ impl Endpoint {
             return false;
         };
         // An earlier datagram of this pass may have built its connection.
-        if let Some(c) = self.initial_ids.get(&client_id(&hdr.dcid)).and_then(|k| self.conns.get_mut(k)) {
-            let _ = c.conn.recv(&mut d.data, quiche::RecvInfo { from: d.from, to: d.to });
-            c.dirty = true;
-            return false;
+        if let Some(&k) = self.initial_ids.get(&client_id(&hdr.dcid)) {
+            if let Some(c) = self.conns.get_mut(&k) {
+                let _ = c.conn.recv(&mut d.data, quiche::RecvInfo { from: d.from, to: d.to });
+                mark_ready(&mut self.ready, k, c);
+                return false;
+            }
         }
         match self.gate.admit(&hdr, &d.data, d.from, now, &mut self.scratch, reply) {
             Verdict::Drop => false,
@@ -343,6 +349,7 @@ impl Endpoint {
             outbox.limit_rate(rate);
         }
         self.initial_ids.insert(client_id(dcid), a.cid);
+        self.ready.push(a.cid);
         self.conns.insert(
             a.cid,
             Conn {
@@ -364,27 +371,40 @@ impl Endpoint {
         true
     }
 
-    pub(crate) fn next_wake(&self) -> Option<Instant> {
-        self.conns.values().filter_map(Conn::next_wake).min()
+    /// The earliest deadline of any connection (the top of the timer heap).
+    pub(crate) fn next_wake(&mut self) -> Option<Instant> {
+        self.timers.next()
     }
 
-    /// Visits every connection with work: the handshake timeout, timers, requests, responses, sending, and
-    /// the end.
+    /// Visits every connection with work (those `ready`, and those whose deadline came, from the heap):
+    /// the handshake timeout, timers, requests, responses, sending, and the end. Its cost follows the
+    /// connections visited, not those open.
     pub(crate) fn pass(&mut self, mut out: Out<'_>, scratch: &mut [u8], pacing: bool) {
         let now = Instant::now();
-        let mut ended = false;
+        let mut visiting = std::mem::take(&mut self.visiting);
+        visiting.append(&mut self.ready);
+        // Paced sends may leave up to PACING_SLACK early (the poll timer has millisecond resolution).
+        while let Some(cid) = self.timers.pop_due(now + PACING_SLACK) {
+            visiting.push(cid);
+        }
+        let mut ended = Vec::new();
         let gate = &self.gate;
         let settings = &self.settings;
         let initial_ids = &mut self.initial_ids;
-        for (cid, c) in self.conns.iter_mut().filter(|(_, c)| c.due(now)) {
+        for cid in visiting.drain(..) {
+            // A connection both ready and due, or gone, is visited at most once.
+            let Some(c) = self.conns.get_mut(&cid) else { continue };
+            if !c.dirty && c.next_wake().is_none_or(|t| t > now + PACING_SLACK) {
+                continue;
+            }
             c.dirty = false;
             if !c.changed {
                 c.changed = true;
-                self.changed.push(*cid);
+                self.changed.push(cid);
             }
             if c.half_open.is_some() && c.handshake_deadline <= now && !c.conn.is_established() {
                 c.expired = true;
-                ended = true;
+                ended.push(cid);
                 continue;
             }
             if c.timer.is_some_and(|t| t <= now) {
@@ -398,7 +418,7 @@ impl Endpoint {
                 if c.view.is_some() || c.conn.application_proto() == VIEW_ALPN {
                     let view = c.view.get_or_insert_with(ViewSession::default);
                     if view.read(&mut c.conn, scratch, settings.share_view) {
-                        self.asking.insert(*cid);
+                        self.asking.insert(cid);
                     }
                     view.write(&mut c.conn);
                 }
@@ -423,7 +443,7 @@ impl Endpoint {
                     Ok((Flushed::More, _)) => Some(Instant::now()),
                     // A full socket: retry on the next pass (the WRITABLE event wakes the loop).
                     Ok((Flushed::Blocked, _)) => {
-                        c.dirty = true;
+                        mark_ready(&mut self.ready, cid, c);
                         None
                     }
                     _ => None,
@@ -434,42 +454,38 @@ impl Endpoint {
                 }
             }
             c.timer = c.conn.timeout_instant();
-            ended |= c.conn.is_closed();
+            if c.conn.is_closed() {
+                ended.push(cid);
+            }
+            self.timers.set(cid, c.next_wake());
         }
-        if ended {
-            self.reap();
+        self.visiting = visiting;
+        for cid in ended {
+            self.reap(cid);
         }
     }
 
-    /// Removes the connections that ended, each counted once under how it ended.
-    fn reap(&mut self) {
-        let gate = &self.gate;
-        let initial_ids = &mut self.initial_ids;
-        let ended = &mut self.ended_since_trim;
-        let gone = &mut self.gone;
-        self.conns.retain(|cid, c| {
-            if !c.expired && !c.conn.is_closed() {
-                return true;
-            }
-            *ended += 1;
-            gone.push((cid_key(cid), c.view(), c.peer.ip(), true));
-            let how = match c.half_open.take() {
-                Some(prefix) => {
-                    gate.no_longer_half_open(prefix);
-                    initial_ids.remove(&c.client_id);
-                    if c.expired || c.conn.is_timed_out() {
-                        Ended::HandshakeTimeout
-                    } else {
-                        Ended::HandshakeFailed
-                    }
+    /// Removes a connection that ended, counted once under how it ended.
+    fn reap(&mut self, cid: Cid) {
+        let Some(mut c) = self.conns.remove(&cid) else { return };
+        self.timers.set(cid, None);
+        self.ended_since_trim += 1;
+        self.gone.push((cid_key(&cid), c.view(), c.peer.ip(), true));
+        let how = match c.half_open.take() {
+            Some(prefix) => {
+                self.gate.no_longer_half_open(prefix);
+                self.initial_ids.remove(&c.client_id);
+                if c.expired || c.conn.is_timed_out() {
+                    Ended::HandshakeTimeout
+                } else {
+                    Ended::HandshakeFailed
                 }
-                None if c.conn.is_timed_out() => Ended::IdleTimeout,
-                None if connection_error(&c.conn).is_some() => Ended::Errored,
-                None => Ended::Cleanly,
-            };
-            gate.counters.ended(how);
-            false
-        });
+            }
+            None if c.conn.is_timed_out() => Ended::IdleTimeout,
+            None if connection_error(&c.conn).is_some() => Ended::Errored,
+            None => Ended::Cleanly,
+        };
+        self.gate.counters.ended(how);
     }
 
     /// Hands freed memory back to the kernel after connections ended (a flood, a large run, a fast transfer):
@@ -493,6 +509,8 @@ impl Endpoint {
     /// Counts every connection still here as closed by the stop.
     pub(crate) fn end_all(&mut self) {
         self.initial_ids.clear();
+        self.ready.clear();
+        self.timers = Timers::default();
         for d in self.deferred.drain(..) {
             self.spare.push(d.data);
         }
@@ -502,6 +520,14 @@ impl Endpoint {
             }
             self.gate.counters.ended(Ended::AtStop);
         }
+    }
+}
+
+/// Queues a connection for the next pass, once.
+fn mark_ready(ready: &mut Vec<Cid>, cid: Cid, c: &mut Conn) {
+    if !c.dirty {
+        c.dirty = true;
+        ready.push(cid);
     }
 }
 
@@ -608,15 +634,18 @@ impl Worker {
         let now = Instant::now();
         let mut answered = false;
         let conns = &mut self.endpoint.conns;
+        let ready = &mut self.endpoint.ready;
         let board = &self.board;
         self.endpoint.asking.retain(|cid| {
             let Some(c) = conns.get_mut(cid) else { return false };
             let Some(view) = c.view.as_mut() else { return false };
-            if view.serve(board, c.peer.ip(), now, FRESH_WAIT) {
+            let served = view.serve(board, c.peer.ip(), now, FRESH_WAIT);
+            let pending = view.pending();
+            if served {
                 answered = true;
-                c.dirty = true;
+                mark_ready(ready, *cid, c);
             }
-            view.pending()
+            pending
         });
         answered
     }

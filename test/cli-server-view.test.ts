@@ -68,7 +68,7 @@ describe("a remote stoq-bench server's side of a run", () => {
 
   it('an upload: the client is the sender, the server the receiver, labelled so', async () => {
     const s = await server();
-    const { code, stdout } = await cli(['run', '--no-history', '--target', s.address, '--scenario', 'upload', '--bytes', '5MB']);
+    const { code, stdout } = await cli(['run', '--no-json', '--no-history', '--target', s.address, '--scenario', 'upload', '--bytes', '5MB']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ {2}client \(sender\): \d+ packets sent/m);
     expect(stdout).toMatch(/^ {2}server: \d+ packets sent, \d+ received/m);
@@ -80,7 +80,7 @@ describe("a remote stoq-bench server's side of a run", () => {
 
   it('a download labels the server as the sender in text', async () => {
     const s = await server();
-    const { code, stdout } = await cli(['run', '--no-history', '--target', s.address, '--bytes', '5MB']);
+    const { code, stdout } = await cli(['run', '--no-json', '--no-history', '--target', s.address, '--bytes', '5MB']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^ {2}server \(sender\): \d+ packets sent, \d+ received, \d+ lost/m);
     expect(stdout).toMatch(/fast path: client .*; server GSO/);
@@ -93,7 +93,7 @@ describe("a remote stoq-bench server's side of a run", () => {
     expect(r.serverView).toEqual({ source: 'unknown', reason: 'refused by the server: the server does not share its view (--no-share-view)' });
     expect(r.end.server).toBeNull();
     expect(r.intervals.every((i) => i.server === null)).toBe(true);
-    const { stdout } = await cli(['run', '--no-history', '--target', s.address, '--bytes', '1MB']);
+    const { stdout } = await cli(['run', '--no-json', '--no-history', '--target', s.address, '--bytes', '1MB']);
     expect(stdout).toMatch(/^ {2}server \(sender\): unknown \(refused by the server: /m);
   });
 });

@@ -58,7 +58,11 @@ function relayRoundTrips(records: DatagramRecord[], requestSize: number, respons
   const minResponse = responseSize + 16 + 1;
   const trips: Array<{ rttNs: number; ambiguous: boolean }> = [];
   let open: { request: DatagramRecord; ambiguous: boolean } | undefined;
-  for (const r of records) {
+  // The run's connection is the client that sent the most (a view connection to the server sends a few).
+  const sent = new Map<number, number>();
+  for (const r of records) if (r.dir === 'c2s') sent.set(r.flow, (sent.get(r.flow) ?? 0) + 1);
+  const busiest = [...sent].sort((a, b) => b[1] - a[1])[0]?.[0];
+  for (const r of records.filter((d) => d.flow === busiest)) {
     if (r.dir === 'c2s' && r.shortHeaderBytes >= minRequest) {
       if (open) open.ambiguous = true;
       else open = { request: r, ambiguous: false };

@@ -17,6 +17,8 @@ export type Direction = 'c2s' | 's2c';
 
 export interface DatagramRecord {
   dir: Direction;
+  /** Which client it belongs to: 0 for the first client address seen, 1 for the next, ... */
+  flow: number;
   /** UDP payload length. */
   size: number;
   /** First byte of the QUIC packet (0x80 set: a long header, i.e. handshake packets first in the datagram). */
@@ -37,7 +39,16 @@ export interface DelayRelay {
   close(): Promise<void>;
 }
 
+/** One client address and its own socket toward the target. */
+interface Flow {
+  index: number;
+  address: string;
+  port: number;
+  back: dgram.Socket;
+}
+
 interface Pending {
+  flow: Flow;
   record: DatagramRecord;
   data: Buffer;
   dueNs: bigint;
@@ -45,24 +56,23 @@ interface Pending {
 
 /**
  * Starts a relay on [::1] that forwards to `target` (`[::1]:port`), holding every datagram `delayNs` in
- * each direction. One client at a time (the first sender is the client; later senders replace it).
+ * each direction. Each client address gets a socket of its own toward the target, as a NAT would give it.
  */
 export async function startDelayRelay(target: string, delayNs: bigint): Promise<DelayRelay> {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(target);
   if (!m) throw new Error(`relay target must be [v6]:port, got ${target}`);
   const [, targetHost, targetPort] = m as unknown as [string, string, string];
-  const front = dgram.createSocket({ type: 'udp6', ipv6Only: true });
-  const back = dgram.createSocket({ type: 'udp6', ipv6Only: true });
-  await Promise.all([
-    new Promise<void>((r) => front.bind(0, '::1', r)),
-    new Promise<void>((r) => back.bind(0, '::1', r)),
-  ]);
-  for (const s of [front, back]) {
+  const bound = async () => {
+    const s = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+    await new Promise<void>((r) => s.bind(0, '::1', r));
     s.setRecvBufferSize(4 << 20);
     s.setSendBufferSize(4 << 20);
-  }
+    return s;
+  };
+  const front = await bound();
   const records: DatagramRecord[] = [];
-  let client: { address: string; port: number } | undefined;
+  // Each client's address and its socket toward the target, by "address port".
+  const flows = new Map<string, Flow>();
   let closed = false;
 
   const queues: Record<Direction, Pending[]> = { c2s: [], s2c: [] };
@@ -71,8 +81,8 @@ export async function startDelayRelay(target: string, delayNs: bigint): Promise<
 
   const forward = (dir: Direction, p: Pending) => {
     p.record.sendNs = process.hrtime.bigint();
-    if (dir === 'c2s') back.send(p.data, Number(targetPort), targetHost);
-    else if (client) front.send(p.data, client.port, client.address);
+    if (dir === 'c2s') p.flow.back.send(p.data, Number(targetPort), targetHost);
+    else front.send(p.data, p.flow.port, p.flow.address);
   };
 
   const pump = (dir: Direction) => {
@@ -98,20 +108,35 @@ export async function startDelayRelay(target: string, delayNs: bigint): Promise<
     }
   };
 
-  const accept = (dir: Direction, data: Buffer) => {
+  const accept = (dir: Direction, flow: Flow, data: Buffer) => {
     const recvNs = process.hrtime.bigint();
-    const record: DatagramRecord = { dir, size: data.length, firstByte: data[0] ?? 0, shortHeaderBytes: shortHeaderBytes(data), recvNs, sendNs: 0n };
+    const record: DatagramRecord = { dir, flow: flow.index, size: data.length, firstByte: data[0] ?? 0, shortHeaderBytes: shortHeaderBytes(data), recvNs, sendNs: 0n };
     records.push(record);
     // Constant delay and arrival order: due times only grow, so a FIFO keeps the order.
-    queues[dir].push({ record, data, dueNs: recvNs + delayNs });
+    queues[dir].push({ flow, record, data, dueNs: recvNs + delayNs });
     if (!armed[dir]) pump(dir);
   };
 
+  const backs: dgram.Socket[] = [];
   front.on('message', (data, rinfo) => {
-    client = { address: rinfo.address, port: rinfo.port };
-    accept('c2s', data);
+    const key = `${rinfo.address} ${rinfo.port}`;
+    let flow = flows.get(key);
+    if (!flow) {
+      // The socket toward the target is bound synchronously enough for a datagram to wait for it below.
+      const back = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+      back.bind(0, '::1');
+      back.on('listening', () => {
+        back.setRecvBufferSize(4 << 20);
+        back.setSendBufferSize(4 << 20);
+      });
+      backs.push(back);
+      flow = { index: flows.size, address: rinfo.address, port: rinfo.port, back };
+      flows.set(key, flow);
+      const f = flow;
+      back.on('message', (d) => accept('s2c', f, d));
+    }
+    accept('c2s', flow, data);
   });
-  back.on('message', (data) => accept('s2c', data));
 
   const port = (front.address() as AddressInfo).port;
   return {
@@ -120,7 +145,7 @@ export async function startDelayRelay(target: string, delayNs: bigint): Promise<
     async close() {
       closed = true;
       for (const t of timers) clearTimeout(t);
-      await Promise.all([new Promise<void>((r) => front.close(() => r())), new Promise<void>((r) => back.close(() => r()))]);
+      await Promise.all([front, ...backs].map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
 }

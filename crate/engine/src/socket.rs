@@ -361,14 +361,23 @@ fn steer_by_connection_id(sock: &Socket, n: usize) -> io::Result<()> {
         op(MOD_K, 0, 0, n as u32),
         op(RET_A, 0, 0, 0),
     ];
+    attach_cbpf(&sock.io, SO_ATTACH_REUSEPORT_CBPF, &mut program)
+}
+
+/// Attaches a classic BPF program to a socket with `option` (SO_ATTACH_FILTER, SO_ATTACH_REUSEPORT_CBPF).
+pub(crate) fn attach_cbpf(
+    sock: &impl AsRawFd,
+    option: libc::c_int,
+    program: &mut [libc::sock_filter],
+) -> io::Result<()> {
     let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
     // SAFETY: setsockopt with a valid fd and a pointer to a live sock_fprog of the stated length, whose
     // filter points to `program`, alive for the call (the kernel copies it).
     let rc = unsafe {
         libc::setsockopt(
-            sock.io.as_raw_fd(),
+            sock.as_raw_fd(),
             libc::SOL_SOCKET,
-            SO_ATTACH_REUSEPORT_CBPF,
+            option,
             &fprog as *const libc::sock_fprog as *const libc::c_void,
             std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
         )

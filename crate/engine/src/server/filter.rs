@@ -109,22 +109,5 @@ pub fn program() -> Vec<libc::sock_filter> {
 
 /// Attaches the filter to a UDP socket (SO_ATTACH_FILTER: no privilege needed).
 pub fn attach(sock: &impl AsRawFd) -> io::Result<()> {
-    let mut filter = program();
-    let fprog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_mut_ptr() };
-    // SAFETY: setsockopt with a valid fd and a pointer to a live sock_fprog of the stated length, whose
-    // filter points to `filter`, alive for the call (the kernel copies it).
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            &fprog as *const libc::sock_fprog as *const libc::c_void,
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::socket::attach_cbpf(sock, libc::SO_ATTACH_FILTER, &mut program())
 }

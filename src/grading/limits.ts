@@ -85,7 +85,12 @@ export function runLimit(r: RunRecord): Limit {
     const { socketDrops, datagramsReceived, recvBufferBytes } = env.fastPath;
     const share = socketDrops / Math.max(datagramsReceived + socketDrops, 1);
     if (socketDrops > 0) evidence.push(`${NAMES[side]}: its sockets dropped ${socketDrops} datagram(s), ${(share * 100).toFixed(2)}% of those that arrived (receive buffer ${formatBytes(recvBufferBytes)})`);
-    if (socketDrops > 0 && share >= LIMIT_RULES.dropShare) {
+    // With GRO one drop can be a whole batch of packets: the data's sender losing packets counts as well.
+    const senderLost = senders.filter((s) => s !== side).some((s) => {
+      const f = known[s];
+      return f !== undefined && sum(f, (x) => x.lost) / Math.max(sum(f, (x) => x.packetsSent), 1) >= LIMIT_RULES.lossShare;
+    });
+    if (socketDrops > 0 && (share >= LIMIT_RULES.dropShare || senderLost)) {
       return { kind: 'receive-drops', side, reason: `${role(side)} dropped datagrams: ${NAMES[side]} socket receive buffer (${formatBytes(recvBufferBytes)}) overflowed, ${socketDrops} datagrams (${(share * 100).toFixed(1)}%)`, evidence };
     }
   }

@@ -153,9 +153,12 @@ export class HistoryStore {
       throw wrap(path, error);
     }
     try {
-      const appId = db.pragma('application_id', { simple: true }) as number;
-      const version = db.pragma('user_version', { simple: true }) as number;
-      const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+      // read together in one transaction: another process may be creating the store at this moment
+      const { appId, version, tables } = db.transaction(() => ({
+        appId: db.pragma('application_id', { simple: true }) as number,
+        version: db.pragma('user_version', { simple: true }) as number,
+        tables: (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n,
+      }))();
       if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0 || version !== 0)) {
         throw new StoqError('INVALID_FILE', `${path}: an SQLite database of another application (application_id ${appId}); left untouched`);
       }

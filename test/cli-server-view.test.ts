@@ -5,19 +5,11 @@ import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/index.js';
-import { cli, recordSchema, spawnServer } from './helpers.js';
+import { cli, recordSchema, spawnServer, stopChildren } from './helpers.js';
 
 const children: ChildProcess[] = [];
 
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = once(c, 'exit');
-      c.kill('SIGTERM');
-      await exited;
-    }
-  }
-});
+afterEach(() => stopChildren(children));
 
 async function server(args: string[] = []) {
   const s = await spawnServer(args);

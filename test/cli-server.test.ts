@@ -12,20 +12,12 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/index.js';
 import type { ServerStats } from '../src/server.js';
-import { CLI, cli } from './helpers.js';
+import { CLI, cli, stopChildren } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stoq-server-'));
 const children: ChildProcess[] = [];
 
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = once(c, 'exit');
-      c.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    }
-  }
-});
+afterEach(() => stopChildren(children));
 
 type Event = { event: string; address?: string; openToAnyone?: boolean; metrics?: string | null } & Partial<ServerStats>;
 

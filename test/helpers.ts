@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,17 @@ export async function cli(args: string[], signal: AbortSignal = new AbortControl
   };
   const code = await main(args, io);
   return { code, stdout, stderr };
+}
+
+/** Stops with SIGTERM each child still running, and empties the list (at most 10 s each). */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const exited = once(c, 'exit');
+      c.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+  }
 }
 
 /** Starts `stoq-bench server` as a child process and waits for its readiness line (no sleeps). */

@@ -7,9 +7,11 @@
 // (crate/engine/examples/flood.rs, one thread, sendmmsg) sends one kind of unwanted traffic as fast as one
 // core sends it (or at --rates): random bytes (garbage), Initial headers over random bytes (fake), real
 // ClientHellos under fresh connection IDs never answered (valid), or complete handshakes (handshakes).
-// Three conditions per kind: clean (no flood), control (the same flood at a socket nobody reads, in the
-// flooder's own process: the same sender CPU and kernel delivery, none of the server's work) and flood (at
-// the server). Rounds interleave the conditions, the order of the kinds rotating; figures are medians over
+// Three conditions per kind: clean (no flood), control (the same flood with the same sender work at a target
+// in the flooder's own process: for datagrams a socket nobody reads, the same sender CPU and kernel delivery;
+// for handshakes, which an unread socket never answers, a server of the engine's own, so that the machine
+// does the same work on both sides of every handshake; none of it in the measured server) and flood (at the
+// server). The flooder's CPU (its process, the control's server included) is reported as cores. Rounds interleave the conditions, the order of the kinds rotating; figures are medians over
 // rounds. Ratios: legitimate goodput under flood / under control (target at least 0.9) and / clean; p99
 // round trip likewise; server CPU (cores, from /proc/PID/stat) and resident memory (/proc/PID/status,
 // sampled every 100 ms; peak under flood / idle, target at most 2; and once the half-open connections
@@ -19,7 +21,7 @@
 //                                                    [--rates 0] [--out FILE]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runScenario } from '../src/index.js';
@@ -129,12 +131,12 @@ interface Sample {
 
 const COUNTERS: Array<keyof ServerStats> = [
   'garbageDatagrams', 'unknownConnection', 'tooShort', 'invalidInitial', 'shed', 'versionNegotiationSent', 'retriesSent',
-  'tokensInvalid', 'refusedAtLimit', 'refusedPrefix', 'accepted', 'validated', 'handshakeTimeouts', 'peakHalfOpen',
+  'tokensInvalid', 'refusedAtLimit', 'refusedPrefix', 'kernelShedRules', 'kernelShedDrops', 'fairShareWaits', 'accepted', 'validated', 'handshakeTimeouts', 'peakHalfOpen',
 ];
 
 async function measure(condition: 'clean' | 'control' | 'flood', kind: string, rate: number): Promise<Sample> {
   const before = await serverStats((s) => s.halfOpen === 0 && s.openConnections === 0);
-  const flood = condition === 'clean' ? undefined : startFlood(kind, condition === 'control' ? 'unread' : floodAddress, rate);
+  const flood = condition === 'clean' ? undefined : startFlood(kind, condition === 'control' ? 'control' : floodAddress, rate);
   if (flood) {
     await flood.started;
     await sleep(WARMUP_MS);
@@ -167,8 +169,10 @@ async function measure(condition: 'clean' | 'control' | 'flood', kind: string, r
   };
 }
 
+const flooderCores = (s: Sample) => (s.flood ? s.flood.cpuNs / s.flood.durationNs : NaN);
+
 const hardware = `${cpus()[0]?.model.trim()} x${cpus().length}, Linux ${release()}`;
-console.log(`abuse on ${hardware}: server ${address} (pid ${pid}); ${ROUNDS} rounds; ${SECONDS} s download + ${SECONDS} s latency probe per condition`);
+console.log(`abuse on ${hardware}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}: server ${address} (pid ${pid}); ${ROUNDS} rounds; ${SECONDS} s download + ${SECONDS} s latency probe per condition`);
 // Warm-up: the first connections allocate what the server keeps; idle memory is measured after them.
 await measure('clean', '', 0);
 await sleep(1000);
@@ -189,7 +193,7 @@ for (let round = 0; round < ROUNDS; round++) {
         push(`${kind}/${rate}/${condition}`, s);
         console.log(
           `round ${round + 1} ${kind} ${rate || 'max'} ${condition}: goodput ${formatRate(s.goodputBps)} (${s.downloadState}), p99 ${s.p99Us.toFixed(0)} us, ` +
-            `server ${s.serverCores.toFixed(2)} cores, RSS peak ${formatBytes(s.serverRssPeakBytes)}, flood ${Math.round(s.flood?.ratePerSecond ?? 0)}/s`,
+            `server ${s.serverCores.toFixed(2)} cores, flooder ${flooderCores(s).toFixed(2)} cores, RSS peak ${formatBytes(s.serverRssPeakBytes)}, flood ${Math.round(s.flood?.ratePerSecond ?? 0)}/s`,
         );
       }
     }
@@ -212,6 +216,8 @@ const results = KINDS.flatMap((kind) =>
       kind,
       rate: rate || 'max (one core)',
       flooderRatePerSecond: { control: median(ctl.map((s) => s.flood?.ratePerSecond ?? NaN)), flood: median(fl.map((s) => s.flood?.ratePerSecond ?? NaN)) },
+      /** The flooder process's CPU over its run (its own server's, in the handshake control, included). */
+      flooderCores: { control: median(ctl.map(flooderCores)), flood: median(fl.map(flooderCores)) },
       goodputBps: g,
       goodputRatio: { floodVsControl: g.flood / g.control, floodVsClean: g.flood / g.clean, controlVsClean: g.control / g.clean },
       p99RttUs: p99,
@@ -245,7 +251,9 @@ writeFileAtomic(
       date: new Date().toISOString(),
       hardware,
       command: `node --import ./bench/register.js bench/abuse.ts ${args.join(' ')}`.trim(),
-      method: 'download then latency probe per condition; clean / control (flood at an unread socket) / flood (at the server); medians over interleaved rounds',
+      method:
+        'download then latency probe per condition; clean / control (the same flood at a target in the flooder\'s process: an unread socket, for handshakes a server of its own) / flood (at the server); medians over interleaved rounds',
+      loadAverage: loadavg(),
       rounds: ROUNDS,
       seconds: SECONDS,
       server: { idleRssBytes, rssAfterFloodsBytes: rssAfterBytes, clean: { goodputBps: cleanGoodput, p99RttUs: cleanP99 } },

@@ -40,7 +40,7 @@ function upgradeFrom1(value: Record<string, unknown>): void {
 /**
  * Upgrades a record of schemaVersion 2. Its client counted a stream the server refused (perf error 2) as
  * failed, so `streamsRejected` is null. Its embedded server refused connections at its limit (`rejected`,
- * now `refusedAtLimit`); it had no Retry, allowlist, admission budget, per-prefix cap, response cap or
+ * now `refusedAtLimit`); it had no Retry, allowlist, admission budget, kernel shedding, per-prefix cap, response cap or
  * memory trimming, so those counters are 0; the reasons it did not tell apart (how connections ended,
  * half-open ones, dropped datagrams by reason, Version Negotiations sent) are null.
  */
@@ -60,6 +60,7 @@ function upgradeFrom2(value: Record<string, unknown>): void {
 /** What a server of schemaVersion 2 did not count: 0 where it could not happen there, null where it went uncounted. */
 const SERVER_COUNTERS_ADDED_IN_3 = {
   validated: 0, streamsRejected: 0, notAllowed: 0, shed: 0, retriesSent: 0, tokensInvalid: 0, refusedPrefix: 0, memoryTrims: 0,
+  kernelShedRules: 0, kernelShedDrops: 0, fairShareWaits: 0,
   halfOpen: null, peakHalfOpen: null, closedCleanly: null, idleTimeouts: null, handshakeTimeouts: null, handshakeFailures: null,
   closedAtStop: null, zeroLength: null, garbageDatagrams: null, unknownConnection: null, tooShort: null, invalidInitial: null,
   versionNegotiationSent: null,

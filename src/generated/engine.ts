@@ -1403,6 +1403,22 @@ export interface ServerStats {
    */
   refusedPrefix: number;
   /**
+   * Times the socket filter began shedding the Initials of a source that flooded the server faster than
+   * twice its admission budget (`filter::Shed`).
+   */
+  kernelShedRules: number | null;
+  /**
+   * Datagrams the kernel dropped on the server's sockets while shedding rules were in place: the shed
+   * Initials, and any other drop of the socket filter or of a full receive buffer in that time (the kernel
+   * counts them together: `/proc/net/udp6`).
+   */
+  kernelShedDrops: number | null;
+  /**
+   * Times admission work (Initials to check, connections to build) waited for a later pass because it had
+   * taken its share of a worker's time while established connections had data to move (10%).
+   */
+  fairShareWaits: number | null;
+  /**
    * Resident memory of the process now, bytes.
    */
   rssBytes: number;

@@ -96,6 +96,21 @@ export class ServerMetrics {
     byLabel('stoq_bench_server_datagrams_dropped_total', 'Datagrams dropped before any connection, by reason', 'reason', DROPPED);
     byLabel('stoq_bench_server_stateless_replies_total', 'Replies sent without a connection, by kind', 'kind', REPLIES);
     byLabel('stoq_bench_server_initials_refused_total', 'Initials refused before any state, by limit', 'limit', REFUSED);
+    counter(
+      'stoq_bench_server_kernel_shed_rules_total',
+      'Times the socket filter began shedding the Initials of a source flooding beyond its admission budget',
+      'kernelShedRules',
+    );
+    counter(
+      'stoq_bench_server_kernel_shed_drops_total',
+      "The server sockets' kernel drops while shedding rules were in place (the shed Initials and any other kernel drop then)",
+      'kernelShedDrops',
+    );
+    counter(
+      'stoq_bench_server_fair_share_waits_total',
+      "Times admission work waited because it had taken its share of a worker's time while connections moved data",
+      'fairShareWaits',
+    );
     counter('stoq_bench_server_tokens_invalid_total', 'Initials whose address-validation token was not valid', 'tokensInvalid');
     counter('stoq_bench_server_streams_total', 'Requests (perf streams) served', 'streams');
     counter('stoq_bench_server_streams_rejected_total', 'Requests refused with perf error 2 (above the largest response)', 'streamsRejected');

@@ -2,11 +2,15 @@
 //! as the control, at a socket nobody reads), on one thread, for a fixed time and at most a fixed count.
 //!
 //! ```text
-//! flood --target ADDR|unread --kind garbage|fake|valid|handshakes --duration-ms N [--rate N] [--max N]
+//! flood --target ADDR|control --kind garbage|fake|valid|handshakes --duration-ms N [--rate N] [--max N]
 //!       [--stop-on-stdin-eof]
 //! ```
-//! `--target unread` is the control: the same flood at a socket this process binds on `127.0.0.1` and never
-//! reads (the kernel still delivers every datagram to it, and drops what its full buffer cannot take).
+//! `--target control` is the control: the same flood with the same sender work, at a target that does none
+//! of the measured server's work. For datagrams, a socket this process binds on `127.0.0.1` and never reads
+//! (the kernel still delivers every datagram to it, and drops what its full buffer cannot take). For
+//! handshakes, which an unread socket would never answer (the sender would do a fraction of its work), a
+//! `perf` server of the engine's own in this process, with the same defaults: the machine does the same
+//! work on both sides of every handshake, only not in the measured server's process.
 //! - `garbage`: 1200 random bytes;
 //! - `fake`: a version 1 Initial long header (random connection IDs, consistent lengths) over random bytes:
 //!   it looks like an Initial but does not decrypt;
@@ -35,6 +39,7 @@ fn over(end: Instant) -> bool {
 }
 
 use stoq_engine::server::initial::{self, Fields, Side};
+use stoq_engine::server::{Server, ServerOptions};
 
 struct Rng(u64);
 
@@ -84,13 +89,19 @@ const SIZE: usize = 1200;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let unread = (arg(&args, "--target") == Some("unread"))
-        .then(|| UdpSocket::bind("127.0.0.1:0").expect("bind the control socket"));
-    let target: SocketAddr = match &unread {
-        Some(s) => s.local_addr().expect("local address"),
-        None => arg(&args, "--target").and_then(|t| t.parse().ok()).expect("--target [addr]:port or unread"),
-    };
     let kind = arg(&args, "--kind").expect("--kind garbage|fake|valid|handshakes").to_string();
+    let control = arg(&args, "--target") == Some("control");
+    let unread =
+        (control && kind != "handshakes").then(|| UdpSocket::bind("127.0.0.1:0").expect("bind the control socket"));
+    let own_server = (control && kind == "handshakes").then(|| {
+        let options = ServerOptions { listen: "127.0.0.1:0".parse().expect("literal"), ..ServerOptions::default() };
+        Server::start(options).expect("start the control server")
+    });
+    let target: SocketAddr = match (&unread, &own_server) {
+        (Some(s), _) => s.local_addr().expect("local address"),
+        (_, Some(s)) => s.local_addr(),
+        _ => arg(&args, "--target").and_then(|t| t.parse().ok()).expect("--target [addr]:port or control"),
+    };
     let duration =
         Duration::from_millis(arg(&args, "--duration-ms").and_then(|d| d.parse().ok()).expect("--duration-ms N"));
     assert!(duration <= Duration::from_secs(120), "a flood lasts at most 120 s");
@@ -118,7 +129,7 @@ fn main() {
     let elapsed = start.elapsed();
     println!(
         "{{\"kind\":\"{kind}\",\"target\":\"{}\",\"sent\":{sent},\"durationNs\":{},\"ratePerSecond\":{:.0},\"cpuNs\":{}{extra}}}",
-        if unread.is_some() { "unread".to_string() } else { target.to_string() },
+        if control { "control".to_string() } else { target.to_string() },
         elapsed.as_nanos(),
         sent as f64 / elapsed.as_secs_f64(),
         cpu_ns() - cpu0

@@ -276,7 +276,7 @@ impl DropTable {
         DropTable(by_inode)
     }
 
-    fn of(&self, sock: &mio::net::UdpSocket) -> u64 {
+    pub fn of(&self, sock: &mio::net::UdpSocket) -> u64 {
         inode(sock).map_or(0, |i| self.of_inode(i))
     }
 

@@ -172,6 +172,8 @@ function statusLine(s: LiveServerStats): string {
     `dropped: ${nonZero(s, DROP_NAMES)}; ` +
     `version negotiation ${s.versionNegotiationSent}, retries ${s.retriesSent}, tokens invalid ${s.tokensInvalid}, ` +
     `refused ${s.refusedAtLimit} at limit, ${s.refusedPrefix} per prefix; ` +
+    `kernel shedding ${s.kernelShedRules} sources, ${s.kernelShedDrops} socket drops meanwhile; ` +
+    `admission waited for its share ${s.fairShareWaits} times; ` +
     `streams ${s.streams} (rejected ${s.streamsRejected}); ` +
     `sent ${formatBytes(s.bytesSent)}, received ${formatBytes(s.bytesReceived)}; ` +
     `RSS ${formatBytes(s.rssBytes)}, ${perConn} per connection at peak ${s.peakConnections}`

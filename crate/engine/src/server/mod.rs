@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use admission::{parse_prefix, RetryMode, MIN_INITIAL_DATAGRAM};
+pub use admission::{parse_prefix, source_prefix, RetryMode, SourcePrefix, MIN_INITIAL_DATAGRAM};
 pub use ipnet::IpNet;
 pub use stats::ServerStats;
 
@@ -156,7 +156,7 @@ impl Server {
         let threads = options.threads.clamp(1, 256) as usize;
         let mut group = Group::bind(options.listen, threads, options.ipv6_only, options.settings.gso)?;
         for sock in &group.sockets {
-            filter::attach(&sock.io).map_err(|e| Error::Io(format!("cannot filter the server socket: {e}")))?;
+            filter::attach(&sock.io, &[]).map_err(|e| Error::Io(format!("cannot filter the server socket: {e}")))?;
         }
         if let Some(bytes) = options.settings.recv_buffer {
             for sock in &mut group.sockets {
@@ -198,6 +198,7 @@ impl Server {
                 index: i,
                 board: board.clone(),
                 answered: 0,
+                kernel_drops: None,
             };
             let handle = std::thread::Builder::new()
                 .name(format!("stoq-server-{i}"))

@@ -79,6 +79,9 @@ pub(crate) struct Counters {
     pub tokens_invalid: AtomicU64,
     pub refused_at_limit: AtomicU64,
     pub refused_prefix: AtomicU64,
+    pub kernel_shed_rules: AtomicU64,
+    pub kernel_shed_drops: AtomicU64,
+    pub fair_share_waits: AtomicU64,
     pub rss_at_peak: AtomicU64,
     pub baseline_rss: AtomicU64,
     pub trims: AtomicU64,
@@ -158,6 +161,9 @@ impl Counters {
             tokens_invalid: g(&self.tokens_invalid),
             refused_at_limit: g(&self.refused_at_limit),
             refused_prefix: g(&self.refused_prefix),
+            kernel_shed_rules: g(&self.kernel_shed_rules),
+            kernel_shed_drops: g(&self.kernel_shed_drops),
+            fair_share_waits: g(&self.fair_share_waits),
             rss_bytes: rss_bytes(),
             baseline_rss_bytes: baseline,
             peak_connections: peak,
@@ -249,6 +255,19 @@ pub struct ServerStats {
     pub refused_at_limit: u64,
     /// Initials dropped at the half-open cap of their source prefix (an IPv6 /64, an IPv4 address).
     pub refused_prefix: u64,
+    /// Times the socket filter began shedding the Initials of a source that flooded the server faster than
+    /// twice its admission budget (`filter::Shed`).
+    #[schemars(with = "Option<u64>")]
+    pub kernel_shed_rules: u64,
+    /// Datagrams the kernel dropped on the server's sockets while shedding rules were in place: the shed
+    /// Initials, and any other drop of the socket filter or of a full receive buffer in that time (the kernel
+    /// counts them together: `/proc/net/udp6`).
+    #[schemars(with = "Option<u64>")]
+    pub kernel_shed_drops: u64,
+    /// Times admission work (Initials to check, connections to build) waited for a later pass because it had
+    /// taken its share of a worker's time while established connections had data to move (10%).
+    #[schemars(with = "Option<u64>")]
+    pub fair_share_waits: u64,
     /// Resident memory of the process now, bytes.
     pub rss_bytes: u64,
     /// Resident memory before the first connection, bytes.

@@ -13,8 +13,10 @@ use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 
 use super::admission::{
-    source_prefix, Admitted, Budget, Cid, Gate, Packet, SourcePrefix, Verdict, MIN_CLIENT_DCID, MIN_INITIAL_DATAGRAM,
+    source_prefix, Admitted, Budget, Cid, Gate, Packet, SourcePrefix, Verdict, ADMISSIONS_PER_SECOND_PER_SOURCE,
+    MIN_CLIENT_DCID, MIN_INITIAL_DATAGRAM,
 };
+use super::filter::{self, Shed, MAX_SHED_RULES};
 use super::initial;
 use super::perf::Requests;
 use super::sharing::ViewSession;
@@ -96,6 +98,82 @@ const TRIM_EVERY: Duration = Duration::from_secs(1);
 /// Datagrams waiting for admission work at most (the overall budget's burst).
 const MAX_DEFERRED: usize = 256;
 
+/// How often the worker looks at which sources flood it with Initials, to shed them in the kernel.
+pub const SHED_REVIEW: Duration = Duration::from_millis(100);
+
+/// Initials per second from one source beyond which the socket filter sheds part of them: twice what the
+/// admission budget takes from one source, so that the budget, not the filter, still decides what is
+/// checked, and what the filter drops the budget would have shed after a copy and a look.
+pub const KERNEL_SHED_ABOVE: f64 = 2.0 * ADMISSIONS_PER_SECOND_PER_SOURCE;
+
+/// The smallest fraction of a source's Initials the filter keeps (2^-12), so that the rate keeps being
+/// measured from what passes.
+const MIN_KEEP_LOG2: u32 = 12;
+
+/// Sources whose Initials are counted between reviews, at most.
+const TRACKED_SOURCES: usize = 256;
+
+/// The share of a worker's time that admission work (checking Initials, Retries, building connections and
+/// their first TLS flight) may take while established connections have data to move: a flood of complete
+/// handshakes from anywhere then slows the measurements under way by at most about this much. New
+/// connections wait (their Initials queued, past the queue shed) and are counted in `fairShareWaits`.
+/// When no established connection moves data, admission work has the whole worker.
+pub const ADMISSION_SHARE: f64 = 0.1;
+
+/// The window over which `FairShare` compares the two kinds of work.
+const FAIR_SHARE_WINDOW: Duration = Duration::from_millis(100);
+
+/// How a worker's time went in the current window: serving established connections that moved data, and
+/// admission work. Both measured with the monotonic clock around the work.
+#[derive(Debug)]
+pub struct FairShare {
+    window_start: Instant,
+    serving: Duration,
+    admitting: Duration,
+}
+
+impl FairShare {
+    pub fn new(now: Instant) -> FairShare {
+        FairShare { window_start: now, serving: Duration::ZERO, admitting: Duration::ZERO }
+    }
+
+    fn roll(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.window_start) >= FAIR_SHARE_WINDOW {
+            *self = FairShare::new(now);
+        }
+    }
+
+    /// Time spent serving established connections that had data to move.
+    pub fn served(&mut self, spent: Duration, now: Instant) {
+        self.roll(now);
+        self.serving += spent;
+    }
+
+    /// Time spent on admission work.
+    pub fn admitted(&mut self, spent: Duration, now: Instant) {
+        self.roll(now);
+        self.admitting += spent;
+    }
+
+    /// Whether admission work may go on now: when nothing was served in this window (no established
+    /// connection moves data), or while it has taken less than `ADMISSION_SHARE` of the worker's time.
+    pub fn may_admit(&mut self, now: Instant) -> bool {
+        self.roll(now);
+        self.serving.is_zero()
+            || self.admitting.as_secs_f64() < ADMISSION_SHARE / (1.0 - ADMISSION_SHARE) * self.serving.as_secs_f64()
+    }
+}
+
+/// What a review of the shedding rules decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Review {
+    /// Not yet: the last review was less than `SHED_REVIEW` ago.
+    NotDue,
+    Unchanged,
+    /// These rules replace the filter's.
+    Changed(Vec<Shed>),
+}
+
 /// A client's first DCID (or the DCID it used after a Retry), which its repeated Initials carry.
 type ClientId = ([u8; quiche::MAX_CONN_ID_LEN], u8);
 
@@ -130,6 +208,13 @@ pub struct Endpoint {
     initial_ids: HashMap<ClientId, Cid>,
     budget: Budget,
     deferred: Vec<Deferred>,
+    /// Initials per source prefix that needed admission since the last review, and how many were shed.
+    initials: HashMap<SourcePrefix, (u64, u64)>,
+    /// The worker's time between established connections and admission work.
+    fair: FairShare,
+    /// The socket filter's shedding rules now, and when they were last reviewed.
+    shedding: Vec<Shed>,
+    last_review: Instant,
     /// Buffers of handled deferred datagrams, reused.
     spare: Vec<Vec<u8>>,
     /// Room to decrypt an Initial in.
@@ -164,6 +249,10 @@ impl Endpoint {
             initial_ids: HashMap::new(),
             budget: Budget::new(Instant::now()),
             deferred: Vec::new(),
+            initials: HashMap::new(),
+            fair: FairShare::new(Instant::now()),
+            shedding: Vec::new(),
+            last_review: Instant::now(),
             spare: Vec::new(),
             scratch: vec![0u8; 64 * 1024],
             peak_since_trim: 0,
@@ -232,7 +321,7 @@ impl Endpoint {
                     if seg.len() < MIN_INITIAL_DATAGRAM {
                         return drop(Dropped::TooShort);
                     }
-                    return self.defer(seg, from, to, now);
+                    return self.defer(seg, from, to, now, false);
                 }
                 // Initial (0) or 0-RTT (1): a repeated Initial of a half-open connection carries its client's ID.
                 None if ty <= 1 => match self.initial_ids.get(&client_id(dcid)) {
@@ -242,7 +331,7 @@ impl Endpoint {
                     // RFC 9000 §14.1, §7.2.
                     None if seg.len() < MIN_INITIAL_DATAGRAM => return drop(Dropped::TooShort),
                     None if dcid.len() < MIN_CLIENT_DCID => return drop(Dropped::InvalidInitial),
-                    None => return self.defer(seg, from, to, now),
+                    None => return self.defer(seg, from, to, now, true),
                 },
                 None => return drop(Dropped::UnknownConnection),
             }
@@ -256,9 +345,17 @@ impl Endpoint {
         }
     }
 
-    /// Keeps a datagram for admission, if the budget allows.
-    fn defer(&mut self, seg: &[u8], from: SocketAddr, to: SocketAddr, now: Instant) {
-        if self.deferred.len() >= MAX_DEFERRED || !self.budget.take(source_prefix(from.ip()), now) {
+    /// Keeps a datagram for admission, if the budget allows; a version 1 Initial (`initial`) is counted by
+    /// source for `review_shedding`.
+    fn defer(&mut self, seg: &[u8], from: SocketAddr, to: SocketAddr, now: Instant, initial: bool) {
+        let prefix = source_prefix(from.ip());
+        let shed = self.deferred.len() >= MAX_DEFERRED || !self.budget.take(prefix, now);
+        if initial && (self.initials.len() < TRACKED_SOURCES || self.initials.contains_key(&prefix)) {
+            let (seen, dropped) = self.initials.entry(prefix).or_default();
+            *seen += 1;
+            *dropped += u64::from(shed);
+        }
+        if shed {
             return self.gate.counters.dropped(Dropped::Shed);
         }
         let mut data = self.spare.pop().unwrap_or_default();
@@ -277,12 +374,32 @@ impl Endpoint {
     ) -> bool {
         let mut built = false;
         let mut deferred = std::mem::take(&mut self.deferred);
-        for mut d in deferred.drain(..) {
-            built |= self.admit_one(&mut d, now, reply, send);
+        let mut done = 0;
+        let mut clock = now;
+        for d in deferred.iter_mut() {
+            if !self.fair.may_admit(clock) {
+                // Established connections have had too little of the worker: the rest waits for a later pass.
+                self.gate.counters.fair_share_waits.fetch_add(1, Relaxed);
+                break;
+            }
+            built |= self.admit_one(d, now, reply, send);
+            done += 1;
+            let after = Instant::now();
+            self.fair.admitted(after.saturating_duration_since(clock), after);
+            clock = after;
+        }
+        for d in deferred.drain(..done) {
             self.spare.push(d.data);
         }
+        // What waits stays ahead of what arrives next.
+        deferred.append(&mut self.deferred);
         self.deferred = deferred;
         built
+    }
+
+    /// Whether admission work waits for established connections (see `ADMISSION_SHARE`).
+    pub(crate) fn admission_waiting(&self) -> bool {
+        !self.deferred.is_empty()
     }
 
     fn admit_one(
@@ -371,6 +488,49 @@ impl Endpoint {
         true
     }
 
+    /// Every `SHED_REVIEW`, decides which sources the socket filter sheds: those whose Initials arrive (before
+    /// the filter: what passed it, divided by the fraction kept) faster than `KERNEL_SHED_ABOVE` while the
+    /// admission budget sheds them, the hardest first; each keeps a power-of-two fraction that lets about
+    /// `KERNEL_SHED_ABOVE` per second through. A source whose flood stopped loses its rule at the next review.
+    /// Returns the new rules when they changed (the caller attaches them), counting each source newly shed.
+    pub fn review_shedding(&mut self, now: Instant) -> Review {
+        let elapsed = now.saturating_duration_since(self.last_review);
+        if elapsed < SHED_REVIEW {
+            return Review::NotDue;
+        }
+        self.last_review = now;
+        let mut flooding: Vec<(f64, SourcePrefix)> = Vec::new();
+        for (prefix, (seen, shed)) in self.initials.drain() {
+            let ruled = self.shedding.iter().find(|r| r.prefix == prefix);
+            let kept = ruled.map_or(1.0, |r| f64::from(r.keep) / 4_294_967_296.0);
+            let arriving = seen as f64 / kept / elapsed.as_secs_f64();
+            if (shed > 0 || ruled.is_some()) && arriving > KERNEL_SHED_ABOVE {
+                flooding.push((arriving, prefix));
+            }
+        }
+        flooding.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let rules: Vec<Shed> = flooding
+            .iter()
+            .take(MAX_SHED_RULES)
+            .map(|&(arriving, prefix)| {
+                let halvings = (arriving / KERNEL_SHED_ABOVE).log2().ceil().clamp(1.0, f64::from(MIN_KEEP_LOG2));
+                Shed { prefix, keep: 1u32 << (32 - halvings as u32) }
+            })
+            .collect();
+        if rules == self.shedding {
+            return Review::Unchanged;
+        }
+        let new = rules.iter().filter(|r| !self.shedding.iter().any(|o| o.prefix == r.prefix)).count();
+        self.gate.counters.kernel_shed_rules.fetch_add(new as u64, Relaxed);
+        self.shedding = rules.clone();
+        Review::Changed(rules)
+    }
+
+    /// Whether the socket filter sheds some source's Initials now.
+    pub fn shedding(&self) -> bool {
+        !self.shedding.is_empty()
+    }
+
     /// The earliest deadline of any connection (the top of the timer heap).
     pub(crate) fn next_wake(&mut self) -> Option<Instant> {
         self.timers.next()
@@ -381,6 +541,8 @@ impl Endpoint {
     /// connections visited, not those open.
     pub(crate) fn pass(&mut self, mut out: Out<'_>, scratch: &mut [u8], pacing: bool) {
         let now = Instant::now();
+        // Whether an established connection had data to move: then the pass's time counts as serving.
+        let mut moving = false;
         let mut visiting = std::mem::take(&mut self.visiting);
         visiting.append(&mut self.ready);
         // Paced sends may leave up to PACING_SLACK early (the poll timer has millisecond resolution).
@@ -436,6 +598,7 @@ impl Endpoint {
                 if sent > 0 {
                     gate.counters.bytes_sent.fetch_add(sent, Relaxed);
                 }
+                moving |= received > 0 || sent > 0 || c.requests.active();
             }
             if let Out::Socket(sock) = &mut out {
                 c.wake_at = match c.outbox.flush(&mut c.conn, sock, pacing, self.segments) {
@@ -462,6 +625,10 @@ impl Endpoint {
         self.visiting = visiting;
         for cid in ended {
             self.reap(cid);
+        }
+        if moving {
+            let after = Instant::now();
+            self.fair.served(after.saturating_duration_since(now), after);
         }
     }
 
@@ -551,6 +718,8 @@ pub(crate) struct Worker {
     pub board: Arc<Board>,
     /// The last request for figures this worker published for.
     pub answered: u64,
+    /// The socket's kernel drop count when last read, while shedding rules are in place.
+    pub kernel_drops: Option<u64>,
 }
 
 const SOCKET: Token = Token(0);
@@ -593,6 +762,9 @@ impl Worker {
                     let publish = self.endpoint.has_changes().then_some(next_publish);
                     // A view question waits for the other workers' publications: look again soon.
                     let asked = (!self.endpoint.asking.is_empty()).then(|| Instant::now() + VIEW_CHECK);
+                    // Admission work waiting for its share of the worker goes on soon, even without a datagram.
+                    let asked =
+                        asked.or_else(|| self.endpoint.admission_waiting().then(|| Instant::now() + VIEW_CHECK));
                     let wake = [self.endpoint.next_wake(), publish, asked].into_iter().flatten().min();
                     wake.map_or(STOP_CHECK, |t| t.saturating_duration_since(Instant::now()))
                 }
@@ -613,6 +785,7 @@ impl Worker {
                 self.endpoint.pass(Out::Socket(&mut self.sock), &mut scratch, self.pacing);
             }
             self.endpoint.trim_if_due(Instant::now());
+            self.review_shedding();
             let _ = self.sock.watch_writable(poll.registry(), SOCKET);
             // Figures go out every PUBLISH_PERIOD, and at once when a reader asks for them.
             if Instant::now() >= next_publish || self.board.requested() > self.answered {
@@ -623,6 +796,25 @@ impl Worker {
         self.close_all();
         self.endpoint.end_all();
         self.sock.finish(&DropTable::read())
+    }
+
+    /// Attaches the endpoint's new shedding rules to the socket, and counts the socket's kernel drops while
+    /// rules are in place.
+    fn review_shedding(&mut self) {
+        let was = self.endpoint.shedding();
+        let review = self.endpoint.review_shedding(Instant::now());
+        if review == Review::NotDue || (!was && !self.endpoint.shedding()) {
+            return;
+        }
+        let drops = DropTable::read().of(&self.sock.io);
+        if let Some(before) = self.kernel_drops {
+            self.endpoint.gate.counters.kernel_shed_drops.fetch_add(drops.saturating_sub(before), Relaxed);
+        }
+        self.kernel_drops = self.endpoint.shedding().then_some(drops);
+        if let Review::Changed(rules) = review {
+            // A filter that cannot be replaced leaves the one in place: the admission budget still sheds.
+            let _ = filter::attach(&self.sock.io, &rules);
+        }
     }
 
     /// Answers the view connections' questions the board can answer now; returns whether any was answered
@@ -712,5 +904,106 @@ impl Worker {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{quiche_config, Identity, Role};
+    use crate::scenario::Settings;
+    use crate::server::admission::{Policy, RetryMode, ADMISSION_BURST_PER_SOURCE};
+
+    fn endpoint() -> (Endpoint, Arc<Gate>) {
+        let policy = Policy {
+            allow: Vec::new(),
+            retry: RetryMode::Never,
+            retry_threshold: 64,
+            max_connections: 8,
+            max_half_open_per_prefix: 4,
+            token_lifetime: Duration::from_secs(10),
+        };
+        let gate = Arc::new(Gate::new(policy, Arc::default()));
+        let identity = Identity::self_signed().expect("a self-signed certificate");
+        let role = Role::Server { identity: &identity, client_ca: None, max_rate: None };
+        let config = quiche_config(&Settings::default(), &role).expect("server config");
+        let settings = ConnSettings {
+            payload_size: 1350,
+            qlog_dir: None,
+            max_response: 1 << 20,
+            handshake_timeout: Duration::from_secs(2),
+            max_rate: None,
+            share_view: true,
+        };
+        (Endpoint::new(gate.clone(), config, Arc::new(settings), 1), gate)
+    }
+
+    /// A version 1 Initial of 1200 bytes that does not decrypt (zeros where the packet would be).
+    fn fake_initial(n: u32) -> Vec<u8> {
+        let mut d = vec![0xc0, 0, 0, 0, 1, 8];
+        d.extend(u64::from(n).to_be_bytes());
+        d.extend([8, 1, 2, 3, 4, 5, 6, 7, 8, 0]);
+        let length = 1200 - d.len() - 2;
+        d.extend((0x4000 | length as u16).to_be_bytes());
+        d.resize(1200, 0);
+        d
+    }
+
+    /// Sends `n` fake Initials from `from`, each admitted (so that only the budget sheds).
+    fn flood(e: &mut Endpoint, from: &str, n: u32, now: Instant) {
+        let (from, to) = (from.parse().unwrap(), "[::1]:4433".parse().unwrap());
+        for i in 0..n {
+            e.datagram(&mut fake_initial(i), from, to, now);
+            e.admit(now, &mut [0u8; 2048], &mut |_, _, _| panic!("no reply to a fake Initial"));
+        }
+    }
+
+    /// Admission work goes on freely while no established connection moves data, and takes at most its share
+    /// of the worker's time once one does; the share is measured over a window that starts afresh.
+    #[test]
+    fn admission_work_takes_at_most_its_share_while_connections_move_data() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut f = FairShare::new(t0);
+        f.admitted(ms(50), t0);
+        assert!(f.may_admit(t0), "nothing served: admission has the whole worker");
+        let mut f = FairShare::new(t0);
+        f.served(ms(45), t0);
+        f.admitted(ms(4), t0);
+        assert!(f.may_admit(t0), "4 ms of 49");
+        f.admitted(ms(1), t0);
+        assert!(!f.may_admit(t0), "5 ms of 50: the share taken");
+        f.served(ms(10), t0);
+        assert!(f.may_admit(t0), "5 ms of 60");
+        assert!(f.may_admit(t0 + FAIR_SHARE_WINDOW), "a new window");
+    }
+
+    /// A source whose Initials the budget sheds while they arrive faster than `KERNEL_SHED_ABOVE` gets a
+    /// rule keeping a power-of-two fraction that lets about that rate through; a source under the rate, or
+    /// within its budget, gets none; the rule goes once the flood stops, and is counted once.
+    #[test]
+    fn a_source_flooding_beyond_its_budget_is_shed_in_the_kernel_until_it_stops() {
+        let (mut e, gate) = endpoint();
+        let t0 = e.last_review;
+        let prefix = |ip: &str| source_prefix(ip.parse().unwrap());
+        // 5,000 in 0.1 s: 50,000/s, beyond its burst of 4,096; 2,000: 20,000/s, within it; 100: 1,000/s.
+        flood(&mut e, "127.0.0.1:1000", 5_000, t0);
+        flood(&mut e, "127.0.0.3:1000", 2_000, t0);
+        flood(&mut e, "[::1]:1000", 100, t0);
+        assert_eq!(gate.counters.shed.load(Relaxed), 5_000 - ADMISSION_BURST_PER_SOURCE as u64);
+        assert_eq!(e.review_shedding(t0 + SHED_REVIEW / 2), Review::NotDue);
+        let t1 = t0 + SHED_REVIEW;
+        // 50,000/s is 3.1 times KERNEL_SHED_ABOVE: a quarter kept.
+        assert_eq!(e.review_shedding(t1), Review::Changed(vec![Shed { prefix: prefix("127.0.0.1"), keep: 1 << 30 }]));
+        assert_eq!(gate.counters.kernel_shed_rules.load(Relaxed), 1);
+        // What passes the rule, a quarter, stands for four times as many: the same rate, the same rule.
+        let t2 = t1 + SHED_REVIEW;
+        flood(&mut e, "127.0.0.1:1000", 1_250, t2);
+        assert_eq!(e.review_shedding(t2), Review::Unchanged);
+        // The flood stops: the rule goes.
+        let t3 = t2 + SHED_REVIEW;
+        assert_eq!(e.review_shedding(t3), Review::Changed(vec![]));
+        assert!(!e.shedding());
+        assert_eq!(gate.counters.kernel_shed_rules.load(Relaxed), 1);
     }
 }

@@ -126,6 +126,10 @@ describe('what hits the server', () => {
     }
     expect(value(text, 'stoq_bench_server_datagrams_dropped_total', 'reason="garbage"')).toBe(1);
     expect(value(text, 'stoq_bench_server_datagrams_dropped_total', 'reason="shed"')).toBe(0);
+    // Nobody flooded: no source shed in the kernel.
+    expect(value(text, 'stoq_bench_server_kernel_shed_rules_total')).toBe(0);
+    expect(value(text, 'stoq_bench_server_kernel_shed_drops_total')).toBe(0);
+    expect(text).toMatch(/# TYPE stoq_bench_server_fair_share_waits_total counter/);
     // The run's connection and its view connection (ALPN stoq-bench-view).
     expect(value(text, 'stoq_bench_server_connections_accepted_total')).toBe(2);
     expect(value(text, 'stoq_bench_server_connections_closed_total', 'outcome="clean"')).toBe(2);

@@ -174,7 +174,7 @@ fn shedding_rules_drop_only_the_initials_of_the_sources_they_name() {
     let neighbour = UdpSocket::bind("127.0.0.2:0").unwrap();
     let local6 = UdpSocket::bind("[::1]:0").unwrap();
     let initial = long(0xc0, 1, &[1; 8], &[2; 8], 1200);
-    let others = vec![
+    let others = [
         vec![0x40; 41],                              // short header (an established connection's)
         long(0xe0, 1, &[1; 20], &[2; 8], 1200),      // Handshake
         long(0xc0, UNKNOWN, &[1; 8], &[2; 8], 1200), // unknown version (Version Negotiation)

@@ -163,8 +163,9 @@ fn shedding(rules: &[Shed]) -> Vec<(Option<To>, Op)> {
         (None, Op(JEQ, Next, V4Rules, 0x60)),
     ];
     let mut n = 0;
-    let mut rule = |ops: &mut Vec<(Option<To>, Op)>, words: &[(u32, u32)], keep: u32, last: bool, end: To| {
-        let miss = if last { end } else { Rule(n + 1) };
+    // A source that does not match goes on to the next rule of its family, past the last one it passes.
+    let mut rule = |ops: &mut Vec<(Option<To>, Op)>, words: &[(u32, u32)], keep: u32, last: bool| {
+        let miss = if last { Pass } else { Rule(n + 1) };
         for (i, (offset, word)) in words.iter().enumerate() {
             ops.push(((i == 0).then_some(Rule(n)), Op(LD_W_ABS, Next, Next, NET + offset)));
             ops.push((None, Op(JEQ, Next, miss, *word)));
@@ -175,14 +176,14 @@ fn shedding(rules: &[Shed]) -> Vec<(Option<To>, Op)> {
     };
     for (i, r) in v6.iter().enumerate() {
         let words = [(8, (r.prefix >> 96) as u32), (12, (r.prefix >> 64) as u32)];
-        rule(&mut ops, &words, r.keep, i + 1 == v6.len(), Pass);
+        rule(&mut ops, &words, r.keep, i + 1 == v6.len());
     }
     if v6.is_empty() {
         ops.push((None, Op(RET, Next, Next, u32::MAX)));
     }
     let v4_start = ops.len();
     for (i, r) in v4.iter().enumerate() {
-        rule(&mut ops, &[(12, r.ipv4().expect("an IPv4 rule"))], r.keep, i + 1 == v4.len(), Pass);
+        rule(&mut ops, &[(12, r.ipv4().expect("an IPv4 rule"))], r.keep, i + 1 == v4.len());
     }
     if v4.is_empty() {
         ops.push((None, Op(RET, Next, Next, u32::MAX)));

@@ -26,11 +26,6 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
-    /// Whether a request is under way (being read, or its response being sent).
-    pub fn active(&self) -> bool {
-        !self.streams.is_empty()
-    }
-
     /// Drains a request stream; at FIN, starts the response. Returns upload payload bytes read.
     pub fn read(
         &mut self,

@@ -114,27 +114,27 @@ const MIN_KEEP_LOG2: u32 = 12;
 const TRACKED_SOURCES: usize = 256;
 
 /// The share of a worker's time that admission work (checking Initials, Retries, building connections and
-/// their first TLS flight) may take while established connections have data to move: a flood of complete
-/// handshakes from anywhere then slows the measurements under way by at most about this much. New
-/// connections wait (their Initials queued, past the queue shed) and are counted in `fairShareWaits`.
-/// When no established connection moves data, admission work has the whole worker.
+/// their first TLS flight) may take while established connections move data: a flood of complete
+/// handshakes from anywhere then takes at most this much from the measurements under way. New connections
+/// wait (their Initials queued, past the queue shed) and are counted in `fairShareWaits`. When no
+/// established connection moves data, admission work has the whole worker.
 pub const ADMISSION_SHARE: f64 = 0.1;
 
-/// The window over which `FairShare` compares the two kinds of work.
+/// The window over which `FairShare` measures admission work against the time gone by.
 const FAIR_SHARE_WINDOW: Duration = Duration::from_millis(100);
 
-/// How a worker's time went in the current window: serving established connections that moved data, and
-/// admission work. Both measured with the monotonic clock around the work.
+/// Admission work in the current window, and whether established connections moved data in it; measured
+/// with the monotonic clock around the work.
 #[derive(Debug)]
 pub struct FairShare {
     window_start: Instant,
-    serving: Duration,
+    moving: bool,
     admitting: Duration,
 }
 
 impl FairShare {
     pub fn new(now: Instant) -> FairShare {
-        FairShare { window_start: now, serving: Duration::ZERO, admitting: Duration::ZERO }
+        FairShare { window_start: now, moving: false, admitting: Duration::ZERO }
     }
 
     fn roll(&mut self, now: Instant) {
@@ -143,10 +143,10 @@ impl FairShare {
         }
     }
 
-    /// Time spent serving established connections that had data to move.
-    pub fn served(&mut self, spent: Duration, now: Instant) {
+    /// Established connections moved data (packets were read from or sent for them).
+    pub fn served(&mut self, now: Instant) {
         self.roll(now);
-        self.serving += spent;
+        self.moving = true;
     }
 
     /// Time spent on admission work.
@@ -155,12 +155,12 @@ impl FairShare {
         self.admitting += spent;
     }
 
-    /// Whether admission work may go on now: when nothing was served in this window (no established
-    /// connection moves data), or while it has taken less than `ADMISSION_SHARE` of the worker's time.
+    /// Whether admission work may go on now: when no established connection moved data in this window, or
+    /// while admission work has taken at most `ADMISSION_SHARE` of the window's time so far.
     pub fn may_admit(&mut self, now: Instant) -> bool {
         self.roll(now);
-        self.serving.is_zero()
-            || self.admitting.as_secs_f64() < ADMISSION_SHARE / (1.0 - ADMISSION_SHARE) * self.serving.as_secs_f64()
+        let elapsed = now.saturating_duration_since(self.window_start);
+        !self.moving || self.admitting.as_secs_f64() <= ADMISSION_SHARE * elapsed.as_secs_f64()
     }
 }
 
@@ -598,10 +598,12 @@ impl Endpoint {
                 if sent > 0 {
                     gate.counters.bytes_sent.fetch_add(sent, Relaxed);
                 }
-                moving |= received > 0 || sent > 0 || c.requests.active();
+                moving |= received > 0 || sent > 0;
             }
             if let Out::Socket(sock) = &mut out {
-                c.wake_at = match c.outbox.flush(&mut c.conn, sock, pacing, self.segments) {
+                let flushed = c.outbox.flush(&mut c.conn, sock, pacing, self.segments);
+                moving |= c.half_open.is_none() && flushed.as_ref().is_ok_and(|(_, packets)| *packets > 0);
+                c.wake_at = match flushed {
                     Ok((Flushed::Paced(at), _)) => Some(at),
                     Ok((Flushed::More, _)) => Some(Instant::now()),
                     // A full socket: retry on the next pass (the WRITABLE event wakes the loop).
@@ -627,8 +629,7 @@ impl Endpoint {
             self.reap(cid);
         }
         if moving {
-            let after = Instant::now();
-            self.fair.served(after.saturating_duration_since(now), after);
+            self.fair.served(now);
         }
     }
 
@@ -959,23 +960,24 @@ mod tests {
     }
 
     /// Admission work goes on freely while no established connection moves data, and takes at most its share
-    /// of the worker's time once one does; the share is measured over a window that starts afresh.
+    /// of the time once one does; the share is measured over a window that starts afresh.
     #[test]
     fn admission_work_takes_at_most_its_share_while_connections_move_data() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut f = FairShare::new(t0);
-        f.admitted(ms(50), t0);
-        assert!(f.may_admit(t0), "nothing served: admission has the whole worker");
+        f.admitted(ms(50), t0 + ms(50));
+        assert!(f.may_admit(t0 + ms(50)), "nothing moving: admission has the whole worker");
         let mut f = FairShare::new(t0);
-        f.served(ms(45), t0);
-        f.admitted(ms(4), t0);
-        assert!(f.may_admit(t0), "4 ms of 49");
-        f.admitted(ms(1), t0);
-        assert!(!f.may_admit(t0), "5 ms of 50: the share taken");
-        f.served(ms(10), t0);
-        assert!(f.may_admit(t0), "5 ms of 60");
-        assert!(f.may_admit(t0 + FAIR_SHARE_WINDOW), "a new window");
+        f.served(t0);
+        assert!(f.may_admit(t0), "nothing admitted yet");
+        f.admitted(ms(3), t0 + ms(3));
+        assert!(!f.may_admit(t0 + ms(3)), "3 ms of 3");
+        assert!(!f.may_admit(t0 + ms(29)), "3 ms of 29");
+        assert!(f.may_admit(t0 + ms(30)), "3 ms of 30: within the share");
+        f.admitted(ms(5), t0 + ms(40));
+        assert!(!f.may_admit(t0 + ms(40)), "8 ms of 40");
+        assert!(f.may_admit(t0 + FAIR_SHARE_WINDOW), "a new window, nothing moved in it yet");
     }
 
     /// A source whose Initials the budget sheds while they arrive faster than `KERNEL_SHED_ABOVE` gets a

@@ -35,6 +35,7 @@
 // --timeout bounds each client run, seconds. Exit 3 when any run failed (the rest is still written).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LiveServerStats } from '../src/server.js';
@@ -319,7 +320,10 @@ async function measureOnce(tool: Tool, measure: Measure): Promise<Figures> {
 // --- the run
 const host = describeHost();
 const hardware = `${host.cpu.model} x${host.cpu.count} (${host.cpu.availableParallelism} available), Linux ${host.identity.kernel}, loopback MTU ${host.loopbackMtu ?? '-'}`;
-console.log(`stoq-bench beside other QUIC perf tools on ${hardware}`);
+// Other work on the host adds noise to every figure: the load average (1, 5, 15 minutes) at the start
+// and at the end says how busy the host was.
+const loadAtStart = loadavg();
+console.log(`stoq-bench beside other QUIC perf tools on ${hardware}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
 console.log(
   `method: ${ROUNDS} interleaved rounds, tool order rotating; server pinned to CPU ${SERVER_CPU}, client to CPU ${CLIENT_CPU}, separate processes, [::1]; ` +
     `UDP payload ${PAYLOAD} B (no path MTU discovery), CUBIC; transfers of ${BYTES} B on one connection; ${REQUESTS} sequential 64-byte round trips; ` +
@@ -403,7 +407,9 @@ try {
     tools: TOOLS,
   };
   const hostReport = { cpu: host.cpu.model, cpus: host.cpu.count, availableParallelism: host.cpu.availableParallelism, kernel: host.identity.kernel, loopbackMtu: host.loopbackMtu, fingerprint: host.fingerprint, versions: host.versions };
-  writeFileAtomic(OUT, `${JSON.stringify({ date: new Date().toISOString(), hardware: hostReport, method, results, failures }, null, 2)}\n`);
+  const loadAverage = { start: loadAtStart, end: loadavg() };
+  console.log(`load average at the end ${loadAverage.end.map((l) => l.toFixed(2)).join(' ')}`);
+  writeFileAtomic(OUT, `${JSON.stringify({ date: new Date().toISOString(), hardware: hostReport, loadAverage, method, results, failures }, null, 2)}\n`);
   console.log(`results written to ${OUT}`);
   process.exitCode = failures.length > 0 ? 3 : 0;
 } finally {

@@ -1,5 +1,6 @@
-// The pure parts of bench/peers.ts: CPU time from /proc/PID/stat, the byte-count check every figure must
-// pass before it is used, and the median with its spread over rounds (test/bench/peers-method.test.ts).
+// The pure parts of bench/peers.ts: CPU time from /proc/PID/stat, the byte- and connection-count checks
+// every figure must pass before it is used, and the median with its spread over rounds
+// (test/bench/peers-method.test.ts).
 import { median } from '../src/stats/index.js';
 
 /** CPU time of a process from one /proc/PID/stat line (proc(5)), seconds. */
@@ -48,6 +49,26 @@ export function byteCountProblem(asked: { sent: number; received: number }, seen
     ['server sent', seen.serverSent, asked.received],
   ].filter(([, got, want]) => got !== want);
   return wrong.length === 0 ? null : wrong.map(([who, got, want]) => `${who} ${got} B, asked ${want} B`).join('; ');
+}
+
+/** Connections of one run as each side counted them. */
+export interface ConnectionCounts {
+  /** Connections the server accepted during the run. */
+  serverAccepted: number;
+  /** Connections the client completed: every handshake of a handshake run, otherwise its measured one(s). */
+  clientCompleted: number;
+  /** Connections the client opened besides the measured ones (stoq-bench's view connection). */
+  clientOther: number;
+}
+
+/**
+ * Why a run's connection counts disqualify its figures, or null when the server accepted exactly the
+ * `connections` asked plus the client's other ones, and the client completed at least `completed`.
+ */
+export function connectionCountProblem(asked: { connections: number; completed: number }, seen: ConnectionCounts): string | null {
+  if (seen.serverAccepted === asked.connections + seen.clientOther && seen.clientCompleted >= asked.completed) return null;
+  const other = seen.clientOther > 0 ? ` (and ${seen.clientOther} other connection(s) of the client)` : '';
+  return `the server accepted ${seen.serverAccepted}, the client completed ${seen.clientCompleted}, asked ${asked.connections}${other}`;
 }
 
 /** The median of a figure over rounds with its spread (the smallest and largest value); null with none. */

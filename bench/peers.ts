@@ -23,7 +23,9 @@
 //   handshakes/s      --handshakes connections one after another, each closed once established, over the
 //                     client's time
 // Byte counts (and connection counts) are checked on both sides before any figure is used: a run whose
-// counts differ from what was asked is listed as failed and contributes nothing. Rounds are interleaved:
+// counts differ from what was asked is listed as failed and contributes nothing. stoq-bench's client, as
+// every `stoq-bench run --target`, also opens its view connection to read the server's side of the run:
+// the server's count must hold it too, and its cost is the client's (its handshake falls in the start-up). Rounds are interleaved:
 // in each round every measurement runs once per tool, the order of the tools rotating each round.
 // Figures are medians over rounds with [min, max]; ratios are stoq-bench's median over the peer's.
 //
@@ -33,6 +35,7 @@
 // --timeout bounds each client run, seconds. Exit 3 when any run failed (the rest is still written).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LiveServerStats } from '../src/server.js';
@@ -42,7 +45,7 @@ import { writeFileAtomic } from '../src/files.js';
 import { quantileSorted } from '../src/stats/index.js';
 import { formatRate, parseSize } from '../src/units.js';
 import { buildPeer, makeCertificates, PEER_BINARY, peerClientArgs, startPeerServer, type ClientReport, type PeerName, type PeerServer } from '../test/interop/peers.js';
-import { byteCountProblem, parseProcStat, ratioOf, spreadOf, type Spread } from './peers-method.js';
+import { byteCountProblem, connectionCountProblem, parseProcStat, ratioOf, spreadOf, type Spread } from './peers-method.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLI = `${root}bin/stoq-bench.js`;
@@ -103,6 +106,9 @@ interface ClientSide {
   seconds: number;
   requestMicros: number[];
   handshakes: number;
+  /** Connections the client opened besides the measured ones: stoq-bench's view connection, which reads
+   * the server's side of the run (the server counts it among those it accepted). */
+  otherConnections: number;
 }
 
 /** A running server: its pid and, once the run's streams are in, what it counted for them. */
@@ -185,6 +191,7 @@ const stoqBench: Tool = {
       seconds: r.end.durationS,
       requestMicros: r.samples?.latencyUs ?? [],
       handshakes: measure === 'handshakes' ? r.end.completed : r.end.connections.completed,
+      otherConnections: r.serverView.source === 'fetched' ? 1 : 0,
     };
   },
 };
@@ -227,7 +234,7 @@ function peerTool(peer: PeerName, identity: { cert: string; key: string }): Tool
     parse(stdout) {
       const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as ClientReport;
       if (r.event !== 'done') throw new Error(`${peer} client: ${r.error}`);
-      return { sent: r.uploadBytes!, received: r.downloadBytes!, seconds: r.seconds!, requestMicros: r.requestMicros ?? [], handshakes: r.connections! };
+      return { sent: r.uploadBytes!, received: r.downloadBytes!, seconds: r.seconds!, requestMicros: r.requestMicros ?? [], handshakes: r.connections!, otherConnections: 0 };
     },
   };
 }
@@ -288,9 +295,11 @@ async function measureOnce(tool: Tool, measure: Measure): Promise<Figures> {
     const serverCpuS = cpuOf(server.pid) - cpu0;
     const problem = byteCountProblem(ask, { clientSent: c.sent, clientReceived: c.received, serverSent: s.sent, serverReceived: s.received });
     if (problem) throw new Error(`byte counts: ${problem}`);
-    if (s.connections !== ask.connections || c.handshakes < (measure === 'handshakes' ? HANDSHAKES : 1)) {
-      throw new Error(`connections: the server accepted ${s.connections}, the client completed ${c.handshakes}, asked ${ask.connections}`);
-    }
+    const wrong = connectionCountProblem(
+      { connections: ask.connections, completed: measure === 'handshakes' ? HANDSHAKES : 1 },
+      { serverAccepted: s.connections, clientCompleted: c.handshakes, clientOther: c.otherConnections },
+    );
+    if (wrong) throw new Error(`connections: ${wrong}`);
     const moved = (ask.sent + ask.received) / GIB;
     if (measure === 'download' || measure === 'upload') {
       // clientCpuSPerGiB is completed from clientCpuS once the start-up cost is known.
@@ -311,7 +320,10 @@ async function measureOnce(tool: Tool, measure: Measure): Promise<Figures> {
 // --- the run
 const host = describeHost();
 const hardware = `${host.cpu.model} x${host.cpu.count} (${host.cpu.availableParallelism} available), Linux ${host.identity.kernel}, loopback MTU ${host.loopbackMtu ?? '-'}`;
-console.log(`stoq-bench beside other QUIC perf tools on ${hardware}`);
+// Other work on the host adds noise to every figure: the load average (1, 5, 15 minutes) at the start
+// and at the end says how busy the host was.
+const loadAtStart = loadavg();
+console.log(`stoq-bench beside other QUIC perf tools on ${hardware}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
 console.log(
   `method: ${ROUNDS} interleaved rounds, tool order rotating; server pinned to CPU ${SERVER_CPU}, client to CPU ${CLIENT_CPU}, separate processes, [::1]; ` +
     `UDP payload ${PAYLOAD} B (no path MTU discovery), CUBIC; transfers of ${BYTES} B on one connection; ${REQUESTS} sequential 64-byte round trips; ` +
@@ -395,7 +407,9 @@ try {
     tools: TOOLS,
   };
   const hostReport = { cpu: host.cpu.model, cpus: host.cpu.count, availableParallelism: host.cpu.availableParallelism, kernel: host.identity.kernel, loopbackMtu: host.loopbackMtu, fingerprint: host.fingerprint, versions: host.versions };
-  writeFileAtomic(OUT, `${JSON.stringify({ date: new Date().toISOString(), hardware: hostReport, method, results, failures }, null, 2)}\n`);
+  const loadAverage = { start: loadAtStart, end: loadavg() };
+  console.log(`load average at the end ${loadAverage.end.map((l) => l.toFixed(2)).join(' ')}`);
+  writeFileAtomic(OUT, `${JSON.stringify({ date: new Date().toISOString(), hardware: hostReport, loadAverage, method, results, failures }, null, 2)}\n`);
   console.log(`results written to ${OUT}`);
   process.exitCode = failures.length > 0 ? 3 : 0;
 } finally {

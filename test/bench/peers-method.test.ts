@@ -1,8 +1,8 @@
-// The pure parts of bench/peers.ts: /proc/PID/stat parsing (proc(5)), the byte-count check, median and
-// spread over rounds.
+// The pure parts of bench/peers.ts: /proc/PID/stat parsing (proc(5)), the byte- and connection-count
+// checks, median and spread over rounds.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { byteCountProblem, parseProcStat, ratioOf, spreadOf } from '../../bench/peers-method.js';
+import { byteCountProblem, connectionCountProblem, parseProcStat, ratioOf, spreadOf } from '../../bench/peers-method.js';
 
 describe('parseProcStat', () => {
   it('reads utime+stime and cutime+cstime (fields 14-17) in ticks', () => {
@@ -47,6 +47,25 @@ describe('byteCountProblem', () => {
   });
   it('does not trust a count that is missing', () => {
     expect(byteCountProblem(asked, { clientSent: 64, clientReceived: undefined as unknown as number, serverSent: 1000, serverReceived: 64 })).toMatch(/client received undefined B/);
+  });
+});
+
+describe('connectionCountProblem', () => {
+  it("passes the connections asked, with the client's other connections (stoq-bench's view) on the server's count", () => {
+    expect(connectionCountProblem({ connections: 1, completed: 1 }, { serverAccepted: 1, clientCompleted: 1, clientOther: 0 })).toBeNull();
+    expect(connectionCountProblem({ connections: 1, completed: 1 }, { serverAccepted: 2, clientCompleted: 1, clientOther: 1 })).toBeNull();
+    expect(connectionCountProblem({ connections: 200, completed: 200 }, { serverAccepted: 201, clientCompleted: 200, clientOther: 1 })).toBeNull();
+  });
+  it('fails a connection the server accepted that the client does not account for, and one it missed', () => {
+    expect(connectionCountProblem({ connections: 1, completed: 1 }, { serverAccepted: 2, clientCompleted: 1, clientOther: 0 })).toBe(
+      'the server accepted 2, the client completed 1, asked 1',
+    );
+    expect(connectionCountProblem({ connections: 1, completed: 1 }, { serverAccepted: 1, clientCompleted: 1, clientOther: 1 })).toBe(
+      'the server accepted 1, the client completed 1, asked 1 (and 1 other connection(s) of the client)',
+    );
+  });
+  it('fails a client that completed fewer handshakes than asked', () => {
+    expect(connectionCountProblem({ connections: 200, completed: 200 }, { serverAccepted: 200, clientCompleted: 199, clientOther: 0 })).toMatch(/client completed 199/);
   });
 });
 

@@ -284,19 +284,22 @@ impl Slot {
         }
         // A stopped reply ends when the server's RESET_STREAM arrives (RFC 9000 §3.5), or after a bounded
         // wait: the connection must stay open long enough for the STOP_SENDING frame to leave.
-        let now = Instant::now();
-        s.flows.retain(|_, f| {
-            let done = f.fin_sent
-                && f.stopped_at.is_some_and(|t| {
-                    now >= t + STOP_LINGER || f.reply_id.is_none_or(|reply| conn.stream_finished(reply))
-                });
-            if done {
-                result.streams_completed += 1;
+        // Only stopped replies linger (`linger_until` is set while any does): no clock read otherwise.
+        if s.linger_until.is_some() {
+            let now = Instant::now();
+            s.flows.retain(|_, f| {
+                let done = f.fin_sent
+                    && f.stopped_at.is_some_and(|t| {
+                        now >= t + STOP_LINGER || f.reply_id.is_none_or(|reply| conn.stream_finished(reply))
+                    });
+                if done {
+                    result.streams_completed += 1;
+                }
+                !done
+            });
+            if s.flows.values().all(|f| f.stopped_at.is_none()) {
+                s.linger_until = None;
             }
-            !done
-        });
-        if s.flows.values().all(|f| f.stopped_at.is_none()) {
-            s.linger_until = None;
         }
         result.bytes_received += received;
         meter.bytes_received += received;

@@ -380,20 +380,25 @@ impl Worker {
                 Ok(n) => n,
                 Err(_) => return,
             };
-            if let Some(conn) = slot.conn.as_mut() {
-                let mut heard = false;
-                for (k, m) in meta[..n].iter().enumerate() {
-                    let data = &mut rx[k * RECV_SLOT_BYTES..k * RECV_SLOT_BYTES + m.len];
-                    for seg in data.chunks_mut(m.stride.max(1)) {
-                        // Late packets of a connection this slot already closed are not this one's.
-                        let ours = addressed_to(seg, conn.source_id().as_ref());
-                        heard |= ours && conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local }).is_ok();
-                    }
+            let mut heard = false;
+            for (k, m) in meta[..n].iter().enumerate() {
+                let Some(conn) = slot.conn.as_mut() else { break };
+                let data = &mut rx[k * RECV_SLOT_BYTES..k * RECV_SLOT_BYTES + m.len];
+                for seg in data.chunks_mut(m.stride.max(1)) {
+                    // Late packets of a connection this slot already closed are not this one's.
+                    let ours = addressed_to(seg, conn.source_id().as_ref());
+                    heard |= ours && conn.recv(seg, quiche::RecvInfo { from: m.addr, to: slot.sock.local }).is_ok();
                 }
-                // One clock read per batch, not per packet: the batch arrived together.
-                if heard {
-                    slot.heard_at = Some(Instant::now());
+                // Replies are read as each datagram (a GRO batch of up to 64 KiB) is taken in, not once
+                // the socket is drained: quiche's stream buffers then hold one datagram's data at most,
+                // freed while still in cache, instead of up to a whole socket buffer.
+                if conn.is_established() && slot.closing.is_none() {
+                    slot.read_replies(&mut self.meter, &self.plan);
                 }
+            }
+            // One clock read per batch, not per packet: the batch arrived together.
+            if heard {
+                slot.heard_at = Some(Instant::now());
             }
             // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.
             if n < RECV_BATCH {

@@ -9,7 +9,7 @@
 // - the server's CPU time per round trip (one 64-byte request in flight on one connection) while N idle
 //   connections are held open by another client (examples/idle_holder.rs, quiche), and its ratio to the
 //   same with none; the server's CPU time per second with the idle connections alone (no round trips); the
-//   server's resident set per idle connection. Every server has the clients' 30 s idle timeout (its own
+//   server's resident set per idle connection. These servers have the clients' 30 s idle timeout (the
 //   default, 5 s, would end the first connections held while the last are still being opened, and their
 //   ending would be counted as the round trips' cost); the holder must report every connection still open
 //   when the round trips are over, or the figure is not taken;
@@ -22,7 +22,7 @@
 //   node --import ./bench/register.js bench/scaling.ts [--rounds 3] [--seconds 2] [--out FILE]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { median } from '../src/stats/index.js';
@@ -112,9 +112,10 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-async function startServer(): Promise<Server> {
-  const idleMs = String(settings.idleTimeoutNs / 1e6);
-  const child = track(spawn('taskset', ['-c', SERVER_CPU, ENGINE, 'server', '--listen', '[::1]:0', '--threads', '1', '--idle-timeout-ms', idleMs], { stdio: ['ignore', 'pipe', 'inherit'] }));
+/** A fresh server, pinned; with `idleTimeoutNs`, its own idle timeout (otherwise the engine's default, 5 s). */
+async function startServer(idleTimeoutNs?: number): Promise<Server> {
+  const idle = idleTimeoutNs === undefined ? [] : ['--idle-timeout-ms', String(idleTimeoutNs / 1e6)];
+  const child = track(spawn('taskset', ['-c', SERVER_CPU, ENGINE, 'server', '--listen', '[::1]:0', '--threads', '1', ...idle], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const m = await lineOf(child, /^listening on (\S+)/, 'stoq-engine server');
   return { child, address: m[1], baseline: memory(child.pid!).rss };
 }
@@ -177,7 +178,12 @@ function steadyGoodput(r: EngineResult, fromNs: number): number {
   return (whole.reduce((t, i) => t + i.bytesReceived, 0) * 8) / (ns / 1e9);
 }
 const hardware = `${cpus()[0]?.model.trim()} x${cpus().length}, Linux ${release()}`;
-console.log(`connection scaling on ${hardware}; server on CPU ${SERVER_CPU}, client on CPU ${CLIENT_CPU}; ${ROUNDS} interleaved rounds of ${SECONDS} s; median [min, max]`);
+// Other work on the host shares the two cores: its load average (1, 5, 15 min) is recorded with the figures.
+const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+const loadBefore = load();
+console.log(
+  `connection scaling on ${hardware}; server on CPU ${SERVER_CPU}, client on CPU ${CLIENT_CPU}; ${ROUNDS} interleaved rounds of ${SECONDS} s; median [min, max]; load average ${loadBefore.join(' ')}`,
+);
 
 type Series = number[];
 const span = (v: Series) => ({ median: median(v), min: Math.min(...v), max: Math.max(...v), values: v });
@@ -226,7 +232,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const perRoundTrip = new Map<number, number>();
   for (let k = 0; k < IDLE_COUNTS.length; k++) {
     const n = IDLE_COUNTS[(k + round) % IDLE_COUNTS.length];
-    const server = await startServer();
+    const server = await startServer(settings.idleTimeoutNs);
     let holder: ChildProcess | undefined;
     if (n > 0) {
       holder = track(spawn('taskset', ['-c', CLIENT_CPU, HOLDER, '--target', server.address, '--connections', String(n), '--seconds', String(SECONDS * 4)], { stdio: ['pipe', 'pipe', 'inherit'] }));
@@ -296,9 +302,10 @@ for (const t of [1, 2]) console.log(`${t} thread(s): ${range(threads.get(t)!.goo
 const results = {
   date: new Date().toISOString(),
   hardware,
+  loadAverage: { before: loadBefore, after: load() },
   command: `node --import ./bench/register.js bench/scaling.ts ${args.join(' ')}`.trim(),
   method:
-    `stoq-engine server (1 thread, taskset -c ${SERVER_CPU}, idle timeout ${settings.idleTimeoutNs / 1e9} s) and stoq-engine run (taskset -c ${CLIENT_CPU}) as separate processes over [::1]; ` +
+    `stoq-engine server (1 thread, taskset -c ${SERVER_CPU}; with idle connections, idle timeout ${settings.idleTimeoutNs / 1e9} s) and stoq-engine run (taskset -c ${CLIENT_CPU}) as separate processes over [::1]; ` +
     `memory and CPU from /proc (per GiB: /proc/PID/stat; idle connections: /proc/PID/task/*/schedstat, every holder connection checked open after the round trips); ${ROUNDS} interleaved rounds, rotating order`,
   rounds: ROUNDS,
   seconds: SECONDS,
@@ -329,4 +336,4 @@ const results = {
 };
 mkdirSync(`${root}bench/results`, { recursive: true });
 writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nresults written to ${OUT}`);
+console.log(`\nload average ${results.loadAverage.after.join(' ')}; results written to ${OUT}`);

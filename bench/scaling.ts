@@ -8,7 +8,11 @@
 //   set above that of the one-connection run of the same round, divided by the connections added;
 // - the server's CPU time per round trip (one 64-byte request in flight on one connection) while N idle
 //   connections are held open by another client (examples/idle_holder.rs, quiche), and its ratio to the
-//   same with none; the server's resident set per idle connection;
+//   same with none; the server's CPU time per second with the idle connections alone (no round trips); the
+//   server's resident set per idle connection. These servers have the clients' 30 s idle timeout (the
+//   default, 5 s, would end the first connections held while the last are still being opened, and their
+//   ending would be counted as the round trips' cost); the holder must report every connection still open
+//   when the round trips are over, or the figure is not taken;
 // - client threads: ten download connections on one client thread and on two (client pinned to CPU 1),
 //   against one pinned server thread.
 //
@@ -17,8 +21,8 @@
 //
 //   node --import ./bench/register.js bench/scaling.ts [--rounds 3] [--seconds 2] [--out FILE]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { median } from '../src/stats/index.js';
@@ -54,10 +58,26 @@ function memory(pid: number): { rss: number; hwm: number } {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
-/** A process's CPU time so far (user + system), ns (/proc/PID/stat). */
+/** A process's CPU time so far (user + system), ns (/proc/PID/stat, in clock ticks: its exited threads included). */
 function cpuNs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_NS;
+}
+
+/**
+ * The CPU time its threads have run so far, ns (/proc/PID/task/TID/schedstat, the scheduler's own count: no
+ * tick rounding). Exited threads are not counted: for a process whose threads live as long as it does.
+ */
+function runNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that exited between the listing and the read
+    }
+  }
+  return ns;
 }
 
 /** The first line of a child's stdout that matches. */
@@ -92,8 +112,10 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-async function startServer(): Promise<Server> {
-  const child = track(spawn('taskset', ['-c', SERVER_CPU, ENGINE, 'server', '--listen', '[::1]:0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+/** A fresh server, pinned; with `idleTimeoutNs`, its own idle timeout (otherwise the engine's default, 5 s). */
+async function startServer(idleTimeoutNs?: number): Promise<Server> {
+  const idle = idleTimeoutNs === undefined ? [] : ['--idle-timeout-ms', String(idleTimeoutNs / 1e6)];
+  const child = track(spawn('taskset', ['-c', SERVER_CPU, ENGINE, 'server', '--listen', '[::1]:0', '--threads', '1', ...idle], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const m = await lineOf(child, /^listening on (\S+)/, 'stoq-engine server');
   return { child, address: m[1], baseline: memory(child.pid!).rss };
 }
@@ -156,14 +178,23 @@ function steadyGoodput(r: EngineResult, fromNs: number): number {
   return (whole.reduce((t, i) => t + i.bytesReceived, 0) * 8) / (ns / 1e9);
 }
 const hardware = `${cpus()[0]?.model.trim()} x${cpus().length}, Linux ${release()}`;
-console.log(`connection scaling on ${hardware}; server on CPU ${SERVER_CPU}, client on CPU ${CLIENT_CPU}; ${ROUNDS} interleaved rounds of ${SECONDS} s; median [min, max]`);
+// Other work on the host shares the two cores: its load average (1, 5, 15 min) is recorded with the figures.
+const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+const loadBefore = load();
+console.log(
+  `connection scaling on ${hardware}; server on CPU ${SERVER_CPU}, client on CPU ${CLIENT_CPU}; ${ROUNDS} interleaved rounds of ${SECONDS} s; median [min, max]; load average ${loadBefore.join(' ')}`,
+);
 
 type Series = number[];
 const span = (v: Series) => ({ median: median(v), min: Math.min(...v), max: Math.max(...v), values: v });
 const scale = new Map<number, Record<'errored' | 'goodput' | 'ratio' | 'clientCpu' | 'serverCpu' | 'clientMem' | 'serverMem', Series>>(
   COUNTS.map((n) => [n, { errored: [], goodput: [], ratio: [], clientCpu: [], serverCpu: [], clientMem: [], serverMem: [] }]),
 );
-const idle = new Map<number, Record<'cpuPerRoundTrip' | 'ratio' | 'serverMem', Series>>(IDLE_COUNTS.map((n) => [n, { cpuPerRoundTrip: [], ratio: [], serverMem: [] }]));
+const idle = new Map<number, Record<'cpuPerRoundTrip' | 'ratio' | 'idleCpu' | 'serverMem', Series>>(
+  IDLE_COUNTS.map((n) => [n, { cpuPerRoundTrip: [], ratio: [], idleCpu: [], serverMem: [] }]),
+);
+/** How long the server's CPU time is read with the idle connections alone. */
+const IDLE_WINDOW_MS = 1000;
 const threads = new Map<number, Record<'goodput' | 'ratio', Series>>([1, 2].map((t) => [t, { goodput: [], ratio: [] }]));
 const durationNs = SECONDS * 1e9;
 // Every run with the same transport settings; a 30 s idle timeout, so that a connection starved for a few
@@ -201,7 +232,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const perRoundTrip = new Map<number, number>();
   for (let k = 0; k < IDLE_COUNTS.length; k++) {
     const n = IDLE_COUNTS[(k + round) % IDLE_COUNTS.length];
-    const server = await startServer();
+    const server = await startServer(settings.idleTimeoutNs);
     let holder: ChildProcess | undefined;
     if (n > 0) {
       holder = track(spawn('taskset', ['-c', CLIENT_CPU, HOLDER, '--target', server.address, '--connections', String(n), '--seconds', String(SECONDS * 4)], { stdio: ['pipe', 'pipe', 'inherit'] }));
@@ -210,16 +241,24 @@ for (let round = 0; round < ROUNDS; round++) {
       await new Promise((r) => setTimeout(r, 200));
     }
     const held = memory(server.child.pid!).rss;
-    const before = cpuNs(server.child.pid!);
+    const quiet = runNs(server.child.pid!);
+    await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+    const before = runNs(server.child.pid!);
     const c = await client(server, { kind: 'latency', connections: 1, durationNs, settings });
-    const serverCpu = cpuNs(server.child.pid!) - before;
-    holder?.stdin!.end();
-    if (holder) await new Promise((r) => holder.on('exit', r));
+    const serverCpu = runNs(server.child.pid!) - before;
+    if (holder) {
+      const open = lineOf(holder, /^open (\d+)/, 'idle_holder');
+      holder.stdin!.end();
+      const still = Number((await open)[1]);
+      await new Promise((r) => (holder.exitCode === null ? holder.on('exit', r) : r(null)));
+      if (still !== n) throw new Error(`${n} idle connections: ${still} still open after the round trips; the figure would not be of ${n}`);
+    }
     await stopServer(server);
     const trips = c.result.totals.completed;
     if (!(trips > 0)) throw new Error(`${n} idle connections: no round trip completed`);
     perRoundTrip.set(n, serverCpu / trips);
     idle.get(n)!.cpuPerRoundTrip.push(serverCpu / trips);
+    idle.get(n)!.idleCpu.push((before - quiet) / (IDLE_WINDOW_MS / 1000));
     if (n > 0) idle.get(n)!.serverMem.push((held - server.baseline) / n);
   }
   for (const n of IDLE_COUNTS) idle.get(n)!.ratio.push(perRoundTrip.get(n)! / perRoundTrip.get(0)!);
@@ -248,10 +287,14 @@ for (const n of COUNTS) {
       `memory per connection client ${range(s.clientMem, formatBytes)}, server ${range(s.serverMem, formatBytes)}; connections errored ${s.errored.join(', ')}`,
   );
 }
-console.log('\nserver CPU per round trip (one 64-byte request in flight) with N idle connections held open');
+const msPerS = (v: number) => `${(v / 1e6).toFixed(2)} ms/s`;
+console.log('\nserver CPU per round trip (one 64-byte request in flight; /proc schedstat) with N idle connections held open; server CPU per second with the idle connections alone');
 for (const n of IDLE_COUNTS) {
   const s = idle.get(n)!;
-  console.log(`${String(n).padStart(5)} idle: ${range(s.cpuPerRoundTrip, us)}, ${range(s.ratio, x)} of none; server memory per idle connection ${range(s.serverMem, formatBytes)}`);
+  console.log(
+    `${String(n).padStart(5)} idle: ${range(s.cpuPerRoundTrip, us)}, ${range(s.ratio, x)} of none; alone ${range(s.idleCpu, msPerS)}; ` +
+      `server memory per idle connection ${range(s.serverMem, formatBytes)}`,
+  );
 }
 console.log('\n10 download connections, client threads (client on CPU 1, one server thread on CPU 0)');
 for (const t of [1, 2]) console.log(`${t} thread(s): ${range(threads.get(t)!.goodput, formatRate)}, ${range(threads.get(t)!.ratio, x)} of one`);
@@ -259,8 +302,11 @@ for (const t of [1, 2]) console.log(`${t} thread(s): ${range(threads.get(t)!.goo
 const results = {
   date: new Date().toISOString(),
   hardware,
+  loadAverage: { before: loadBefore, after: load() },
   command: `node --import ./bench/register.js bench/scaling.ts ${args.join(' ')}`.trim(),
-  method: `stoq-engine server (1 thread, taskset -c ${SERVER_CPU}) and stoq-engine run (taskset -c ${CLIENT_CPU}) as separate processes over [::1]; memory and CPU from /proc; ${ROUNDS} interleaved rounds, rotating order`,
+  method:
+    `stoq-engine server (1 thread, taskset -c ${SERVER_CPU}; with idle connections, idle timeout ${settings.idleTimeoutNs / 1e9} s) and stoq-engine run (taskset -c ${CLIENT_CPU}) as separate processes over [::1]; ` +
+    `memory and CPU from /proc (per GiB: /proc/PID/stat; idle connections: /proc/PID/task/*/schedstat, every holder connection checked open after the round trips); ${ROUNDS} interleaved rounds, rotating order`,
   rounds: ROUNDS,
   seconds: SECONDS,
   download: COUNTS.map((n) => {
@@ -278,10 +324,16 @@ const results = {
   }),
   idle: IDLE_COUNTS.map((n) => {
     const s = idle.get(n)!;
-    return { idleConnections: n, serverCpuNsPerRoundTrip: span(s.cpuPerRoundTrip), ratioToNone: span(s.ratio), serverRssPerIdleConnectionBytes: n > 0 ? span(s.serverMem) : null };
+    return {
+      idleConnections: n,
+      serverCpuNsPerRoundTrip: span(s.cpuPerRoundTrip),
+      ratioToNone: span(s.ratio),
+      serverCpuNsPerSecondIdle: span(s.idleCpu),
+      serverRssPerIdleConnectionBytes: n > 0 ? span(s.serverMem) : null,
+    };
   }),
   clientThreads: [1, 2].map((t) => ({ threads: t, connections: 10, goodputBps: span(threads.get(t)!.goodput), ratioToOne: span(threads.get(t)!.ratio) })),
 };
 mkdirSync(`${root}bench/results`, { recursive: true });
 writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nresults written to ${OUT}`);
+console.log(`\nload average ${results.loadAverage.after.join(' ')}; results written to ${OUT}`);

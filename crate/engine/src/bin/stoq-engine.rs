@@ -3,14 +3,17 @@
 //!
 //! ```text
 //! stoq-engine run SCENARIO_JSON [--target ADDR] [--interval-ms N]   (no target: embedded server on [::1])
-//! stoq-engine server [--listen ADDR] [--threads N]
+//! stoq-engine server [--listen ADDR] [--threads N] [--idle-timeout-ms MS]
 //! ```
 //! `run` prints one JSON object per interval, then the result (without raw samples) as the last line.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use stoq_engine::{parse_address, run, AddressUse, Cancel, RunOptions, Scenario, Server, ServerAccess, ServerOptions};
+use stoq_engine::scenario::limit;
+use stoq_engine::{
+    parse_address, run, AddressUse, Cancel, RunOptions, Scenario, Server, ServerAccess, ServerOptions, Settings,
+};
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
@@ -21,7 +24,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run_command(&args),
         Some("server") => server_command(&args),
-        _ => Err("usage: stoq-engine run SCENARIO_JSON [--target ADDR] [--interval-ms N] | server [--listen ADDR] [--threads N]".to_string()),
+        _ => Err("usage: stoq-engine run SCENARIO_JSON [--target ADDR] [--interval-ms N] | server [--listen ADDR] [--threads N] [--idle-timeout-ms MS]".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,9 +75,22 @@ fn run_command(args: &[String]) -> Result<(), String> {
 
 fn server_command(args: &[String]) -> Result<(), String> {
     let listen = flag(args, "--listen").unwrap_or("[::]:4433");
+    // The server's own idle timeout: the shorter of the two sides' is the connection's (RFC 9000 §10.1).
+    let mut settings = Settings::default();
+    if let Some(ms) = flag(args, "--idle-timeout-ms") {
+        let l = limit("settings.idleTimeoutNs");
+        let (min, max) = (l.min / 1_000_000, l.max / 1_000_000);
+        settings.idle_timeout_ns = ms
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| (min..=max).contains(ms))
+            .ok_or(format!("--idle-timeout-ms must be a whole number from {min} to {max}, got {ms:?}"))?
+            * 1_000_000;
+    }
     let options = ServerOptions {
         listen: parse_address(listen, AddressUse::Listen).map_err(|e| format!("--listen {}", e.message()))?,
         threads: flag(args, "--threads").unwrap_or("1").parse().map_err(|_| "bad --threads")?,
+        settings,
         ..ServerOptions::default()
     };
     let server = Server::start(options).map_err(|e| e.to_string())?;

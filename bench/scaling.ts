@@ -2,7 +2,9 @@
 // CPU 0, client on CPU 1), both the plain-Rust engine (`stoq-engine server`, `stoq-engine run`):
 //
 // - aggregate download goodput at 1, 10, 100, 1,000 and 5,000 concurrent connections, and its ratio to one
-//   connection's in the same round; the client's and the server's CPU seconds per GiB (from /proc);
+//   connection's in the same round, counted once every connection's handshake completed (the client opens
+//   them with a bounded number of handshakes under way, so the last ones start after the first transfers);
+//   when the last handshake completed; the client's and the server's CPU seconds per GiB (from /proc);
 // - memory per connection, each side apart: the server's resident set at its peak above its resident set
 //   before the run, divided by the connections (a fresh server per measurement); the client's peak resident
 //   set above that of the one-connection run of the same round, divided by the connections added;
@@ -21,6 +23,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { cpus, release, tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { engineSpec } from '../src/native.js';
 import { median } from '../src/stats/index.js';
 import { formatBytes, formatRate } from '../src/units.js';
 
@@ -32,6 +35,7 @@ const ROUNDS = opt('rounds', 3);
 const SECONDS = opt('seconds', 2);
 const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : `${root}bench/results/scaling-latest.json`;
 const COUNTS = [1, 10, 100, 1000, 5000];
+const HANDSHAKES_IN_FLIGHT = engineSpec().handshakesInFlight;
 const IDLE_COUNTS = [0, 1000, 5000];
 const SERVER_CPU = '0';
 const CLIENT_CPU = '1';
@@ -111,7 +115,7 @@ interface EngineResult {
   durationNs: number;
   totals: { bytesReceived: number; completed: number };
   intervals: { startNs: number; endNs: number; bytesReceived: number }[];
-  connections: { state: string }[];
+  connections: { state: string; connectNs?: number | null; handshakeNs?: number | null }[];
   error?: { message: string } | null;
 }
 
@@ -145,14 +149,22 @@ async function client(server: Server, scenario: object, errorsAllowed = false): 
 
 const GIB = 2 ** 30;
 const INTERVAL_MS = 250;
-/** The handshakes' time before a download's goodput counts: 0.5 s, and 0.5 ms per connection. */
-const warmUpNs = (n: number) => Math.ceil((0.5e9 + n * 0.5e6) / (INTERVAL_MS * 1e6)) * INTERVAL_MS * 1e6;
+/** Time allowed for the handshakes before the measured seconds: 0.5 s, and 4 ms per connection. */
+const warmUpNs = (n: number) => Math.ceil((0.5e9 + n * 4e6) / (INTERVAL_MS * 1e6)) * INTERVAL_MS * 1e6;
 
-/** Steady goodput, bit/s: the client's bytes received in the whole intervals after the warm-up. */
-function steadyGoodput(r: EngineResult, fromNs: number): number {
+/** When the last connection's handshake completed, ns since the run started (null: none completed). */
+function establishedNs(r: EngineResult): number | null {
+  const done = r.connections.filter((c) => c.connectNs != null && c.handshakeNs != null).map((c) => c.connectNs! + c.handshakeNs!);
+  return done.length ? Math.max(...done) : null;
+}
+
+/** Steady goodput, bit/s: the client's bytes received in the whole intervals that start once every
+ *  connection that completed its handshake had (a failed one is counted apart, as errored). */
+function steadyGoodput(r: EngineResult, what: string): number {
+  const fromNs = establishedNs(r) ?? Infinity;
   const whole = r.intervals.filter((i) => i.startNs >= fromNs && i.endNs - i.startNs === INTERVAL_MS * 1e6);
   const ns = whole.reduce((t, i) => t + i.endNs - i.startNs, 0);
-  if (ns === 0) throw new Error('no whole interval after the warm-up');
+  if (ns === 0) throw new Error(`${what}: no whole interval after the last handshake (at ${fromNs / 1e9} s)`);
   return (whole.reduce((t, i) => t + i.bytesReceived, 0) * 8) / (ns / 1e9);
 }
 const hardware = `${cpus()[0]?.model.trim()} x${cpus().length}, Linux ${release()}`;
@@ -160,8 +172,8 @@ console.log(`connection scaling on ${hardware}; server on CPU ${SERVER_CPU}, cli
 
 type Series = number[];
 const span = (v: Series) => ({ median: median(v), min: Math.min(...v), max: Math.max(...v), values: v });
-const scale = new Map<number, Record<'errored' | 'goodput' | 'ratio' | 'clientCpu' | 'serverCpu' | 'clientMem' | 'serverMem', Series>>(
-  COUNTS.map((n) => [n, { errored: [], goodput: [], ratio: [], clientCpu: [], serverCpu: [], clientMem: [], serverMem: [] }]),
+const scale = new Map<number, Record<'errored' | 'established' | 'goodput' | 'ratio' | 'clientCpu' | 'serverCpu' | 'clientMem' | 'serverMem', Series>>(
+  COUNTS.map((n) => [n, { errored: [], established: [], goodput: [], ratio: [], clientCpu: [], serverCpu: [], clientMem: [], serverMem: [] }]),
 );
 const idle = new Map<number, Record<'cpuPerRoundTrip' | 'ratio' | 'serverMem', Series>>(IDLE_COUNTS.map((n) => [n, { cpuPerRoundTrip: [], ratio: [], serverMem: [] }]));
 const threads = new Map<number, Record<'goodput' | 'ratio', Series>>([1, 2].map((t) => [t, { goodput: [], ratio: [] }]));
@@ -186,7 +198,8 @@ for (let round = 0; round < ROUNDS; round++) {
     const bytes = c.result.totals.bytesReceived;
     if (!(bytes > 0)) throw new Error(`${n} connections: no byte received`);
     const s = scale.get(n)!;
-    goodput.set(n, steadyGoodput(c.result, warmUpNs(n)));
+    goodput.set(n, steadyGoodput(c.result, `${n} connections`));
+    s.established.push(establishedNs(c.result)! / 1e9);
     peak.set(n, c.peakRss);
     s.goodput.push(goodput.get(n)!);
     s.errored.push(c.result.connections.filter((x) => x.state !== 'completed').length);
@@ -228,7 +241,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const server = await startServer();
     const c = await client(server, { kind: 'download', connections: 10, durationNs: warmUpNs(10) + durationNs, settings: { ...settings, threads: t } });
     await stopServer(server);
-    byThreads.set(t, steadyGoodput(c.result, warmUpNs(10)));
+    byThreads.set(t, steadyGoodput(c.result, `${t} client threads`));
   }
   for (const t of [1, 2]) {
     threads.get(t)!.goodput.push(byThreads.get(t)!);
@@ -240,11 +253,15 @@ const range = (v: Series, f: (x: number) => string) => (v.length ? `${f(median(v
 const x = (v: number) => `${v.toFixed(2)}x`;
 const us = (v: number) => `${(v / 1000).toFixed(1)} us`;
 const sPerGiB = (v: number) => `${v.toFixed(2)} s/GiB`;
-console.log('\ndownload, N connections: aggregate goodput (client-received, whole intervals after the warm-up), ratio to 1 connection, CPU per GiB (whole run) and memory per connection of each side');
+const sec = (v: number) => `${v.toFixed(2)} s`;
+console.log(
+  `\ndownload, N connections (at most ${HANDSHAKES_IN_FLIGHT} handshakes under way): aggregate goodput (client-received, whole intervals after the last handshake), ratio to 1 connection, ` +
+    'when the last handshake completed, CPU per GiB (whole run) and memory per connection of each side',
+);
 for (const n of COUNTS) {
   const s = scale.get(n)!;
   console.log(
-    `${String(n).padStart(5)}: ${range(s.goodput, formatRate)}, ${range(s.ratio, x)}; CPU client ${range(s.clientCpu, sPerGiB)}, server ${range(s.serverCpu, sPerGiB)}; ` +
+    `${String(n).padStart(5)}: ${range(s.goodput, formatRate)}, ${range(s.ratio, x)}; all established at ${range(s.established, sec)}; CPU client ${range(s.clientCpu, sPerGiB)}, server ${range(s.serverCpu, sPerGiB)}; ` +
       `memory per connection client ${range(s.clientMem, formatBytes)}, server ${range(s.serverMem, formatBytes)}; connections errored ${s.errored.join(', ')}`,
   );
 }
@@ -260,7 +277,8 @@ const results = {
   date: new Date().toISOString(),
   hardware,
   command: `node --import ./bench/register.js bench/scaling.ts ${args.join(' ')}`.trim(),
-  method: `stoq-engine server (1 thread, taskset -c ${SERVER_CPU}) and stoq-engine run (taskset -c ${CLIENT_CPU}) as separate processes over [::1]; memory and CPU from /proc; ${ROUNDS} interleaved rounds, rotating order`,
+  method: `stoq-engine server (1 thread, taskset -c ${SERVER_CPU}) and stoq-engine run (taskset -c ${CLIENT_CPU}) as separate processes over [::1]; the client opens connections with at most ${HANDSHAKES_IN_FLIGHT} handshakes under way, goodput counted from the last handshake on; memory and CPU from /proc; ${ROUNDS} interleaved rounds, rotating order`,
+  handshakesInFlight: HANDSHAKES_IN_FLIGHT,
   rounds: ROUNDS,
   seconds: SECONDS,
   download: COUNTS.map((n) => {
@@ -268,6 +286,7 @@ const results = {
     return {
       connections: n,
       connectionsErrored: s.errored,
+      lastHandshakeSeconds: span(s.established),
       goodputBps: span(s.goodput),
       ratioToOne: span(s.ratio),
       clientCpuSecondsPerGiB: span(s.clientCpu),

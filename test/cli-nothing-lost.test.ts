@@ -239,7 +239,7 @@ describe('signals: the first stops and writes, more do not interrupt the writing
     }
     signalGroup(server.child, 'SIGTERM', 1);
     await once(server.child, 'exit');
-    const servers = await inBatches(10, 5, () => sh(`timeout --preserve-status 1 ${BENCH} server --listen '[::1]:0' --json`));
+    const servers = await inBatches(10, 5, () => sh(`timeout --preserve-status 3 ${BENCH} server --listen '[::1]:0' --json`));
     for (const s of servers) {
       expect(s.code, s.stderr).toBe(0);
       const events = records(s.stdout);

@@ -212,6 +212,11 @@ export interface EngineSpec {
    * Which latency percentiles a run reports: those its own sample can bound at `level`.
    */
   percentiles: PercentileRule;
+  /**
+   * Handshakes a client keeps under way at once: its connections open as earlier handshakes complete
+   * (a workload of handshakes keeps all its `connections` under way).
+   */
+  handshakesInFlight: number;
 }
 /**
  * What a scenario kind takes and how it behaves: the one declaration the engine checks scenarios
@@ -976,6 +981,12 @@ export interface ConnectionRecord {
    * as failed there).
    */
   streamsRejected: number | null;
+  /**
+   * When the slot's first connection opened, us since the run started: connections open as earlier
+   * handshakes complete, a bounded number under way at once. Absent when it never opened, and in a
+   * record from an engine that opened every connection at the start.
+   */
+  connectUs?: number;
   /**
    * Time from connect to handshake completion (the slot's first connection), us; null when the
    * handshake never completed.

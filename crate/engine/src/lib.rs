@@ -24,6 +24,7 @@ pub mod workload;
 pub use address::{parse_address, AddressUse};
 pub use client::{
     ensure_descriptors, run, Cancel, ConnectionResult, Pacing, RunOptions, RunResult, RunState, ServerAccess,
+    HANDSHAKES_IN_FLIGHT,
 };
 pub use error::{Error, ErrorCode, ErrorInfo, Result};
 pub use payload::{Connection, SharedBufs};

@@ -330,6 +330,11 @@ pub struct ConnectionRecord {
     /// as failed there).
     #[schemars(with = "Option<u64>")]
     pub streams_rejected: u64,
+    /// When the slot's first connection opened, us since the run started: connections open as earlier
+    /// handshakes complete, a bounded number under way at once. Absent when it never opened, and in a
+    /// record from an engine that opened every connection at the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_us: Option<f64>,
     /// Time from connect to handshake completion (the slot's first connection), us; null when the
     /// handshake never completed.
     pub handshake_us: Option<f64>,
@@ -990,6 +995,7 @@ impl From<&ConnectionResult> for ConnectionRecord {
             streams_completed: c.streams_completed,
             streams_failed: c.streams_failed,
             streams_rejected: c.streams_rejected,
+            connect_us: c.connect_ns.map(us),
             handshake_us: c.handshake_ns.map(us),
             client: ConnectionSideRecord::of(&c.counters, c.path.as_ref()),
         }

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::client::{DEFAULT_INTERVAL_NS, DEFAULT_SERVER_NAME};
+use crate::client::{DEFAULT_INTERVAL_NS, DEFAULT_SERVER_NAME, HANDSHAKES_IN_FLIGHT};
 use crate::error::ErrorCode;
 use crate::record::{Build, Percentile, PERCENTILES, PERCENTILE_LEVEL, SCHEMA_VERSION};
 use crate::scenario::{
@@ -38,6 +38,9 @@ pub struct EngineSpec {
     pub defaults: Defaults,
     /// Which latency percentiles a run reports: those its own sample can bound at `level`.
     pub percentiles: PercentileRule,
+    /// Handshakes a client keeps under way at once: its connections open as earlier handshakes complete
+    /// (a workload of handshakes keeps all its `connections` under way).
+    pub handshakes_in_flight: u32,
 }
 
 /// Every default the engine fills in.
@@ -132,6 +135,7 @@ pub fn engine_spec() -> EngineSpec {
                 handshake_timeout_ns: server.handshake_timeout.as_nanos() as u64,
             },
         },
+        handshakes_in_flight: HANDSHAKES_IN_FLIGHT as u32,
         percentiles: PercentileRule {
             level: PERCENTILE_LEVEL,
             min_samples: PERCENTILES

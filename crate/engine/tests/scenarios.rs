@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use stoq_engine::{Cancel, RunResult, RunState, ServerStats};
+use stoq_engine::{Cancel, RunResult, RunState, ServerStats, HANDSHAKES_IN_FLIGHT};
 
 const MIB: u64 = 1 << 20;
 const BOUND: Duration = Duration::from_secs(20);
@@ -250,6 +250,47 @@ fn a_multi_threaded_server_and_client_keep_exact_accounting() {
     check_server(&server, &r, 4, 16);
     let (st, _) = server.stop();
     assert_eq!(st.open_connections, 0, "{st:?}");
+}
+
+#[test]
+fn connections_beyond_the_handshakes_in_flight_open_as_handshakes_complete_and_move_exact_bytes() {
+    // Over two client threads, so that each worker's share of the bound is exercised too.
+    let n = HANDSHAKES_IN_FLIGHT as u64 + 44;
+    let bytes = n * 4000 + 7;
+    let server = server();
+    let json = format!(r#"{{"kind":"download","bytes":{bytes},"connections":{n},"settings":{{"threads":2}}}}"#);
+    let r = run_bounded(&scenario(&json), server.local_addr(), &Cancel::default(), BOUND);
+    check_completed(&r, n as usize);
+    assert_eq!(r.totals.bytes_received, bytes);
+    for c in &r.connections {
+        // The first `bytes % n` connections carry one byte more.
+        assert_eq!(c.bytes_received, 4000 + u64::from(u64::from(c.index) < 7), "{c:?}");
+        assert_eq!(c.streams_completed, 1, "{c:?}");
+    }
+    // Each connection's handshake spans [connect, connect + handshake]: never more than the bound at once.
+    let mut edges: Vec<(u64, i64)> = r
+        .connections
+        .iter()
+        .flat_map(|c| {
+            let at = c.connect_ns.expect("every connection opened");
+            [(at, 1), (at + c.handshake_ns.expect("every handshake completed"), -1)]
+        })
+        .collect();
+    // At one instant an end comes before a start: a slot opens when another's handshake is seen complete.
+    edges.sort();
+    let (mut under_way, mut most) = (0i64, 0i64);
+    for (_, d) in edges {
+        under_way += d;
+        most = most.max(under_way);
+    }
+    assert!(most <= HANDSHAKES_IN_FLIGHT as i64, "{most} handshakes under way at once");
+    let first_done = r.connections.iter().map(|c| c.connect_ns.unwrap() + c.handshake_ns.unwrap()).min().unwrap();
+    let opened_later = r.connections.iter().filter(|c| c.connect_ns.unwrap() >= first_done).count();
+    assert!(opened_later >= 44, "only {opened_later} connections opened after the first handshake completed");
+    // Above its Retry threshold the server asks some of them to validate their address: allowed here.
+    let st = server.stats();
+    assert_eq!((st.bytes_sent, st.accepted, st.streams), (bytes, n, n), "{st:?}");
+    assert_eq!((st.refused_prefix, st.refused_at_limit, st.shed), (0, 0, 0), "no Initial refused or shed: {st:?}");
 }
 
 #[test]

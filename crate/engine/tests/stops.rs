@@ -326,3 +326,25 @@ fn a_cancel_after_the_deadline_still_closes() {
     let st = wait_for_stats(&server, Duration::from_secs(3), |st| st.open_connections == 0);
     assert_eq!((st.open_connections, st.closed), (0, 4), "{st:?}");
 }
+
+#[test]
+fn connections_that_never_opened_before_the_stop_are_reported_with_the_reason() {
+    // A peer that never answers: no handshake completes, so only the first HANDSHAKES_IN_FLIGHT connections
+    // ever open; at the stop the others end as errored, each saying why, none left out of the result.
+    let silent = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let n = stoq_engine::HANDSHAKES_IN_FLIGHT + 3;
+    let s = scenario(&format!(r#"{{"kind":"download","durationNs":200000000,"connections":{n}}}"#));
+    let r = run_bounded(&s, silent.local_addr().unwrap(), &Cancel::default(), Duration::from_secs(10));
+    assert_eq!(r.state, RunState::Errored);
+    assert_eq!(r.connections.len(), n);
+    let (opened, unopened): (Vec<_>, Vec<_>) = r.connections.iter().partition(|c| c.connect_ns.is_some());
+    assert_eq!((opened.len(), unopened.len()), (stoq_engine::HANDSHAKES_IN_FLIGHT, 3));
+    for c in &r.connections {
+        assert_eq!(c.state, RunState::Errored, "{c:?}");
+        assert!(c.handshake_ns.is_none(), "{c:?}");
+        let message = &c.error.as_ref().expect("each says why").message;
+        let why =
+            if c.connect_ns.is_some() { "the handshake still unfinished" } else { "before this connection opened" };
+        assert!(message.contains(why), "{message}");
+    }
+}

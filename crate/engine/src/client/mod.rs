@@ -32,6 +32,7 @@ pub use descriptors::ensure_descriptors;
 pub use remote_view::{RemoteView, VIEW_WAIT};
 pub(crate) use slot::Slot;
 pub(crate) use worker::Meter;
+pub use worker::HANDSHAKES_IN_FLIGHT;
 use worker::{Worker, WorkerResult};
 
 pub struct RunOptions {
@@ -136,6 +137,9 @@ pub struct ConnectionResult {
     /// Streams the server refused with perf error 2 (rejected: e.g. above its largest response); not
     /// counted in `streams_failed`.
     pub streams_rejected: u64,
+    /// When the slot's first connection opened, ns since the run started; None when it never opened.
+    /// Connections open as earlier handshakes complete (`HANDSHAKES_IN_FLIGHT`), not all at the start.
+    pub connect_ns: Option<u64>,
     /// Time from connect to handshake completion (the first connection of the slot), ns.
     pub handshake_ns: Option<u64>,
     /// The client's counters of the slot's connections.

@@ -25,6 +25,8 @@ pub(crate) struct Slot {
     pub dirty: bool,
     /// In its worker's queue of slots to visit.
     pub queued: bool,
+    /// Its socket became readable since its last pass.
+    pub readable: bool,
     /// quiche's next timer, cached after each pass.
     pub timer: Option<Instant>,
     /// The connection's handshake completed (and was noted).
@@ -54,6 +56,7 @@ impl Slot {
             finished: false,
             dirty: true,
             queued: false,
+            readable: false,
             timer: None,
             established: false,
             received_at_tick: 0,
@@ -69,6 +72,7 @@ impl Slot {
                 streams_completed: 0,
                 streams_failed: 0,
                 streams_rejected: 0,
+                connect_ns: None,
                 handshake_ns: None,
                 counters: SideCounters::default(),
                 path: None,
@@ -76,9 +80,10 @@ impl Slot {
         }
     }
 
-    /// Whether the slot is finished, and whether it is finished or closing.
-    pub fn state(&self) -> (bool, bool) {
-        (self.finished, self.quiet())
+    /// Whether the slot is finished, whether it is finished or closing, and whether its connection is
+    /// open with its handshake under way.
+    pub fn state(&self) -> (bool, bool, bool) {
+        (self.finished, self.quiet(), self.conn.is_some() && !self.established && !self.finished)
     }
 
     /// Finished or closing: its transfer is over.

@@ -25,6 +25,14 @@ use crate::workload::{Step, Workload};
 /// Longest sleep of a worker between looks at the cancel flag.
 const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
+/// Handshakes a client keeps under way at once (shared out over its workers), as load generators do
+/// (h2load, wrk): the next connection opens as an earlier one's handshake completes or fails. Opened all at
+/// once, thousands of Initials only queue at the server, whose limit on half-open connections per source
+/// drops the excess (a stoq-bench server: 1,024), each to be sent again a probe timeout later (1 s, then
+/// 2 s, 4 s: RFC 9002 §6.2), and every handshake's TLS state is held at the same moment. A workload of
+/// handshakes keeps its `connections` under way: there, they are the concurrency asked for.
+pub const HANDSHAKES_IN_FLIGHT: usize = 256;
+
 /// What a worker measured: application bytes, completions and their latencies, cumulative.
 #[derive(Default)]
 pub(crate) struct Meter {
@@ -82,6 +90,11 @@ pub(super) struct Worker {
     /// Slots finished, and slots finished or closing (kept as the slots change, not counted per pass).
     finished: usize,
     quiet: usize,
+    /// Slots whose connection is open and not yet established, and the most allowed at once.
+    handshaking: usize,
+    handshakes_in_flight: usize,
+    /// Slots from this index on have not opened their connection yet (they open in order).
+    unopened: usize,
 }
 
 impl Worker {
@@ -92,6 +105,8 @@ impl Worker {
         let segments = socks.first().map(|(_, sock)| sock.batch_segments(payload_size)).unwrap_or(1);
         let config = quiche_config(&s.settings, &client_role(&plan.client_cert)).expect("checked by run()");
         let uni = s.stream_type == StreamType::Uni;
+        let workers = s.settings.threads.min(s.connections).max(1) as usize;
+        let handshakes_in_flight = HANDSHAKES_IN_FLIGHT.div_ceil(workers);
         let slots = socks
             .into_iter()
             .map(|(index, sock)| {
@@ -112,6 +127,9 @@ impl Worker {
             timers: Timers::default(),
             finished: 0,
             quiet: 0,
+            handshaking: 0,
+            handshakes_in_flight,
+            unopened: 0,
         }
     }
 
@@ -135,26 +153,27 @@ impl Worker {
         // closing period that follows is reported apart.
         let mut cut: Option<(Instant, Counters)> = None;
 
-        for i in 0..self.slots.len() {
-            if !self.workload.one_unit_per_connection() || self.plan.may_start_another(Instant::now()) {
-                self.connect(i);
-            } else {
-                self.slots[i].finished = true;
+        if self.workload.one_unit_per_connection() {
+            for i in 0..self.slots.len() {
+                if self.plan.may_start_another(Instant::now()) {
+                    self.connect(i);
+                } else {
+                    self.slots[i].finished = true;
+                }
             }
+            self.unopened = self.slots.len();
+            self.finished = self.slots.iter().filter(|s| s.finished).count();
+            self.quiet = self.slots.iter().filter(|s| s.quiet()).count();
+            for i in 0..self.slots.len() {
+                self.enqueue(i);
+            }
+        } else {
+            self.open_more(Instant::now());
         }
-        self.finished = self.slots.iter().filter(|s| s.finished).count();
-        self.quiet = self.slots.iter().filter(|s| s.quiet()).count();
-        for i in 0..self.slots.len() {
-            self.enqueue(i);
-        }
-        let mut readable: Vec<usize> = Vec::new();
         let mut visiting: Vec<usize> = Vec::new();
         // The stop as last applied to every slot: (cancelled, overdue).
         let mut stop_applied: Option<(bool, bool)> = None;
         loop {
-            for &i in &readable {
-                self.receive(i, &mut rx, &mut meta);
-            }
             let now = Instant::now();
             if stopped_at.is_none() && self.plan.budget_over(now) {
                 stopped_at = Some(self.plan.deadline.filter(|&d| d <= now).unwrap_or(now));
@@ -176,6 +195,11 @@ impl Worker {
             }
             for i in visiting.drain(..) {
                 self.slots[i].queued = false;
+                // Read right before the slot's pass, which takes the payload out of quiche at once: what
+                // arrived is held for one slot at a time, not for every readable slot of the pass.
+                if std::mem::take(&mut self.slots[i].readable) {
+                    self.receive(i, &mut rx, &mut meta);
+                }
                 if self.slots[i].finished {
                     continue;
                 }
@@ -193,6 +217,7 @@ impl Worker {
                 self.settle(i, before);
             }
             let now = Instant::now();
+            self.open_more(now);
             let stopping = stopped_at.is_some() || self.plan.budget_over(now);
             if cut.is_none() && self.quiet == self.slots.len() {
                 // The transfer is over: its last interval ends with it, and what follows (quiche's closing
@@ -221,15 +246,12 @@ impl Worker {
             // Capped so that a cancel is seen promptly even when no packet or timer is due.
             let timeout = wake.map_or(CANCEL_CHECK, |w| w.saturating_duration_since(Instant::now()).min(CANCEL_CHECK));
             let _ = poll.poll(&mut events, Some(timeout));
-            readable.clear();
             for e in events.iter() {
                 // Buffer space: the blocked flush is retried. Only a readable socket is read.
                 let i = e.token().0;
                 self.slots[i].dirty = true;
+                self.slots[i].readable |= e.is_readable() || e.is_error();
                 self.enqueue(i);
-                if e.is_readable() || e.is_error() {
-                    readable.push(i);
-                }
             }
         }
         let totals = self.counters(thread_start);
@@ -268,13 +290,30 @@ impl Worker {
         self.timers.set(i, s.next_wake());
     }
 
-    /// Notes what changed in slot `i` since `before` (its `state()`): the counts of finished and quiet
-    /// slots, its place in the queues.
-    fn settle(&mut self, i: usize, before: (bool, bool)) {
-        let (finished, quiet) = self.slots[i].state();
+    /// Notes what changed in slot `i` since `before` (its `state()`): the counts of finished, quiet and
+    /// handshaking slots, its place in the queues.
+    fn settle(&mut self, i: usize, before: (bool, bool, bool)) {
+        let (finished, quiet, handshaking) = self.slots[i].state();
         self.finished = self.finished + usize::from(finished) - usize::from(before.0);
         self.quiet = self.quiet + usize::from(quiet) - usize::from(before.1);
+        self.handshaking = self.handshaking + usize::from(handshaking) - usize::from(before.2);
         self.enqueue(i);
+    }
+
+    /// Opens the next slots' connections while fewer than `handshakes_in_flight` handshakes are under
+    /// way. Once the run's stop condition has come no connection opens: the slots left unopened are
+    /// ended, with the reason, by `stop`.
+    fn open_more(&mut self, now: Instant) {
+        while self.unopened < self.slots.len()
+            && self.handshaking < self.handshakes_in_flight
+            && !self.plan.budget_over(now)
+        {
+            let i = self.unopened;
+            self.unopened += 1;
+            let before = self.slots[i].state();
+            self.connect(i);
+            self.settle(i, before);
+        }
     }
 
     /// When the next regular tick is due. Once the run is stopping (its deadline passed, its budget spent),
@@ -349,6 +388,7 @@ impl Worker {
         random_bytes(&mut scid);
         let scid = quiche::ConnectionId::from_ref(&scid);
         slot.connect_at = Instant::now();
+        slot.result.connect_ns.get_or_insert(plan.ns_since_start(slot.connect_at));
         match quiche::connect_with_buffer_factory(
             Some(&plan.server_name),
             &scid,
@@ -421,6 +461,14 @@ impl Worker {
         if slot.finished || slot.closing.is_some() {
             return;
         }
+        if slot.conn.is_none() {
+            // Never opened: the handshakes before it took until the stop.
+            slot.fail(Error::Timeout(format!(
+                "the run stopped before this connection opened (connections open as earlier handshakes \
+                 complete, at most {HANDSHAKES_IN_FLIGHT} under way at once)"
+            )));
+            return;
+        }
         if !slot.streams.stopped() {
             slot.stop_streams(&mut self.meter, now);
             slot.dirty = true;
@@ -460,10 +508,8 @@ impl Worker {
         if slot.finished {
             return;
         }
-        let Some(conn) = slot.conn.as_mut() else {
-            slot.finished = true;
-            return;
-        };
+        // Not opened yet: it waits for a handshake to complete (`open_more`).
+        let Some(conn) = slot.conn.as_mut() else { return };
         if conn.timeout_instant().is_some_and(|t| t <= now) {
             conn.on_timeout();
         }

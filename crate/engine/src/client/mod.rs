@@ -243,6 +243,12 @@ pub fn run(
     // A certificate that cannot be loaded fails the run before it starts.
     quiche_config(&scenario.settings, &client_role(&options.client_cert))?;
     let local = local_address_for(options.target)?;
+    // The server's state at the start, before any connection of the run; read before the run's clock
+    // starts, so that a slow view handshake (a busy server) takes nothing from the run's duration.
+    let (mut server_side, unknown) = match open_server_side(options) {
+        Ok(side) => (Some(side), None),
+        Err(why) => (None, Some(why)),
+    };
     let start = Instant::now();
     // read right after the monotonic origin: the wall-clock time of the run's zero
     let anchor_unix_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
@@ -258,11 +264,6 @@ pub fn run(
         issued: AtomicU64::new(0),
         cancel: cancel.clone(),
     });
-    // The server's state at the start, before any connection of the run.
-    let (mut server_side, unknown) = match open_server_side(options) {
-        Ok(side) => (Some(side), None),
-        Err(why) => (None, Some(why)),
-    };
     // Sockets are bound here so that a bind failure is an error of the run, not of a connection.
     let mut per_worker: Vec<Vec<(u32, Socket)>> = (0..threads).map(|_| Vec::new()).collect();
     for i in 0..scenario.connections {

@@ -181,11 +181,12 @@ function establishedNs(r: EngineResult): number | null {
 }
 
 /** Steady goodput, bit/s: the client's bytes received in the whole intervals that start once every
- *  connection that completed its handshake had (a failed one is counted apart, as errored); null, said,
- *  when the last handshake left no whole interval before the stop. */
-function steadyGoodput(r: EngineResult, what: string): number | null {
+ *  connection that completed its handshake had (a failed one is counted apart, as errored) and end by the
+ *  run's stop (`stopNs`, its duration: later intervals only drain); null, said, when the last handshake
+ *  left no whole interval before the stop. */
+function steadyGoodput(r: EngineResult, stopNs: number, what: string): number | null {
   const fromNs = establishedNs(r) ?? Infinity;
-  const whole = r.intervals.filter((i) => i.startNs >= fromNs && i.endNs - i.startNs === INTERVAL_MS * 1e6);
+  const whole = r.intervals.filter((i) => i.startNs >= fromNs && i.endNs <= stopNs && i.endNs - i.startNs === INTERVAL_MS * 1e6);
   const ns = whole.reduce((t, i) => t + i.endNs - i.startNs, 0);
   if (ns === 0) {
     console.log(`${what}: no whole interval after the last handshake (at ${(fromNs / 1e9).toFixed(2)} s): goodput not measured`);
@@ -226,14 +227,15 @@ for (let round = 0; round < ROUNDS; round++) {
     const before = cpuNs(server.child.pid!);
     // At the largest counts a connection may not finish its handshake in time on one client core: it is
     // counted (errored connections), and the goodput is what the others moved.
-    const c = await client(server, { kind: 'download', connections: n, durationNs: warmUpNs(n) + durationNs, settings }, true);
+    const stopNs = warmUpNs(n) + durationNs;
+    const c = await client(server, { kind: 'download', connections: n, durationNs: stopNs, settings }, true);
     const serverCpu = cpuNs(server.child.pid!) - before;
     const serverPeak = memory(server.child.pid!).hwm;
     await stopServer(server);
     const bytes = c.result.totals.bytesReceived;
     if (!(bytes > 0)) throw new Error(`${n} connections: no byte received`);
     const s = scale.get(n)!;
-    goodput.set(n, steadyGoodput(c.result, `${n} connections`));
+    goodput.set(n, steadyGoodput(c.result, stopNs, `${n} connections`));
     const established = establishedNs(c.result);
     if (established != null) s.established.push(established / 1e9);
     peak.set(n, c.peakRss);
@@ -291,9 +293,10 @@ for (let round = 0; round < ROUNDS; round++) {
   const byThreads = new Map<number, number | null>();
   for (const t of round % 2 === 0 ? [1, 2] : [2, 1]) {
     const server = await startServer();
-    const c = await client(server, { kind: 'download', connections: 10, durationNs: warmUpNs(10) + durationNs, settings: { ...settings, threads: t } });
+    const stopNs = warmUpNs(10) + durationNs;
+    const c = await client(server, { kind: 'download', connections: 10, durationNs: stopNs, settings: { ...settings, threads: t } });
     await stopServer(server);
-    byThreads.set(t, steadyGoodput(c.result, `${t} client threads`));
+    byThreads.set(t, steadyGoodput(c.result, stopNs, `${t} client threads`));
   }
   for (const t of [1, 2]) {
     if (byThreads.get(t) != null) threads.get(t)!.goodput.push(byThreads.get(t)!);

@@ -106,7 +106,9 @@ impl Worker {
         let config = quiche_config(&s.settings, &client_role(&plan.client_cert)).expect("checked by run()");
         let uni = s.stream_type == StreamType::Uni;
         let workers = s.settings.threads.min(s.connections).max(1) as usize;
-        let handshakes_in_flight = HANDSHAKES_IN_FLIGHT.div_ceil(workers);
+        // A run bounded by a count of units shares them among every connection asked for: all open at
+        // once, since one opened late could find the units all taken before its handshake.
+        let handshakes_in_flight = if s.count.is_some() { usize::MAX } else { HANDSHAKES_IN_FLIGHT.div_ceil(workers) };
         let slots = socks
             .into_iter()
             .map(|(index, sock)| {

@@ -200,7 +200,7 @@ describe('stoq-bench monitor', () => {
     const first = readFileSync(alertsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(first).toHaveLength(1);
     expect(first[0]).toMatchObject({ event: 'alert', from: null, to: 'Critical' });
-    expect(first[0].reason).toMatch(/^SLO p50-rtt<=1us breached with confidence: RTT p50 [\d.]+ us, 95% interval \[[\d.]+ us, [\d.]+ [um]s\] \(n=\d+\)$/);
+    expect(first[0].reason).toMatch(/^SLO p50-rtt<=1us breached with confidence: RTT p50 [\d.]+ [um]s, 95% interval \[[\d.]+ [um]s, [\d.]+ [um]s\] \(n=\d+\)$/);
 
     const bursts = startMonitor([...common, '--probe-count', '5', '--burst-every', '200ms', '--burst-duration', '100ms', '--duration', '2500ms', '--slo', 'goodput>=1000Tbps', '--slo', 'p99-rtt<=10s']);
     expect(await bursts.done).toBe(1);
@@ -265,7 +265,7 @@ describe('stoq-bench monitor', () => {
       const alerts = lines.filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ /.test(l));
       expect(alerts.length).toBeGreaterThanOrEqual(1);
       for (const a of alerts) expect(a).toMatch(/Z ALERT (Degraded|Critical)( \(was Degraded\))?: SLO p50-rtt<=1us (possibly missed|missed|breached)/);
-      expect(lines[lines.indexOf(alerts[0]) + 1]).toMatch(/^ {4}(also: .*|window: RTT p50 [\d.]+ us, p99 ([\d.]+ [um]?s|-) \(n=\d+\); 0 burst\(s\))$/);
+      expect(lines[lines.indexOf(alerts[0]) + 1]).toMatch(/^ {4}(also: .*|window: RTT p50 [\d.]+ [um]?s, p99 ([\d.]+ [um]?s|-) \(n=\d+\); 0 burst\(s\))$/);
       expect(lines.at(-1)).toMatch(new RegExp(`^stopped after 0\\.\\d+ s: Critical \\(SLO p50-rtt<=1us breached .*\\); probes \\d+ ok, 0 failed; bursts 0 ok, 0 failed; ${alerts.length} alert\\(s\\); \\d+ tick\\(s\\) skipped$`));
       expect(out).not.toContain('{');
       // an alert stands out: bold, in its state's colour, on a colour terminal

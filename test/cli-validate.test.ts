@@ -74,7 +74,7 @@ describe('stoq-bench validate --records', () => {
     }
     const tight = await cli(['validate', '--records', latency, '--expect-p99-rtt', '20us', '--no-json']);
     expect(tight.code).toBe(1);
-    expect(tight.stdout).toMatch(/^FAIL p99 round trip <= 20\.0 us: the upper bound [\d.]+ us does not clear 20\.0 us/m);
+    expect(tight.stdout).toMatch(/^FAIL p99 round trip <= 20\.0 us: the upper bound [\d.]+ [um]s does not clear 20\.0 us/m);
     expect(tight.stdout).toMatch(/^result: FAIL \(1 of 1 expectations not met\)$/m);
   });
 
@@ -204,7 +204,7 @@ describe('stoq-bench validate never passes what it cannot judge', () => {
     expect((await cli(['validate', '--records', few, '--expect-p99-rtt', '50ms', '--allow-invalid'])).code).toBe(0);
     // the smallest of 5 samples already bounds p99 from below: 1 us is not met, whatever the rest
     const fail = await cli(['validate', '--records', few, '--expect-p99-rtt', '1us', '--allow-invalid', '--no-json']);
-    expect(fail.stdout).toMatch(/^FAIL p99 round trip <= 1\.0 us: the lower bound [\d.]+ us already lies beyond 1\.0 us/m);
+    expect(fail.stdout).toMatch(/^FAIL p99 round trip <= 1\.0 us: the lower bound [\d.]+ [um]s already lies beyond 1\.0 us/m);
     expect(fail.code).toBe(1);
   });
 

@@ -121,6 +121,6 @@ describe('percentiles a run cannot bound', () => {
     expect(p99).toMatchObject({ minSamples: 368 });
     expect(p99.reason).toMatch(/5 samples cannot bound p99: a distribution-free 95% interval needs at least 368/);
     const text = await cli(['run', '--scenario', 'latency', '--count', '5', '--no-json']);
-    expect(text.stdout).toMatch(/latency \(n=5\): min [\d.]+ us, p50 -, p90 -, p99 -, p99\.9 -, max [\d.]+ [um]s \(p50 needs 6 samples/);
+    expect(text.stdout).toMatch(/latency \(n=5\): min [\d.]+ [um]s, p50 -, p90 -, p99 -, p99\.9 -, max [\d.]+ [um]s \(p50 needs 6 samples/);
   });
 });

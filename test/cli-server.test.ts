@@ -86,9 +86,11 @@ describe('what hits the server', () => {
     const idle = await eventsOf(s.events, 'stats', 2);
     expect(idle[0]).toMatchObject({ accepted: 0, garbageDatagrams: 0 });
     const sock = createSocket('udp6');
-    // Empty; too short for any header (dropped by the socket's filter, in the kernel); a short header for no
-    // connection; an Initial whose length runs past the datagram (garbage).
-    const garbage = [Buffer.alloc(0), Buffer.from([0x40]), Buffer.from([0xc0, 0, 0]), Buffer.alloc(30, 0x41), brokenInitial];
+    // Empty; too short for any header, or a short header under a connection ID the server never issued
+    // (both dropped by the socket's filter, in the kernel); a Handshake packet for no connection; an Initial
+    // whose length runs past the datagram (garbage).
+    const noConnection = Buffer.concat([Buffer.from([0xe0, 0, 0, 0, 1, 8]), Buffer.alloc(8, 3), Buffer.from([8]), Buffer.alloc(8, 4), Buffer.alloc(30)]);
+    const garbage = [Buffer.alloc(0), Buffer.from([0x40]), Buffer.from([0xc0, 0, 0]), Buffer.alloc(30, 0x41), noConnection, brokenInitial];
     for (const d of garbage) await new Promise<void>((r) => sock.send(d, port(s.address), '::1', () => r()));
     // An Initial-shaped datagram under 1200 bytes (the filter's too), and one of an unknown version (answered).
     const tooShort = Buffer.concat([Buffer.from([0xc0, 0, 0, 0, 1, 8]), Buffer.alloc(8, 7), Buffer.from([0, 0, 0x40, 0x20]), Buffer.alloc(40)]);

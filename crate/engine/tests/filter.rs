@@ -13,6 +13,16 @@ use stoq_engine::server::fuzzing::Datagrams;
 use stoq_engine::server::{filter, source_prefix, RetryMode};
 
 const UNKNOWN: u32 = 0x1a2a_3a4a;
+/// The server's connection-ID tag (`Gate::cid_tag`) in these tests.
+const TAG: u32 = 0x5eed_7a95;
+
+/// A short header (`first` byte) for a connection ID with the server's tag, padded to `len` bytes.
+fn short(first: u8, len: usize) -> Vec<u8> {
+    let mut d = vec![first, 0x11];
+    d.extend(TAG.to_be_bytes());
+    d.resize(len, 0x22);
+    d
+}
 
 /// A long header (`first` byte, `version`, the IDs) padded with zeros to `len` bytes, or cut to it.
 fn long(first: u8, version: u32, dcid: &[u8], scid: &[u8], len: usize) -> Vec<u8> {
@@ -30,7 +40,13 @@ fn dropped() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("short header, fixed bit clear", vec![0x00; 100]),
         ("short header, fixed bit clear, key phase set", vec![0x24; 1200]),
-        ("short header too short for a 20-byte connection ID", vec![0x40; 20]),
+        ("short header too short for a 20-byte connection ID", short(0x40, 20)),
+        ("short header whose connection ID lacks the server's tag", vec![0x40; 1200]),
+        ("short header with the tag one bit off", {
+            let mut d = short(0x40, 100);
+            d[5] ^= 1;
+            d
+        }),
         ("one byte", vec![0xc0]),
         ("long header cut before the DCID length", vec![0xc0, 0, 0, 0, 1, 8]),
         ("long header cut before the SCID length", long(0xc0, 1, &[1; 8], &[], 14)),
@@ -49,8 +65,8 @@ fn dropped() -> Vec<(&'static str, Vec<u8>)> {
 fn passed() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("empty (counted by the server)", vec![]),
-        ("short header of 21 bytes", vec![0x40; 21]),
-        ("short header, spin and key phase bits set", vec![0x7f; 41]),
+        ("short header of 21 bytes", short(0x40, 21)),
+        ("short header, spin and key phase bits set", short(0x7f, 41)),
         ("version 1 Handshake, 50 bytes", long(0xe0, 1, &[1; 20], &[2; 8], 50)),
         ("version 1 Handshake, IDs of 20 bytes", long(0xe0, 1, &[1; 20], &[2; 20], 48)),
         ("version 1 0-RTT, 60 bytes", long(0xd0, 1, &[1; 20], &[2; 8], 60)),
@@ -80,7 +96,7 @@ fn drops(sock: &UdpSocket) -> u64 {
 
 fn check(listen: &str, from: &str, to: impl Fn(SocketAddr) -> SocketAddr) {
     let sock = UdpSocket::bind(listen).unwrap();
-    filter::attach(&sock, &[]).unwrap();
+    filter::attach(&sock, TAG, &[]).unwrap();
     // A bound on a failure, not a measurement: everything sent is queued long before.
     sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let target = to(sock.local_addr().unwrap());
@@ -175,7 +191,7 @@ fn shedding_rules_drop_only_the_initials_of_the_sources_they_name() {
     let local6 = UdpSocket::bind("[::1]:0").unwrap();
     let initial = long(0xc0, 1, &[1; 8], &[2; 8], 1200);
     let others = [
-        vec![0x40; 41],                              // short header (an established connection's)
+        short(0x40, 41),                             // short header (an established connection's)
         long(0xe0, 1, &[1; 20], &[2; 8], 1200),      // Handshake
         long(0xc0, UNKNOWN, &[1; 8], &[2; 8], 1200), // unknown version (Version Negotiation)
     ];
@@ -184,6 +200,7 @@ fn shedding_rules_drop_only_the_initials_of_the_sources_they_name() {
 
     filter::attach(
         &sock,
+        TAG,
         &[Shed { prefix: prefix("127.0.0.1"), keep: 0 }, Shed { prefix: prefix("2001:db8::1"), keep: 0 }],
     )
     .unwrap();
@@ -195,13 +212,13 @@ fn shedding_rules_drop_only_the_initials_of_the_sources_they_name() {
     counted += 1;
     assert_eq!(drops(&sock), counted);
 
-    filter::attach(&sock, &[Shed { prefix: prefix("::1:2:3:4"), keep: 0 }]).unwrap();
+    filter::attach(&sock, TAG, &[Shed { prefix: prefix("::1:2:3:4"), keep: 0 }]).unwrap();
     assert_eq!(arrived(&sock, &local6, v6, &sent), [false, true, true, true], "the named IPv6 /64");
     assert_eq!(arrived(&sock, &flooder, v4, &sent), [true; 4], "a source no longer named");
     counted += 1;
     assert_eq!(drops(&sock), counted);
 
-    filter::attach(&sock, &[Shed { prefix: prefix("127.0.0.1"), keep: 1 << 31 }]).unwrap();
+    filter::attach(&sock, TAG, &[Shed { prefix: prefix("127.0.0.1"), keep: 1 << 31 }]).unwrap();
     let mut kept = 0;
     for _ in 0..10 {
         // In batches that the receive buffer holds.
@@ -211,6 +228,6 @@ fn shedding_rules_drop_only_the_initials_of_the_sources_they_name() {
     counted += 200 - kept as u64;
     assert_eq!(drops(&sock), counted, "each shed Initial counted with the socket's drops");
 
-    filter::attach(&sock, &[]).unwrap();
+    filter::attach(&sock, TAG, &[]).unwrap();
     assert_eq!(arrived(&sock, &flooder, v4, &sent), [true; 4], "no rules: the filter as before");
 }

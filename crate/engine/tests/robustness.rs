@@ -29,21 +29,30 @@ fn garbage_datagrams_are_counted_and_the_server_keeps_serving() {
     let target = server.local_addr();
     let sock = UdpSocket::bind("[::1]:0").unwrap();
     let mut rng = Rng(0x5eed_1234_abcd);
-    // Random bytes shaped as short-header packets for connections that do not exist: well-formed QUIC
-    // for no connection of the server.
+    // Well-formed QUIC for no connection of the server: Handshake packets under random connection IDs, with
+    // random payloads; the server looks them up and drops them.
     let mut unknown: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..60 {
+        let mut ids = [0u8; 16];
+        rng.fill(&mut ids);
+        let mut d = vec![0xe0, 0, 0, 0, 1, 8];
+        d.extend_from_slice(&ids[..8]);
+        d.push(8);
+        d.extend_from_slice(&ids[8..]);
+        let mut payload = vec![0u8; 20 + rng.below(1300) as usize];
+        rng.fill(&mut payload);
+        d.extend(payload);
+        unknown.push(d);
+    }
+    // Not QUIC at all, too short for any header, or short headers whose connection ID the server never
+    // issued (random bytes): the socket's filter drops these in the kernel.
+    let mut garbage: Vec<Vec<u8>> = vec![vec![0x40], vec![0x00, 1, 2], vec![0x4f; 20]];
     for _ in 0..60 {
         let mut d = vec![0u8; 21 + rng.below(1380) as usize];
         rng.fill(&mut d);
         d[0] = 0x40 | (d[0] & 0x3f);
-        unknown.push(d);
+        garbage.push(d);
     }
-    // A well-formed Handshake packet header for a connection that does not exist.
-    let mut hs = vec![0xe0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 7, 6, 5, 4, 3, 2, 1];
-    hs.extend([0u8; 60]);
-    unknown.push(hs);
-    // Not QUIC at all, too short for any header: the socket's filter drops these in the kernel.
-    let mut garbage: Vec<Vec<u8>> = vec![vec![0x40], vec![0x00, 1, 2], vec![0x4f; 20]];
     // Truncated long headers: version cut, connection ID cut, source ID length missing, ID too long.
     garbage.push(vec![0xc0, 0, 0]);
     garbage.push(vec![0xc0, 0, 0, 0, 1]);

@@ -222,6 +222,8 @@ pub struct Gate {
     tokens: TokenKey,
     /// Key of the connection-ID derivation.
     seed: [u8; 32],
+    /// What every connection ID of this server carries at bytes 1 to 4 (`derive_cid`).
+    cid_tag: u32,
     half_open_by_prefix: Mutex<HashMap<SourcePrefix, u64>>,
 }
 
@@ -230,7 +232,17 @@ impl Gate {
         let mut seed = [0u8; 32];
         crate::random_bytes(&mut seed);
         let tokens = TokenKey::generate(policy.token_lifetime);
-        Gate { counters, policy, tokens, seed, half_open_by_prefix: Mutex::new(HashMap::new()) }
+        let tag = Sha256::new().chain_update(seed).chain_update(b"tag").finalize();
+        let cid_tag = u32::from_be_bytes(tag[..4].try_into().expect("4 bytes"));
+        Gate { counters, policy, tokens, seed, cid_tag, half_open_by_prefix: Mutex::new(HashMap::new()) }
+    }
+
+    /// The 4 bytes (big-endian) at bytes 1 to 4 of every connection ID of this server: the socket filter
+    /// drops a short-header packet without them in the kernel (`filter::program`), so that random bytes
+    /// for no connection cost the server nothing. Random per server, so a flood cannot be built to pass it
+    /// blind; someone who saw one of the server's IDs can, and then costs what any unknown ID did before.
+    pub fn cid_tag(&self) -> u32 {
+        self.cid_tag
     }
 
     /// Whether `ip` may talk to the server at all.
@@ -242,7 +254,8 @@ impl Gate {
     }
 
     /// The server's connection ID for a client DCID (`domain` separates Retry IDs from connection IDs).
-    /// Keyed, so that nobody else can predict it; its first byte is the DCID's, which keeps the worker.
+    /// Its first byte is the DCID's, which keeps the worker (`socket::steer_by_connection_id`); bytes 1 to 4
+    /// are the server's `cid_tag`; the other 15 are keyed, so that nobody else can predict them.
     pub fn derive_cid(&self, dcid: &[u8], domain: u8) -> Cid {
         let mut h = Sha256::new();
         h.update(self.seed);
@@ -251,6 +264,7 @@ impl Gate {
         let mut cid = [0; quiche::MAX_CONN_ID_LEN];
         cid.copy_from_slice(&h.finalize()[..quiche::MAX_CONN_ID_LEN]);
         cid[0] = dcid.first().copied().unwrap_or(0);
+        cid[1..5].copy_from_slice(&self.cid_tag.to_be_bytes());
         cid
     }
 
@@ -498,6 +512,8 @@ mod tests {
         );
         let a = g.derive_cid(&[0x37, 1, 2, 3, 4, 5, 6, 7], b'C');
         assert_eq!(a[0], 0x37);
+        assert_eq!(a[1..5], g.cid_tag().to_be_bytes());
+        assert_eq!(g.derive_cid(&[9; 20], b'R')[1..5], g.cid_tag().to_be_bytes());
         assert_ne!(a, g.derive_cid(&[0x37, 1, 2, 3, 4, 5, 6, 7], b'R'));
         assert_eq!(a, g.derive_cid(&[0x37, 1, 2, 3, 4, 5, 6, 7], b'C'));
     }

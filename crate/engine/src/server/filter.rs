@@ -3,15 +3,16 @@
 //! wake-up, no copy and no look at a header. It drops exactly what the datagram entry point
 //! (`Endpoint::datagram`) would drop at once, and nothing else:
 //!
-//! - a short header with the fixed bit clear (RFC 9000 §17.3.1; the server never offers to grease it), or
-//!   too short to hold one of the server's 20-byte connection IDs;
+//! - a short header with the fixed bit clear (RFC 9000 §17.3.1; the server never offers to grease it), too
+//!   short to hold one of the server's 20-byte connection IDs, or whose ID lacks the server's tag at bytes 1
+//!   to 4 (`Gate::cid_tag`): no connection of this server has that ID, and random bytes are one of these;
 //! - a long header cut short of its connection IDs, or with an ID longer than 20 bytes (RFC 9000 §17.2);
 //! - a Version Negotiation packet (a server never accepts one, RFC 9000 §6.1);
 //! - an unknown version in a datagram under 1200 bytes (RFC 9000 §5.2.2: no Version Negotiation for it);
 //! - a version 1 long header with the fixed bit clear (§17.2), or an Initial under 1200 bytes (§14.1).
 //!
-//! Empty datagrams, Handshake, 0-RTT and short-header packets of any size from 21 bytes, and unknown versions
-//! from 1200 bytes (answered with Version Negotiation) pass. The kernel counts what the filter drops with
+//! Empty datagrams, Handshake and 0-RTT packets, short-header packets of any size from 21 bytes that carry the
+//! tag, and unknown versions from 1200 bytes (answered with Version Negotiation) pass. The kernel counts what the filter drops with
 //! the socket's drops (`/proc/net/udp6`, SO_RXQ_OVFL: the fast path's `socketDrops`), not in the server's
 //! counters by reason.
 //!
@@ -92,9 +93,9 @@ enum To {
 /// One instruction, its jumps by label (resolved by `program`).
 struct Op(u16, To, To, u32);
 
-/// The filter, as the kernel takes it, with `rules` (at most `MAX_SHED_RULES`) for the Initials that pass
-/// it otherwise.
-pub fn program(rules: &[Shed]) -> Vec<libc::sock_filter> {
+/// The filter, as the kernel takes it, for a server whose connection IDs carry `cid_tag`, with `rules` (at
+/// most `MAX_SHED_RULES`) for the Initials that pass it otherwise.
+pub fn program(cid_tag: u32, rules: &[Shed]) -> Vec<libc::sock_filter> {
     use To::*;
     let min = MIN_INITIAL_DATAGRAM as u32;
     let rules = &rules[..rules.len().min(MAX_SHED_RULES)];
@@ -104,10 +105,12 @@ pub fn program(rules: &[Shed]) -> Vec<libc::sock_filter> {
         (None, Op(JEQ, Pass, Next, UDP)), // empty: counted by the server
         (None, Op(LD_B_ABS, Next, Next, UDP)),
         (None, Op(JSET, Long, Next, 0x80)),
-        // short header: the fixed bit, and room for a connection ID of ours
+        // short header: the fixed bit, room for a connection ID of ours, and our tag in it
         (None, Op(JSET, Next, Drop, 0x40)),
         (None, Op(LD_LEN, Next, Next, 0)),
-        (None, Op(JGE, Pass, Drop, UDP + 1 + CID)),
+        (None, Op(JGE, Next, Drop, UDP + 1 + CID)),
+        (None, Op(LD_W_ABS, Next, Next, UDP + 2)),
+        (None, Op(JEQ, Pass, Drop, cid_tag)),
         // long header: first byte, version, DCID length, DCID, SCID length, SCID
         (Some(Long), Op(LD_LEN, Next, Next, 0)),
         (None, Op(JGE, Next, Drop, UDP + 7)),
@@ -192,8 +195,8 @@ fn shedding(rules: &[Shed]) -> Vec<(Option<To>, Op)> {
     ops
 }
 
-/// Attaches the filter, with shedding `rules`, to a UDP socket (SO_ATTACH_FILTER: no privilege needed),
-/// replacing the one it had.
-pub fn attach(sock: &impl AsRawFd, rules: &[Shed]) -> io::Result<()> {
-    crate::socket::attach_cbpf(sock, libc::SO_ATTACH_FILTER, &mut program(rules))
+/// Attaches the filter (`program`) to a UDP socket (SO_ATTACH_FILTER: no privilege needed), replacing the one
+/// it had.
+pub fn attach(sock: &impl AsRawFd, cid_tag: u32, rules: &[Shed]) -> io::Result<()> {
+    crate::socket::attach_cbpf(sock, libc::SO_ATTACH_FILTER, &mut program(cid_tag, rules))
 }

@@ -155,9 +155,6 @@ impl Server {
         }
         let threads = options.threads.clamp(1, 256) as usize;
         let mut group = Group::bind(options.listen, threads, options.ipv6_only, options.settings.gso)?;
-        for sock in &group.sockets {
-            filter::attach(&sock.io, &[]).map_err(|e| Error::Io(format!("cannot filter the server socket: {e}")))?;
-        }
         if let Some(bytes) = options.settings.recv_buffer {
             for sock in &mut group.sockets {
                 sock.set_recv_buffer(bytes).map_err(|e| Error::Io(format!("cannot size a receive buffer: {e}")))?;
@@ -175,6 +172,10 @@ impl Server {
         };
         let gate = Arc::new(Gate::new(policy, Arc::default()));
         gate.counters.baseline_rss.store(rss_bytes(), Relaxed);
+        for sock in &group.sockets {
+            filter::attach(&sock.io, gate.cid_tag(), &[])
+                .map_err(|e| Error::Io(format!("cannot filter the server socket: {e}")))?;
+        }
         let settings = Arc::new(ConnSettings {
             payload_size: options.settings.payload_size as usize,
             qlog_dir: options.qlog_dir.clone(),

@@ -814,7 +814,7 @@ impl Worker {
         self.kernel_drops = self.endpoint.shedding().then_some(drops);
         if let Review::Changed(rules) = review {
             // A filter that cannot be replaced leaves the one in place: the admission budget still sheds.
-            let _ = filter::attach(&self.sock.io, &rules);
+            let _ = filter::attach(&self.sock.io, self.endpoint.gate.cid_tag(), &rules);
         }
     }
 

@@ -13,6 +13,7 @@ mod perf;
 mod sharing;
 mod stats;
 mod token;
+mod waiting;
 mod worker;
 
 use std::net::SocketAddr;

@@ -21,8 +21,9 @@ use super::initial;
 use super::perf::Requests;
 use super::sharing::ViewSession;
 use super::stats::{Dropped, Ended};
+use super::waiting::{Deferred, Waiting};
 use crate::error::connection_error;
-use crate::metrics::{PathSample, SideCounters, ThreadTime};
+use crate::metrics::{thread_cpu_ns, PathSample, SideCounters, ThreadTime};
 use crate::protocol::{error_code, VIEW_ALPN};
 use crate::qlog_writer;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, PACING_SLACK, RECV_BATCH, RECV_SLOT_BYTES};
@@ -95,7 +96,7 @@ pub(crate) enum Out<'a> {
 const TRIM_PEAK: usize = 256;
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 
-/// Datagrams waiting for admission work at most (the overall budget's burst).
+/// Datagrams waiting for admission work at most (`Waiting`).
 const MAX_DEFERRED: usize = 256;
 
 /// How often the worker looks at which sources flood it with Initials, to shed them in the kernel.
@@ -113,54 +114,62 @@ const MIN_KEEP_LOG2: u32 = 12;
 /// Sources whose Initials are counted between reviews, at most.
 const TRACKED_SOURCES: usize = 256;
 
-/// The share of a worker's time that admission work (checking Initials, Retries, building connections and
-/// their first TLS flight) may take while established connections move data: a flood of complete
-/// handshakes from anywhere then takes at most this much from the measurements under way. New connections
-/// wait (their Initials queued, past the queue shed) and are counted in `fairShareWaits`. When no
-/// established connection moves data, admission work has the whole worker.
+/// The share of a worker's CPU time that admission work may take while established connections move data:
+/// checking Initials, Retries, building connections and every pass over them until their handshake
+/// completes. A flood of complete handshakes from anywhere then takes at most this much from the
+/// measurements under way. New connections wait (their Initials queued, past the queue shed) and are counted
+/// in `fairShareWaits`. When no established connection moves data, admission work has the whole worker.
 pub const ADMISSION_SHARE: f64 = 0.1;
 
-/// The window over which `FairShare` measures admission work against the time gone by.
+/// The window over which `FairShare` measures admission work against the worker's CPU time.
 const FAIR_SHARE_WINDOW: Duration = Duration::from_millis(100);
 
-/// Admission work in the current window, and whether established connections moved data in it; measured
-/// with the monotonic clock around the work.
+/// The calling thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): what `FairShare` counts in, so that the
+/// share holds of the time the worker runs, however busy the machine.
+fn cpu_now() -> Duration {
+    Duration::from_nanos(thread_cpu_ns())
+}
+
+/// Admission work in the current window, against the worker's CPU time in it, and whether established
+/// connections moved data in it. `now` is the monotonic clock (the window's), `cpu` the worker's CPU time
+/// so far (`cpu_now`).
 #[derive(Debug)]
 pub struct FairShare {
     window_start: Instant,
+    window_cpu: Duration,
     moving: bool,
     admitting: Duration,
 }
 
 impl FairShare {
-    pub fn new(now: Instant) -> FairShare {
-        FairShare { window_start: now, moving: false, admitting: Duration::ZERO }
+    pub fn new(now: Instant, cpu: Duration) -> FairShare {
+        FairShare { window_start: now, window_cpu: cpu, moving: false, admitting: Duration::ZERO }
     }
 
-    fn roll(&mut self, now: Instant) {
+    fn roll(&mut self, now: Instant, cpu: Duration) {
         if now.saturating_duration_since(self.window_start) >= FAIR_SHARE_WINDOW {
-            *self = FairShare::new(now);
+            *self = FairShare::new(now, cpu);
         }
     }
 
     /// Established connections moved data (packets were read from or sent for them).
-    pub fn served(&mut self, now: Instant) {
-        self.roll(now);
+    pub fn served(&mut self, now: Instant, cpu: Duration) {
+        self.roll(now, cpu);
         self.moving = true;
     }
 
-    /// Time spent on admission work.
-    pub fn admitted(&mut self, spent: Duration, now: Instant) {
-        self.roll(now);
+    /// CPU time spent on admission work.
+    pub fn admitted(&mut self, spent: Duration, now: Instant, cpu: Duration) {
+        self.roll(now, cpu);
         self.admitting += spent;
     }
 
     /// Whether admission work may go on now: when no established connection moved data in this window, or
-    /// while admission work has taken at most `ADMISSION_SHARE` of the window's time so far.
-    pub fn may_admit(&mut self, now: Instant) -> bool {
-        self.roll(now);
-        let elapsed = now.saturating_duration_since(self.window_start);
-        !self.moving || self.admitting.as_secs_f64() <= ADMISSION_SHARE * elapsed.as_secs_f64()
+    /// while admission work has taken at most `ADMISSION_SHARE` of the worker's CPU time in it so far.
+    pub fn may_admit(&mut self, now: Instant, cpu: Duration) -> bool {
+        self.roll(now, cpu);
+        let ran = cpu.saturating_sub(self.window_cpu);
+        !self.moving || self.admitting.as_secs_f64() <= ADMISSION_SHARE * ran.as_secs_f64()
     }
 }
 
@@ -183,13 +192,6 @@ fn client_id(dcid: &[u8]) -> ClientId {
     (id, dcid.len() as u8)
 }
 
-/// A datagram kept for admission after the established connections are served.
-struct Deferred {
-    data: Vec<u8>,
-    from: SocketAddr,
-    to: SocketAddr,
-}
-
 /// The datagram entry point and the connections of one worker, without a socket.
 pub struct Endpoint {
     gate: Arc<Gate>,
@@ -207,7 +209,7 @@ pub struct Endpoint {
     /// Our ID of each half-open connection, by the DCID its client's Initials carry.
     initial_ids: HashMap<ClientId, Cid>,
     budget: Budget,
-    deferred: Vec<Deferred>,
+    waiting: Waiting,
     /// Initials per source prefix that needed admission since the last review, and how many were shed.
     initials: HashMap<SourcePrefix, (u64, u64)>,
     /// The worker's time between established connections and admission work.
@@ -248,9 +250,9 @@ impl Endpoint {
             visiting: Vec::new(),
             initial_ids: HashMap::new(),
             budget: Budget::new(Instant::now()),
-            deferred: Vec::new(),
+            waiting: Waiting::new(MAX_DEFERRED),
             initials: HashMap::new(),
-            fair: FairShare::new(Instant::now()),
+            fair: FairShare::new(Instant::now(), cpu_now()),
             shedding: Vec::new(),
             last_review: Instant::now(),
             spare: Vec::new(),
@@ -345,23 +347,39 @@ impl Endpoint {
         }
     }
 
-    /// Keeps a datagram for admission, if the budget allows; a version 1 Initial (`initial`) is counted by
-    /// source for `review_shedding`.
+    /// Keeps a datagram for admission, if the budget allows and the queue has room for its source
+    /// (`Waiting`); a version 1 Initial (`initial`) is counted by source for `review_shedding`, and so is one
+    /// shed.
     fn defer(&mut self, seg: &[u8], from: SocketAddr, to: SocketAddr, now: Instant, initial: bool) {
         let prefix = source_prefix(from.ip());
-        let shed = self.deferred.len() >= MAX_DEFERRED || !self.budget.take(prefix, now);
-        if initial && (self.initials.len() < TRACKED_SOURCES || self.initials.contains_key(&prefix)) {
-            let (seen, dropped) = self.initials.entry(prefix).or_default();
-            *seen += 1;
-            *dropped += u64::from(shed);
+        if initial {
+            self.count_initial(prefix, false);
         }
-        if shed {
+        if !self.budget.take(prefix, now) {
+            if initial {
+                self.count_initial(prefix, true);
+            }
             return self.gate.counters.dropped(Dropped::Shed);
         }
         let mut data = self.spare.pop().unwrap_or_default();
         data.clear();
         data.extend_from_slice(seg);
-        self.deferred.push(Deferred { data, from, to });
+        if let Some((source, shed)) = self.waiting.push(prefix, Deferred { data, from, to, initial }) {
+            if shed.initial {
+                self.count_initial(source, true);
+            }
+            self.spare.push(shed.data);
+            self.gate.counters.dropped(Dropped::Shed);
+        }
+    }
+
+    /// Counts an Initial of source `prefix` seen, or one of its Initials `shed`.
+    fn count_initial(&mut self, prefix: SourcePrefix, shed: bool) {
+        if self.initials.len() < TRACKED_SOURCES || self.initials.contains_key(&prefix) {
+            let (seen, dropped) = self.initials.entry(prefix).or_default();
+            *seen += u64::from(!shed);
+            *dropped += u64::from(shed);
+        }
     }
 
     /// Does the admission work `datagram` kept: decryption, Retry, limits, a new connection, or a reply.
@@ -373,33 +391,26 @@ impl Endpoint {
         send: &mut dyn FnMut(&[u8], SocketAddr, SocketAddr),
     ) -> bool {
         let mut built = false;
-        let mut deferred = std::mem::take(&mut self.deferred);
-        let mut done = 0;
-        let mut clock = now;
-        for d in deferred.iter_mut() {
-            if !self.fair.may_admit(clock) {
+        let mut cpu = cpu_now();
+        while !self.waiting.is_empty() {
+            if !self.fair.may_admit(Instant::now(), cpu) {
                 // Established connections have had too little of the worker: the rest waits for a later pass.
                 self.gate.counters.fair_share_waits.fetch_add(1, Relaxed);
                 break;
             }
-            built |= self.admit_one(d, now, reply, send);
-            done += 1;
-            let after = Instant::now();
-            self.fair.admitted(after.saturating_duration_since(clock), after);
-            clock = after;
-        }
-        for d in deferred.drain(..done) {
+            let mut d = self.waiting.pop().expect("a datagram waits");
+            built |= self.admit_one(&mut d, now, reply, send);
             self.spare.push(d.data);
+            let after = cpu_now();
+            self.fair.admitted(after.saturating_sub(cpu), Instant::now(), after);
+            cpu = after;
         }
-        // What waits stays ahead of what arrives next.
-        deferred.append(&mut self.deferred);
-        self.deferred = deferred;
         built
     }
 
     /// Whether admission work waits for established connections (see `ADMISSION_SHARE`).
     pub(crate) fn admission_waiting(&self) -> bool {
-        !self.deferred.is_empty()
+        !self.waiting.is_empty()
     }
 
     fn admit_one(
@@ -553,11 +564,21 @@ impl Endpoint {
         let gate = &self.gate;
         let settings = &self.settings;
         let initial_ids = &mut self.initial_ids;
+        // The CPU time of visits to connections whose handshake is under way is admission work: when the
+        // last visit was one, the CPU clock when it began.
+        let mut handshaking = Duration::ZERO;
+        let mut handshake_visit: Option<Duration> = None;
         for cid in visiting.drain(..) {
+            if let Some(began) = handshake_visit.take() {
+                handshaking += cpu_now().saturating_sub(began);
+            }
             // A connection both ready and due, or gone, is visited at most once.
             let Some(c) = self.conns.get_mut(&cid) else { continue };
             if !c.dirty && c.next_wake().is_none_or(|t| t > now + PACING_SLACK) {
                 continue;
+            }
+            if c.half_open.is_some() {
+                handshake_visit = Some(cpu_now());
             }
             c.dirty = false;
             if !c.changed {
@@ -628,8 +649,15 @@ impl Endpoint {
         for cid in ended {
             self.reap(cid);
         }
+        if let Some(began) = handshake_visit {
+            handshaking += cpu_now().saturating_sub(began);
+        }
+        let cpu = cpu_now();
         if moving {
-            self.fair.served(now);
+            self.fair.served(now, cpu);
+        }
+        if handshaking > Duration::ZERO {
+            self.fair.admitted(handshaking, now, cpu);
         }
     }
 
@@ -679,9 +707,8 @@ impl Endpoint {
         self.initial_ids.clear();
         self.ready.clear();
         self.timers = Timers::default();
-        for d in self.deferred.drain(..) {
-            self.spare.push(d.data);
-        }
+        let spare = &mut self.spare;
+        spare.extend(self.waiting.drain().map(|d| d.data));
         for (_, mut c) in self.conns.drain() {
             if let Some(prefix) = c.half_open.take() {
                 self.gate.no_longer_half_open(prefix);
@@ -965,19 +992,41 @@ mod tests {
     fn admission_work_takes_at_most_its_share_while_connections_move_data() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let mut f = FairShare::new(t0);
-        f.admitted(ms(50), t0 + ms(50));
-        assert!(f.may_admit(t0 + ms(50)), "nothing moving: admission has the whole worker");
-        let mut f = FairShare::new(t0);
-        f.served(t0);
-        assert!(f.may_admit(t0), "nothing admitted yet");
-        f.admitted(ms(3), t0 + ms(3));
-        assert!(!f.may_admit(t0 + ms(3)), "3 ms of 3");
-        assert!(!f.may_admit(t0 + ms(29)), "3 ms of 29");
-        assert!(f.may_admit(t0 + ms(30)), "3 ms of 30: within the share");
-        f.admitted(ms(5), t0 + ms(40));
-        assert!(!f.may_admit(t0 + ms(40)), "8 ms of 40");
-        assert!(f.may_admit(t0 + FAIR_SHARE_WINDOW), "a new window, nothing moved in it yet");
+        // The worker's CPU time: 1 s before the window, then running half the time.
+        let cpu = |wall: u64| ms(1000 + wall / 2);
+        let mut f = FairShare::new(t0, cpu(0));
+        f.admitted(ms(25), t0 + ms(50), cpu(50));
+        assert!(f.may_admit(t0 + ms(50), cpu(50)), "nothing moving: admission has the whole worker");
+        let mut f = FairShare::new(t0, cpu(0));
+        f.served(t0, cpu(0));
+        assert!(f.may_admit(t0, cpu(0)), "nothing admitted yet");
+        f.admitted(ms(2), t0 + ms(4), cpu(4));
+        assert!(!f.may_admit(t0 + ms(4), cpu(4)), "2 ms of 2");
+        assert!(!f.may_admit(t0 + ms(38), cpu(38)), "2 ms of 19: 40% of the wall time, but of the CPU time it had");
+        assert!(f.may_admit(t0 + ms(40), cpu(40)), "2 ms of 20: within the share");
+        f.admitted(ms(3), t0 + ms(60), cpu(60));
+        assert!(!f.may_admit(t0 + ms(60), cpu(60)), "5 ms of 30");
+        assert!(f.may_admit(t0 + FAIR_SHARE_WINDOW, cpu(100)), "a new window, nothing moved in it yet");
+    }
+
+    /// One source floods the admission queue with Initials; another source's Initial, arriving after the
+    /// queue is full, is still queued (the flood's newest is shed instead) and is the second one admitted.
+    #[test]
+    fn a_flooding_source_does_not_keep_another_sources_initial_waiting() {
+        let (mut e, gate) = endpoint();
+        let now = Instant::now();
+        let to = "[::1]:4433".parse().unwrap();
+        let (flooder, other) = ("127.0.0.1:1000".parse().unwrap(), "[::1]:2000".parse().unwrap());
+        for i in 0..MAX_DEFERRED as u32 + 10 {
+            e.datagram(&mut fake_initial(i), flooder, to, now);
+        }
+        assert_eq!(gate.counters.shed.load(Relaxed), 10, "the queue is full: the flood's own Initials go");
+        let mut theirs = fake_initial(9_999);
+        theirs[6..14].copy_from_slice(&[0xab; 8]);
+        e.datagram(&mut theirs, other, to, now);
+        assert_eq!(gate.counters.shed.load(Relaxed), 11, "room made at the flood's expense");
+        let first_two: Vec<SocketAddr> = std::iter::from_fn(|| e.waiting.pop()).take(2).map(|d| d.from).collect();
+        assert_eq!(first_two, [flooder, other]);
     }
 
     /// A source whose Initials the budget sheds while they arrive faster than `KERNEL_SHED_ABOVE` gets a

@@ -216,12 +216,14 @@ fn check_outcome(case: &Case, r: &RunResult, server: &ServerStats) {
             assert!(r.connections.iter().all(|c| c.state != RunState::Errored), "{:?}", r.connections);
         }
         _ => {
-            // A loaded machine may not finish the work in flight (a handshake, a request) in time: the
-            // stop then cuts it off, and says so. Nothing else may go wrong against a local server.
+            // A loaded machine may not finish the work in flight (a handshake, a request) in time, or open
+            // every connection (at most 256 handshakes under way) before the stop: the stop then cuts it
+            // off, and says so. Nothing else may go wrong against a local server.
             for c in r.connections.iter().filter(|c| c.state == RunState::Errored) {
                 let e = c.error.as_ref().expect("an errored connection says why");
                 assert_eq!(e.code, ErrorCode::Timeout, "{c:?}");
-                assert!(e.message.contains("after the run's stop condition"), "{c:?}");
+                let cut_off = ["after the run's stop condition", "the run stopped before this connection opened"];
+                assert!(cut_off.iter().any(|why| e.message.contains(why)), "{c:?}");
             }
             assert_ne!(r.state, RunState::Cancelled);
         }

@@ -60,6 +60,8 @@ struct Conn {
     handshake_deadline: Instant,
     /// The handshake timeout passed: reaped without a word.
     expired: bool,
+    /// Application data moved on it: until then, its work is admission work (`ADMISSION_SHARE`).
+    carried_data: bool,
     /// Visited since its figures were last published.
     changed: bool,
     /// The client's address when the connection was accepted (migration is disabled).
@@ -115,8 +117,8 @@ const MIN_KEEP_LOG2: u32 = 12;
 const TRACKED_SOURCES: usize = 256;
 
 /// The share of a worker's CPU time that admission work may take while established connections move data:
-/// checking Initials, Retries, building connections and every pass over them until their handshake
-/// completes. A flood of complete handshakes from anywhere then takes at most this much from the
+/// checking Initials, Retries, building connections, and taking in their packets and every pass over them,
+/// their end included, until they first carry application data (a connection that only completes a handshake never does). A flood of complete handshakes from anywhere then takes at most this much from the
 /// measurements under way. New connections wait (their Initials queued, past the queue shed) and are counted
 /// in `fairShareWaits`. When no established connection moves data, admission work has the whole worker.
 pub const ADMISSION_SHARE: f64 = 0.1;
@@ -131,25 +133,39 @@ fn cpu_now() -> Duration {
 }
 
 /// Admission work in the current window, against the worker's CPU time in it, and whether established
-/// connections moved data in it. `now` is the monotonic clock (the window's), `cpu` the worker's CPU time
-/// so far (`cpu_now`).
+/// connections moved data in it or the window before. `now` is the monotonic clock (the window's), `cpu` the
+/// worker's CPU time so far (`cpu_now`).
+///
+/// Admission work goes on after the gate let it in (the rest of a handshake, its close), so a window can end
+/// beyond its share: while data moves, what it took beyond the share is carried into the next window, and the
+/// share holds over time, not only per window.
 #[derive(Debug)]
 pub struct FairShare {
     window_start: Instant,
     window_cpu: Duration,
     moving: bool,
+    moved_before: bool,
     admitting: Duration,
 }
 
 impl FairShare {
     pub fn new(now: Instant, cpu: Duration) -> FairShare {
-        FairShare { window_start: now, window_cpu: cpu, moving: false, admitting: Duration::ZERO }
+        FairShare { window_start: now, window_cpu: cpu, moving: false, moved_before: false, admitting: Duration::ZERO }
     }
 
     fn roll(&mut self, now: Instant, cpu: Duration) {
-        if now.saturating_duration_since(self.window_start) >= FAIR_SHARE_WINDOW {
-            *self = FairShare::new(now, cpu);
+        if now.saturating_duration_since(self.window_start) < FAIR_SHARE_WINDOW {
+            return;
         }
+        let share = cpu.saturating_sub(self.window_cpu).mul_f64(ADMISSION_SHARE);
+        let carried = if self.moving { self.admitting.saturating_sub(share) } else { Duration::ZERO };
+        *self = FairShare {
+            window_start: now,
+            window_cpu: cpu,
+            moving: false,
+            moved_before: self.moving,
+            admitting: carried,
+        };
     }
 
     /// Established connections moved data (packets were read from or sent for them).
@@ -164,12 +180,13 @@ impl FairShare {
         self.admitting += spent;
     }
 
-    /// Whether admission work may go on now: when no established connection moved data in this window, or
-    /// while admission work has taken at most `ADMISSION_SHARE` of the worker's CPU time in it so far.
+    /// Whether admission work may go on now: when no established connection moved data in this window or
+    /// the one before, or while admission work has taken at most `ADMISSION_SHARE` of the worker's CPU time
+    /// in this window so far.
     pub fn may_admit(&mut self, now: Instant, cpu: Duration) -> bool {
         self.roll(now, cpu);
         let ran = cpu.saturating_sub(self.window_cpu);
-        !self.moving || self.admitting.as_secs_f64() <= ADMISSION_SHARE * ran.as_secs_f64()
+        !(self.moving || self.moved_before) || self.admitting.as_secs_f64() <= ADMISSION_SHARE * ran.as_secs_f64()
     }
 }
 
@@ -340,8 +357,15 @@ impl Endpoint {
         };
         match key.and_then(|k| self.conns.get_mut(&k).map(|c| (k, c))) {
             Some((k, c)) => {
+                // A connection that has not carried data yet: taking in its packets (its handshake, its
+                // close) is admission work.
+                let began = (!c.carried_data).then(cpu_now);
                 let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
                 mark_ready(&mut self.ready, k, c);
+                if let Some(began) = began {
+                    let after = cpu_now();
+                    self.fair.admitted(after.saturating_sub(began), now, after);
+                }
             }
             None => drop(Dropped::UnknownConnection),
         }
@@ -491,6 +515,7 @@ impl Endpoint {
                 client_id: client_id(dcid),
                 handshake_deadline: now + self.settings.handshake_timeout,
                 expired: false,
+                carried_data: false,
                 changed: false,
                 peer: from,
                 view: None,
@@ -564,21 +589,21 @@ impl Endpoint {
         let gate = &self.gate;
         let settings = &self.settings;
         let initial_ids = &mut self.initial_ids;
-        // The CPU time of visits to connections whose handshake is under way is admission work: when the
+        // The CPU time of visits to connections that have not carried data yet is admission work: when the
         // last visit was one, the CPU clock when it began.
-        let mut handshaking = Duration::ZERO;
-        let mut handshake_visit: Option<Duration> = None;
+        let mut admitting = Duration::ZERO;
+        let mut admission_visit: Option<Duration> = None;
         for cid in visiting.drain(..) {
-            if let Some(began) = handshake_visit.take() {
-                handshaking += cpu_now().saturating_sub(began);
+            if let Some(began) = admission_visit.take() {
+                admitting += cpu_now().saturating_sub(began);
             }
             // A connection both ready and due, or gone, is visited at most once.
             let Some(c) = self.conns.get_mut(&cid) else { continue };
             if !c.dirty && c.next_wake().is_none_or(|t| t > now + PACING_SLACK) {
                 continue;
             }
-            if c.half_open.is_some() {
-                handshake_visit = Some(cpu_now());
+            if !c.carried_data {
+                admission_visit = Some(cpu_now());
             }
             c.dirty = false;
             if !c.changed {
@@ -619,11 +644,12 @@ impl Endpoint {
                 if sent > 0 {
                     gate.counters.bytes_sent.fetch_add(sent, Relaxed);
                 }
+                c.carried_data |= received > 0 || sent > 0;
                 moving |= received > 0 || sent > 0;
             }
             if let Out::Socket(sock) = &mut out {
                 let flushed = c.outbox.flush(&mut c.conn, sock, pacing, self.segments);
-                moving |= c.half_open.is_none() && flushed.as_ref().is_ok_and(|(_, packets)| *packets > 0);
+                moving |= c.carried_data && flushed.as_ref().is_ok_and(|(_, packets)| *packets > 0);
                 c.wake_at = match flushed {
                     Ok((Flushed::Paced(at), _)) => Some(at),
                     Ok((Flushed::More, _)) => Some(Instant::now()),
@@ -646,18 +672,21 @@ impl Endpoint {
             self.timers.set(cid, c.next_wake());
         }
         self.visiting = visiting;
-        for cid in ended {
-            self.reap(cid);
+        if let Some(began) = admission_visit {
+            admitting += cpu_now().saturating_sub(began);
         }
-        if let Some(began) = handshake_visit {
-            handshaking += cpu_now().saturating_sub(began);
+        for cid in ended {
+            let Some(carried) = self.conns.get(&cid).map(|c| c.carried_data) else { continue };
+            let began = (!carried).then(cpu_now);
+            self.reap(cid);
+            admitting += began.map_or(Duration::ZERO, |b| cpu_now().saturating_sub(b));
         }
         let cpu = cpu_now();
         if moving {
             self.fair.served(now, cpu);
         }
-        if handshaking > Duration::ZERO {
-            self.fair.admitted(handshaking, now, cpu);
+        if admitting > Duration::ZERO {
+            self.fair.admitted(admitting, now, cpu);
         }
     }
 
@@ -1006,7 +1035,25 @@ mod tests {
         assert!(f.may_admit(t0 + ms(40), cpu(40)), "2 ms of 20: within the share");
         f.admitted(ms(3), t0 + ms(60), cpu(60));
         assert!(!f.may_admit(t0 + ms(60), cpu(60)), "5 ms of 30");
-        assert!(f.may_admit(t0 + FAIR_SHARE_WINDOW, cpu(100)), "a new window, nothing moved in it yet");
+        // The window ends 0 ms beyond its share of 50 ms: nothing carried; data moved in it, so the gate
+        // stays shut in the next window until its share allows.
+        let t1 = t0 + FAIR_SHARE_WINDOW;
+        assert!(f.may_admit(t1, cpu(100)), "a new window: nothing admitted in it yet");
+        f.admitted(ms(1), t1, cpu(100));
+        assert!(!f.may_admit(t1 + ms(2), cpu(102)), "1 ms of 1, data moved in the window before");
+        // Admission work beyond the share (the rest of handshakes let in earlier) is carried over.
+        f.served(t1, cpu(100));
+        f.admitted(ms(15), t1 + ms(50), cpu(150));
+        let t2 = t1 + FAIR_SHARE_WINDOW;
+        assert!(!f.may_admit(t2, cpu(200)), "16 ms of 50 ms: 11 ms carried");
+        assert!(!f.may_admit(t2 + ms(90), cpu(200) + ms(99)), "11 ms of 99");
+        assert!(f.may_admit(t2 + ms(220), cpu(200) + ms(99)), "a window later, with nothing moving in the last");
+        // Nothing moved: nothing carried, whatever admission took.
+        let mut f = FairShare::new(t0, cpu(0));
+        f.admitted(ms(40), t0 + ms(80), cpu(80));
+        let t1 = t0 + FAIR_SHARE_WINDOW;
+        f.served(t1, cpu(100));
+        assert!(f.may_admit(t1, cpu(100)), "a fresh window, no debt");
     }
 
     /// One source floods the admission queue with Initials; another source's Initial, arriving after the

@@ -103,25 +103,19 @@ fn check(listen: &str, from: &str, to: impl Fn(SocketAddr) -> SocketAddr) {
     let sender = UdpSocket::bind(from).unwrap();
     let (dropped, passed) = (dropped(), passed());
     // interleaved, so that a datagram dropped by mistake shows as a gap in the order
+    let mut sent = Vec::new();
     for i in 0..dropped.len().max(passed.len()) {
-        for (_, d) in dropped.get(i).into_iter().chain(passed.get(i)) {
-            sender.send_to(d, target).unwrap();
-        }
+        sent.extend(dropped.get(i).into_iter().chain(passed.get(i)).cloned());
     }
-    let end = long(0xc0, UNKNOWN, &[9; 8], &[9; 8], 1200);
-    sender.send_to(&end, target).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 2048];
-    loop {
-        let (n, _) = sock.recv_from(&mut buf).expect("the last datagram arrives");
-        if buf[..n] == end[..] {
-            break;
-        }
-        got.push(buf[..n].to_vec());
-    }
-    let name = |d: &Vec<u8>| dropped.iter().chain(&passed).find(|(_, x)| x == d).map_or("(unknown)", |(name, _)| *name);
+    let datagrams: Vec<Vec<u8>> = sent.iter().map(|(_, d)| d.clone()).collect();
+    let got: Vec<&str> = sent
+        .iter()
+        .zip(arrived(&sock, &sender, target, &datagrams))
+        .filter(|(_, a)| *a)
+        .map(|((n, _), _)| *n)
+        .collect();
     let want: Vec<&str> = passed.iter().map(|(name, _)| *name).collect();
-    assert_eq!(got.iter().map(name).collect::<Vec<_>>(), want, "from {from} to {target}");
+    assert_eq!(got, want, "from {from} to {target}");
     assert_eq!(drops(&sock), dropped.len() as u64, "each dropped datagram counted once");
 }
 

@@ -11,10 +11,10 @@
 //! - an unknown version in a datagram under 1200 bytes (RFC 9000 §5.2.2: no Version Negotiation for it);
 //! - a version 1 long header with the fixed bit clear (§17.2), or an Initial under 1200 bytes (§14.1).
 //!
-//! Empty datagrams, Handshake and 0-RTT packets, short-header packets of any size from 21 bytes that carry the
-//! tag, and unknown versions from 1200 bytes (answered with Version Negotiation) pass. The kernel counts what the filter drops with
-//! the socket's drops (`/proc/net/udp6`, SO_RXQ_OVFL: the fast path's `socketDrops`), not in the server's
-//! counters by reason.
+//! Empty datagrams, Handshake and 0-RTT packets, short-header packets of any size from 21 bytes that carry
+//! the tag, and unknown versions from 1200 bytes (answered with Version Negotiation) pass. The kernel counts
+//! what the filter drops with the socket's drops (`/proc/net/udp6`, SO_RXQ_OVFL: the fast path's
+//! `socketDrops`), not in the server's counters by reason.
 //!
 //! Shedding rules (`Shed`) extend it while one source floods the server with Initials faster than its
 //! admission budget takes them: of that source's version 1 Initials, the kernel keeps a random fraction

@@ -72,30 +72,34 @@ fn identity() -> &'static Identity {
     ID.get_or_init(|| Identity::self_signed().expect("a self-signed certificate"))
 }
 
+/// An endpoint without a socket under `policy` (a self-signed certificate, default settings, 1350-byte
+/// payloads, responses up to 1 MiB, a 2 s handshake timeout), and its gate.
+pub(crate) fn endpoint(policy: Policy) -> (Endpoint, Arc<Gate>) {
+    let gate = Arc::new(Gate::new(policy, Arc::default()));
+    let role = Role::Server { identity: identity(), client_ca: None, max_rate: None };
+    let config = quiche_config(&Settings::default(), &role).expect("server config");
+    let conn = ConnSettings {
+        payload_size: 1350,
+        qlog_dir: None,
+        max_response: 1 << 20,
+        handshake_timeout: Duration::from_secs(2),
+        max_rate: None,
+        share_view: true,
+    };
+    (Endpoint::new(gate.clone(), config, Arc::new(conn), 1), gate)
+}
+
 impl Datagrams {
     pub fn new(retry: RetryMode) -> Datagrams {
-        let policy = Policy {
+        let (endpoint, gate) = endpoint(Policy {
             allow: Vec::new(),
             retry,
             retry_threshold: 2,
             max_connections: 8,
             max_half_open_per_prefix: 4,
             token_lifetime: Duration::from_secs(10),
-        };
-        let gate = Arc::new(Gate::new(policy, Arc::default()));
-        let settings = Settings::default();
-        let role = Role::Server { identity: identity(), client_ca: None, max_rate: None };
-        let config = quiche_config(&settings, &role).expect("server config");
-        let conn = ConnSettings {
-            payload_size: 1350,
-            qlog_dir: None,
-            max_response: 1 << 20,
-            handshake_timeout: Duration::from_secs(2),
-            max_rate: None,
-            share_view: true,
-        };
-        let endpoint = Endpoint::new(gate.clone(), config, Arc::new(conn), 1);
-        let client_config = quiche_config(&settings, &Role::Client { cert: None }).expect("client config");
+        });
+        let client_config = quiche_config(&Settings::default(), &Role::Client { cert: None }).expect("client config");
         Datagrams { endpoint, gate, client_config }
     }
 

@@ -118,7 +118,8 @@ const TRACKED_SOURCES: usize = 256;
 
 /// The share of a worker's CPU time that admission work may take while established connections move data:
 /// checking Initials, Retries, building connections, and taking in their packets and every pass over them,
-/// their end included, until they first carry application data (a connection that only completes a handshake never does). A flood of complete handshakes from anywhere then takes at most this much from the
+/// their end included, until they first carry application data (a connection that only completes a
+/// handshake never does). A flood of complete handshakes from anywhere then takes at most this much from the
 /// measurements under way. New connections wait (their Initials queued, past the queue shed) and are counted
 /// in `fairShareWaits`. When no established connection moves data, admission work has the whole worker.
 pub const ADMISSION_SHARE: f64 = 0.1;
@@ -736,8 +737,7 @@ impl Endpoint {
         self.initial_ids.clear();
         self.ready.clear();
         self.timers = Timers::default();
-        let spare = &mut self.spare;
-        spare.extend(self.waiting.drain().map(|d| d.data));
+        self.spare.extend(self.waiting.drain().map(|d| d.data));
         for (_, mut c) in self.conns.drain() {
             if let Some(prefix) = c.half_open.take() {
                 self.gate.no_longer_half_open(prefix);
@@ -967,32 +967,17 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{quiche_config, Identity, Role};
-    use crate::scenario::Settings;
     use crate::server::admission::{Policy, RetryMode, ADMISSION_BURST_PER_SOURCE};
 
     fn endpoint() -> (Endpoint, Arc<Gate>) {
-        let policy = Policy {
+        crate::server::fuzzing::endpoint(Policy {
             allow: Vec::new(),
             retry: RetryMode::Never,
             retry_threshold: 64,
             max_connections: 8,
             max_half_open_per_prefix: 4,
             token_lifetime: Duration::from_secs(10),
-        };
-        let gate = Arc::new(Gate::new(policy, Arc::default()));
-        let identity = Identity::self_signed().expect("a self-signed certificate");
-        let role = Role::Server { identity: &identity, client_ca: None, max_rate: None };
-        let config = quiche_config(&Settings::default(), &role).expect("server config");
-        let settings = ConnSettings {
-            payload_size: 1350,
-            qlog_dir: None,
-            max_response: 1 << 20,
-            handshake_timeout: Duration::from_secs(2),
-            max_rate: None,
-            share_view: true,
-        };
-        (Endpoint::new(gate.clone(), config, Arc::new(settings), 1), gate)
+        })
     }
 
     /// A version 1 Initial of 1200 bytes that does not decrypt (zeros where the packet would be).

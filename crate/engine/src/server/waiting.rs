@@ -74,6 +74,15 @@ impl Waiting {
         Some(d)
     }
 
+    /// The next datagram of a source that `eligible` accepts, in turn order (its turn taken); None when no
+    /// waiting source is.
+    pub fn pop_where(&mut self, eligible: impl Fn(SourcePrefix) -> bool) -> Option<Deferred> {
+        let at = self.turns.iter().position(|p| eligible(*p))?;
+        let prefix = self.turns.remove(at).expect("a position within the turns");
+        self.turns.push_front(prefix);
+        self.pop()
+    }
+
     /// Removes and returns everything waiting.
     pub fn drain(&mut self) -> impl Iterator<Item = Deferred> + '_ {
         self.turns.clear();
@@ -154,6 +163,21 @@ mod tests {
         assert_eq!(left, [10, 20, 30]);
         assert!(w.is_empty());
         assert!(w.pop().is_none());
+    }
+
+    /// Only eligible sources are served, in their order; the others keep their datagrams and turns.
+    #[test]
+    fn pop_where_takes_only_eligible_sources() {
+        let mut w = Waiting::new(16);
+        for (source, n) in [(1, 10), (2, 20), (3, 30), (2, 21), (3, 31)] {
+            assert!(w.push(source, datagram(n)).is_none());
+        }
+        let odd = |s: SourcePrefix| s % 2 == 1;
+        assert_eq!(w.pop_where(odd).map(|d| d.data[0]), Some(10));
+        assert_eq!(w.pop_where(odd).map(|d| d.data[0]), Some(30));
+        assert_eq!(w.pop_where(odd).map(|d| d.data[0]), Some(31));
+        assert!(w.pop_where(odd).is_none());
+        assert_eq!(popped(&mut w), [20, 21]);
     }
 
     #[test]

@@ -121,7 +121,9 @@ const TRACKED_SOURCES: usize = 256;
 /// their end included, until they first carry application data (a connection that only completes a
 /// handshake never does). A flood of complete handshakes from anywhere then takes at most this much from the
 /// measurements under way. New connections wait (their Initials queued, past the queue shed) and are counted
-/// in `fairShareWaits`. When no established connection moves data, admission work has the whole worker.
+/// in `fairShareWaits`; those of a source whose own connections carry data do not (the share keeps other
+/// sources' admission work from a measurement, not a client's from its own). When no established connection
+/// moves data, admission work has the whole worker.
 pub const ADMISSION_SHARE: f64 = 0.1;
 
 /// The window over which `FairShare` measures admission work against the worker's CPU time.
@@ -232,6 +234,8 @@ pub struct Endpoint {
     initials: HashMap<SourcePrefix, (u64, u64)>,
     /// The worker's time between established connections and admission work.
     fair: FairShare,
+    /// Connections that have carried data, by source prefix.
+    carrying: HashMap<SourcePrefix, u32>,
     /// The socket filter's shedding rules now, and when they were last reviewed.
     shedding: Vec<Shed>,
     last_review: Instant,
@@ -271,6 +275,7 @@ impl Endpoint {
             waiting: Waiting::new(MAX_DEFERRED),
             initials: HashMap::new(),
             fair: FairShare::new(Instant::now(), cpu_now()),
+            carrying: HashMap::new(),
             shedding: Vec::new(),
             last_review: Instant::now(),
             spare: Vec::new(),
@@ -418,12 +423,18 @@ impl Endpoint {
         let mut built = false;
         let mut cpu = cpu_now();
         while !self.waiting.is_empty() {
-            if !self.fair.may_admit(Instant::now(), cpu) {
-                // Established connections have had too little of the worker: the rest waits for a later pass.
+            let next = if self.fair.may_admit(Instant::now(), cpu) {
+                self.waiting.pop()
+            } else {
+                // Established connections have had too little of the worker: only sources whose own
+                // connections carry data go on; the rest waits for a later pass.
+                let carrying = &self.carrying;
+                self.waiting.pop_where(|source| carrying.contains_key(&source))
+            };
+            let Some(mut d) = next else {
                 self.gate.counters.fair_share_waits.fetch_add(1, Relaxed);
                 break;
-            }
-            let mut d = self.waiting.pop().expect("a datagram waits");
+            };
             built |= self.admit_one(&mut d, now, reply, send);
             self.spare.push(d.data);
             let after = cpu_now();
@@ -590,6 +601,7 @@ impl Endpoint {
         let gate = &self.gate;
         let settings = &self.settings;
         let initial_ids = &mut self.initial_ids;
+        let carrying = &mut self.carrying;
         // The CPU time of visits to connections that have not carried data yet is admission work: when the
         // last visit was one, the CPU clock when it began.
         let mut admitting = Duration::ZERO;
@@ -645,7 +657,10 @@ impl Endpoint {
                 if sent > 0 {
                     gate.counters.bytes_sent.fetch_add(sent, Relaxed);
                 }
-                c.carried_data |= received > 0 || sent > 0;
+                if !c.carried_data && (received > 0 || sent > 0) {
+                    c.carried_data = true;
+                    *carrying.entry(source_prefix(c.peer.ip())).or_default() += 1;
+                }
                 moving |= received > 0 || sent > 0;
             }
             if let Out::Socket(sock) = &mut out {
@@ -695,6 +710,15 @@ impl Endpoint {
     fn reap(&mut self, cid: Cid) {
         let Some(mut c) = self.conns.remove(&cid) else { return };
         self.timers.set(cid, None);
+        if c.carried_data {
+            let source = source_prefix(c.peer.ip());
+            if let Some(n) = self.carrying.get_mut(&source) {
+                *n -= 1;
+                if *n == 0 {
+                    self.carrying.remove(&source);
+                }
+            }
+        }
         self.ended_since_trim += 1;
         self.gone.push((cid_key(&cid), c.view(), c.peer.ip(), true));
         let how = match c.half_open.take() {
@@ -738,6 +762,7 @@ impl Endpoint {
         self.ready.clear();
         self.timers = Timers::default();
         self.spare.extend(self.waiting.drain().map(|d| d.data));
+        self.carrying.clear();
         for (_, mut c) in self.conns.drain() {
             if let Some(prefix) = c.half_open.take() {
                 self.gate.no_longer_half_open(prefix);
@@ -1059,6 +1084,28 @@ mod tests {
         assert_eq!(gate.counters.shed.load(Relaxed), 11, "room made at the flood's expense");
         let first_two: Vec<SocketAddr> = std::iter::from_fn(|| e.waiting.pop()).take(2).map(|d| d.from).collect();
         assert_eq!(first_two, [flooder, other]);
+    }
+
+    /// Past the share, Initials wait, except those of a source whose own connections carry data: the share
+    /// keeps other sources' admission work from a measurement, not a client's from its own.
+    #[test]
+    fn past_the_share_only_a_source_carrying_data_is_admitted() {
+        let (mut e, gate) = endpoint();
+        let now = Instant::now();
+        let to = "[::1]:4433".parse().unwrap();
+        let (stranger, client): (SocketAddr, SocketAddr) =
+            ("127.0.0.1:1000".parse().unwrap(), "[::1]:2000".parse().unwrap());
+        e.fair.served(now, cpu_now());
+        e.fair.admitted(Duration::from_secs(1), now, cpu_now());
+        e.datagram(&mut fake_initial(1), stranger, to, now);
+        let mut theirs = fake_initial(2);
+        theirs[6..14].copy_from_slice(&[0xab; 8]);
+        e.datagram(&mut theirs, client, to, now);
+        e.carrying.insert(source_prefix(client.ip()), 1);
+        e.admit(now, &mut [0u8; 2048], &mut |_, _, _| panic!("no reply to a fake Initial"));
+        assert_eq!(gate.counters.invalid_initial.load(Relaxed), 1, "the client's Initial was checked");
+        assert_eq!(gate.counters.fair_share_waits.load(Relaxed), 1);
+        assert_eq!(std::iter::from_fn(|| e.waiting.pop()).map(|d| d.from).collect::<Vec<_>>(), [stranger]);
     }
 
     /// A source whose Initials the budget sheds while they arrive faster than `KERNEL_SHED_ABOVE` gets a

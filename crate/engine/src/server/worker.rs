@@ -116,7 +116,7 @@ const MIN_KEEP_LOG2: u32 = 12;
 /// Sources whose Initials are counted between reviews, at most.
 const TRACKED_SOURCES: usize = 256;
 
-/// The share of a worker's CPU time that admission work may take while established connections move data:
+/// The share of a worker's time that admission work may take while established connections move data:
 /// checking Initials, Retries, building connections, and taking in their packets and every pass over them,
 /// their end included, until they first carry application data (a connection that only completes a
 /// handshake never does). A flood of complete handshakes from anywhere then takes at most this much from the
@@ -126,18 +126,17 @@ const TRACKED_SOURCES: usize = 256;
 /// moves data, admission work has the whole worker.
 pub const ADMISSION_SHARE: f64 = 0.1;
 
-/// The window over which `FairShare` measures admission work against the worker's CPU time.
+/// The window over which `FairShare` measures admission work against the time gone by.
 const FAIR_SHARE_WINDOW: Duration = Duration::from_millis(100);
 
-/// The calling thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): what `FairShare` counts in, so that the
-/// share holds of the time the worker runs, however busy the machine.
+/// The calling thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID): what admission work is measured in, so
+/// that a worker preempted in the middle of it is not charged for the time it did not run.
 fn cpu_now() -> Duration {
     Duration::from_nanos(thread_cpu_ns())
 }
 
-/// Admission work in the current window, against the worker's CPU time in it, and whether established
-/// connections moved data in it or the window before. `now` is the monotonic clock (the window's), `cpu` the
-/// worker's CPU time so far (`cpu_now`).
+/// Admission work (CPU time) in the current window, against the monotonic clock, and whether established
+/// connections moved data in it or the window before.
 ///
 /// Admission work goes on after the gate let it in (the rest of a handshake, its close), so a window can end
 /// beyond its share: while data moves, what it took beyond the share is carried into the next window, and the
@@ -145,51 +144,45 @@ fn cpu_now() -> Duration {
 #[derive(Debug)]
 pub struct FairShare {
     window_start: Instant,
-    window_cpu: Duration,
     moving: bool,
     moved_before: bool,
     admitting: Duration,
 }
 
 impl FairShare {
-    pub fn new(now: Instant, cpu: Duration) -> FairShare {
-        FairShare { window_start: now, window_cpu: cpu, moving: false, moved_before: false, admitting: Duration::ZERO }
+    pub fn new(now: Instant) -> FairShare {
+        FairShare { window_start: now, moving: false, moved_before: false, admitting: Duration::ZERO }
     }
 
-    fn roll(&mut self, now: Instant, cpu: Duration) {
-        if now.saturating_duration_since(self.window_start) < FAIR_SHARE_WINDOW {
+    fn roll(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.window_start);
+        if elapsed < FAIR_SHARE_WINDOW {
             return;
         }
-        let share = cpu.saturating_sub(self.window_cpu).mul_f64(ADMISSION_SHARE);
+        let share = elapsed.mul_f64(ADMISSION_SHARE);
         let carried = if self.moving { self.admitting.saturating_sub(share) } else { Duration::ZERO };
-        *self = FairShare {
-            window_start: now,
-            window_cpu: cpu,
-            moving: false,
-            moved_before: self.moving,
-            admitting: carried,
-        };
+        *self = FairShare { window_start: now, moving: false, moved_before: self.moving, admitting: carried };
     }
 
     /// Established connections moved data (packets were read from or sent for them).
-    pub fn served(&mut self, now: Instant, cpu: Duration) {
-        self.roll(now, cpu);
+    pub fn served(&mut self, now: Instant) {
+        self.roll(now);
         self.moving = true;
     }
 
     /// CPU time spent on admission work.
-    pub fn admitted(&mut self, spent: Duration, now: Instant, cpu: Duration) {
-        self.roll(now, cpu);
+    pub fn admitted(&mut self, spent: Duration, now: Instant) {
+        self.roll(now);
         self.admitting += spent;
     }
 
     /// Whether admission work may go on now: when no established connection moved data in this window or
-    /// the one before, or while admission work has taken at most `ADMISSION_SHARE` of the worker's CPU time
-    /// in this window so far.
-    pub fn may_admit(&mut self, now: Instant, cpu: Duration) -> bool {
-        self.roll(now, cpu);
-        let ran = cpu.saturating_sub(self.window_cpu);
-        !(self.moving || self.moved_before) || self.admitting.as_secs_f64() <= ADMISSION_SHARE * ran.as_secs_f64()
+    /// the one before, or while admission work has taken at most `ADMISSION_SHARE` of the window's time so
+    /// far.
+    pub fn may_admit(&mut self, now: Instant) -> bool {
+        self.roll(now);
+        let elapsed = now.saturating_duration_since(self.window_start);
+        !(self.moving || self.moved_before) || self.admitting.as_secs_f64() <= ADMISSION_SHARE * elapsed.as_secs_f64()
     }
 }
 
@@ -274,7 +267,7 @@ impl Endpoint {
             budget: Budget::new(Instant::now()),
             waiting: Waiting::new(MAX_DEFERRED),
             initials: HashMap::new(),
-            fair: FairShare::new(Instant::now(), cpu_now()),
+            fair: FairShare::new(Instant::now()),
             carrying: HashMap::new(),
             shedding: Vec::new(),
             last_review: Instant::now(),
@@ -369,8 +362,7 @@ impl Endpoint {
                 let _ = c.conn.recv(seg, quiche::RecvInfo { from, to });
                 mark_ready(&mut self.ready, k, c);
                 if let Some(began) = began {
-                    let after = cpu_now();
-                    self.fair.admitted(after.saturating_sub(began), now, after);
+                    self.fair.admitted(cpu_now().saturating_sub(began), now);
                 }
             }
             None => drop(Dropped::UnknownConnection),
@@ -423,7 +415,7 @@ impl Endpoint {
         let mut built = false;
         let mut cpu = cpu_now();
         while !self.waiting.is_empty() {
-            let next = if self.fair.may_admit(Instant::now(), cpu) {
+            let next = if self.fair.may_admit(Instant::now()) {
                 self.waiting.pop()
             } else {
                 // Established connections have had too little of the worker: only sources whose own
@@ -438,7 +430,7 @@ impl Endpoint {
             built |= self.admit_one(&mut d, now, reply, send);
             self.spare.push(d.data);
             let after = cpu_now();
-            self.fair.admitted(after.saturating_sub(cpu), Instant::now(), after);
+            self.fair.admitted(after.saturating_sub(cpu), Instant::now());
             cpu = after;
         }
         built
@@ -697,12 +689,11 @@ impl Endpoint {
             self.reap(cid);
             admitting += began.map_or(Duration::ZERO, |b| cpu_now().saturating_sub(b));
         }
-        let cpu = cpu_now();
         if moving {
-            self.fair.served(now, cpu);
+            self.fair.served(now);
         }
         if admitting > Duration::ZERO {
-            self.fair.admitted(admitting, now, cpu);
+            self.fair.admitted(admitting, now);
         }
     }
 
@@ -1031,39 +1022,38 @@ mod tests {
     fn admission_work_takes_at_most_its_share_while_connections_move_data() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        // The worker's CPU time: 1 s before the window, then running half the time.
-        let cpu = |wall: u64| ms(1000 + wall / 2);
-        let mut f = FairShare::new(t0, cpu(0));
-        f.admitted(ms(25), t0 + ms(50), cpu(50));
-        assert!(f.may_admit(t0 + ms(50), cpu(50)), "nothing moving: admission has the whole worker");
-        let mut f = FairShare::new(t0, cpu(0));
-        f.served(t0, cpu(0));
-        assert!(f.may_admit(t0, cpu(0)), "nothing admitted yet");
-        f.admitted(ms(2), t0 + ms(4), cpu(4));
-        assert!(!f.may_admit(t0 + ms(4), cpu(4)), "2 ms of 2");
-        assert!(!f.may_admit(t0 + ms(38), cpu(38)), "2 ms of 19: 40% of the wall time, but of the CPU time it had");
-        assert!(f.may_admit(t0 + ms(40), cpu(40)), "2 ms of 20: within the share");
-        f.admitted(ms(3), t0 + ms(60), cpu(60));
-        assert!(!f.may_admit(t0 + ms(60), cpu(60)), "5 ms of 30");
-        // The window ends 0 ms beyond its share of 50 ms: nothing carried; data moved in it, so the gate
+        let mut f = FairShare::new(t0);
+        f.admitted(ms(50), t0 + ms(50));
+        assert!(f.may_admit(t0 + ms(50)), "nothing moving: admission has the whole worker");
+        let mut f = FairShare::new(t0);
+        f.served(t0);
+        assert!(f.may_admit(t0), "nothing admitted yet");
+        f.admitted(ms(3), t0 + ms(3));
+        assert!(!f.may_admit(t0 + ms(3)), "3 ms of 3");
+        assert!(!f.may_admit(t0 + ms(29)), "3 ms of 29");
+        assert!(f.may_admit(t0 + ms(30)), "3 ms of 30: within the share");
+        f.admitted(ms(5), t0 + ms(40));
+        assert!(!f.may_admit(t0 + ms(40)), "8 ms of 40");
+        // The window ends 2 ms short of its share of 10 ms: nothing carried; data moved in it, so the gate
         // stays shut in the next window until its share allows.
         let t1 = t0 + FAIR_SHARE_WINDOW;
-        assert!(f.may_admit(t1, cpu(100)), "a new window: nothing admitted in it yet");
-        f.admitted(ms(1), t1, cpu(100));
-        assert!(!f.may_admit(t1 + ms(2), cpu(102)), "1 ms of 1, data moved in the window before");
+        assert!(f.may_admit(t1), "a new window: nothing admitted in it yet");
+        f.admitted(ms(1), t1);
+        assert!(!f.may_admit(t1 + ms(2)), "1 ms of 2, data moved in the window before");
         // Admission work beyond the share (the rest of handshakes let in earlier) is carried over.
-        f.served(t1, cpu(100));
-        f.admitted(ms(15), t1 + ms(50), cpu(150));
+        f.served(t1);
+        f.admitted(ms(15), t1 + ms(50));
         let t2 = t1 + FAIR_SHARE_WINDOW;
-        assert!(!f.may_admit(t2, cpu(200)), "16 ms of 50 ms: 11 ms carried");
-        assert!(!f.may_admit(t2 + ms(90), cpu(200) + ms(99)), "11 ms of 99");
-        assert!(f.may_admit(t2 + ms(220), cpu(200) + ms(99)), "a window later, with nothing moving in the last");
+        assert!(!f.may_admit(t2), "16 ms of 100 ms: 6 ms carried");
+        assert!(!f.may_admit(t2 + ms(59)), "6 ms of 59");
+        assert!(f.may_admit(t2 + ms(60)), "6 ms of 60");
+        assert!(f.may_admit(t2 + ms(220)), "a window later, with nothing moving in the last");
         // Nothing moved: nothing carried, whatever admission took.
-        let mut f = FairShare::new(t0, cpu(0));
-        f.admitted(ms(40), t0 + ms(80), cpu(80));
+        let mut f = FairShare::new(t0);
+        f.admitted(ms(80), t0 + ms(80));
         let t1 = t0 + FAIR_SHARE_WINDOW;
-        f.served(t1, cpu(100));
-        assert!(f.may_admit(t1, cpu(100)), "a fresh window, no debt");
+        f.served(t1);
+        assert!(f.may_admit(t1), "a fresh window, no debt");
     }
 
     /// One source floods the admission queue with Initials; another source's Initial, arriving after the
@@ -1095,8 +1085,8 @@ mod tests {
         let to = "[::1]:4433".parse().unwrap();
         let (stranger, client): (SocketAddr, SocketAddr) =
             ("127.0.0.1:1000".parse().unwrap(), "[::1]:2000".parse().unwrap());
-        e.fair.served(now, cpu_now());
-        e.fair.admitted(Duration::from_secs(1), now, cpu_now());
+        e.fair.served(now);
+        e.fair.admitted(Duration::from_secs(1), now);
         e.datagram(&mut fake_initial(1), stranger, to, now);
         let mut theirs = fake_initial(2);
         theirs[6..14].copy_from_slice(&[0xab; 8]);

@@ -211,7 +211,7 @@ impl Datagrams {
                 d[at] ^= x | 1;
             }
             first = false;
-            self.endpoint.datagram(d, *local, server, Instant::now());
+            self.endpoint.receive(d, n, *local, server, Instant::now());
         }
         let mut replies = Vec::new();
         self.endpoint.admit(Instant::now(), reply, &mut |d, _, _| replies.push(d.to_vec()));
@@ -246,5 +246,33 @@ mod tests {
         d.run(&[1, 0, 3, 0, 3, 0, 3, 0]);
         let st = d.gate.counters.snapshot();
         assert_eq!((st.retries_sent, st.accepted, st.validated), (1, 1, 1), "{st:?}");
+    }
+
+    /// Once a connection carries data, its upload is taken in as each datagram arrives, before the next pass
+    /// (quiche's stream buffers then hold one datagram's data at most).
+    #[test]
+    fn an_upload_is_taken_in_as_it_arrives() {
+        let mut d = Datagrams::new(RetryMode::Never);
+        let (server, local): (SocketAddr, SocketAddr) = (SERVER.parse().unwrap(), "[::1]:40000".parse().unwrap());
+        let scid = quiche::ConnectionId::from_ref(&[7; 16]);
+        let conn = quiche::connect(Some("localhost"), &scid, local, server, &mut d.client_config).unwrap();
+        let mut client = Some((conn, local));
+        let (mut reply, mut out) = (vec![0u8; 2048], Vec::new());
+        for _ in 0..3 {
+            d.exchange(&mut client, None, &mut reply, &mut out);
+        }
+        let received = |d: &Datagrams| d.gate.counters.snapshot().bytes_received;
+        // A request's header and the start of its upload: the pass that reads them finds data moving.
+        let (c, _) = client.as_mut().unwrap();
+        c.stream_send(0, &[0; HEADER_LEN + 100], false).unwrap();
+        d.exchange(&mut client, None, &mut reply, &mut out);
+        assert_eq!(received(&d), 100);
+        let (c, _) = client.as_mut().unwrap();
+        c.stream_send(0, &[1; 3000], true).unwrap();
+        let mut buf = [0u8; 1500];
+        while let Ok((n, _)) = c.send(&mut buf) {
+            d.endpoint.receive(&mut buf[..n], n, local, server, Instant::now());
+        }
+        assert_eq!(received(&d), 3100, "read as it arrived, with no pass since");
     }
 }

@@ -24,7 +24,7 @@ use super::stats::{Dropped, Ended};
 use super::waiting::{Deferred, Waiting};
 use crate::error::connection_error;
 use crate::metrics::{thread_cpu_ns, PathSample, SideCounters, ThreadTime};
-use crate::protocol::{error_code, VIEW_ALPN};
+use crate::protocol::{error_code, HEADER_LEN, VIEW_ALPN};
 use crate::qlog_writer;
 use crate::socket::{DropTable, FastPath, Flushed, Outbox, Socket, PACING_SLACK, RECV_BATCH, RECV_SLOT_BYTES};
 use crate::timers::Timers;
@@ -83,6 +83,19 @@ impl Conn {
     fn next_wake(&self) -> Option<Instant> {
         let handshake = self.half_open.map(|_| self.handshake_deadline);
         [self.timer, self.wake_at, handshake].into_iter().flatten().min()
+    }
+
+    /// Takes in what the client's requests carried (`Requests::read`); returns the upload payload bytes.
+    /// A view connection's streams are its own.
+    fn read_requests(&mut self, scratch: &mut [u8], max_response: u64, counters: &super::stats::Counters) -> u64 {
+        if self.view.is_some() {
+            return 0;
+        }
+        let mut received = 0;
+        while let Some(id) = self.conn.stream_readable_next() {
+            received += self.requests.read(&mut self.conn, id, scratch, max_response, counters);
+        }
+        received
     }
 }
 
@@ -245,6 +258,8 @@ pub struct Endpoint {
     gone: Vec<(String, ConnView, IpAddr, bool)>,
     /// View connections with questions for the board.
     pub(crate) asking: HashSet<Cid>,
+    /// Uploads were taken in as they arrived since the last pass (`receive`): data moved.
+    took_uploads: bool,
 }
 
 impl Endpoint {
@@ -279,6 +294,7 @@ impl Endpoint {
             changed: Vec::new(),
             gone: Vec::new(),
             asking: HashSet::new(),
+            took_uploads: false,
         }
     }
 
@@ -303,12 +319,50 @@ impl Endpoint {
         !self.changed.is_empty() || !self.gone.is_empty()
     }
 
-    /// Handles one received datagram at the cost of a look at its header: a packet of a connection goes to
-    /// it; one that needs admission work (a new Initial, a Version Negotiation) is kept for `admit`, within
-    /// the admission budget; anything else is dropped and counted.
-    pub fn datagram(&mut self, seg: &mut [u8], from: SocketAddr, to: SocketAddr, now: Instant) {
+    /// Handles one received buffer: `data`, one datagram or a GRO batch of datagrams of `stride` bytes from
+    /// one sender. The uploads of a connection that carries data are taken in as each buffer (up to 64 KiB)
+    /// arrives, not after the socket's batches: quiche's stream buffers then hold one buffer's data at most,
+    /// freed while still in cache, instead of up to four `recvmmsg` batches.
+    pub fn receive(&mut self, data: &mut [u8], stride: usize, from: SocketAddr, to: SocketAddr, now: Instant) {
+        if data.is_empty() {
+            self.datagram(data, from, to, now);
+            return;
+        }
+        let mut delivered = None;
+        for seg in data.chunks_mut(stride.max(1)) {
+            let to_conn = self.datagram(seg, from, to, now);
+            if to_conn != delivered {
+                if let Some(k) = delivered {
+                    self.take_uploads(k);
+                }
+                delivered = to_conn;
+            }
+        }
+        if let Some(k) = delivered {
+            self.take_uploads(k);
+        }
+    }
+
+    /// Reads the requests of connection `k` now if it carries data (see `receive`).
+    fn take_uploads(&mut self, k: Cid) {
+        let Some(c) = self.conns.get_mut(&k).filter(|c| c.carried_data && c.conn.is_established()) else { return };
         let counters = &self.gate.counters;
-        let drop = |why| counters.dropped(why);
+        let received = c.read_requests(&mut [0u8; HEADER_LEN], self.settings.max_response, counters);
+        if received > 0 {
+            counters.bytes_received.fetch_add(received, Relaxed);
+            self.took_uploads = true;
+        }
+    }
+
+    /// Handles one received datagram at the cost of a look at its header: a packet of a connection goes to
+    /// it (its ID returned); one that needs admission work (a new Initial, a Version Negotiation) is kept for
+    /// `admit`, within the admission budget; anything else is dropped and counted.
+    pub fn datagram(&mut self, seg: &mut [u8], from: SocketAddr, to: SocketAddr, now: Instant) -> Option<Cid> {
+        let counters = &self.gate.counters;
+        let drop = |why| {
+            counters.dropped(why);
+            None
+        };
         let Some(&first) = seg.first() else { return drop(Dropped::ZeroLength) };
         if !self.gate.allowed(from.ip()) {
             return drop(Dropped::NotAllowed);
@@ -339,7 +393,8 @@ impl Endpoint {
                     if seg.len() < MIN_INITIAL_DATAGRAM {
                         return drop(Dropped::TooShort);
                     }
-                    return self.defer(seg, from, to, now, false);
+                    self.defer(seg, from, to, now, false);
+                    return None;
                 }
                 // Initial (0) or 0-RTT (1): a repeated Initial of a half-open connection carries its client's ID.
                 None if ty <= 1 => match self.initial_ids.get(&client_id(dcid)) {
@@ -349,7 +404,10 @@ impl Endpoint {
                     // RFC 9000 §14.1, §7.2.
                     None if seg.len() < MIN_INITIAL_DATAGRAM => return drop(Dropped::TooShort),
                     None if dcid.len() < MIN_CLIENT_DCID => return drop(Dropped::InvalidInitial),
-                    None => return self.defer(seg, from, to, now, true),
+                    None => {
+                        self.defer(seg, from, to, now, true);
+                        return None;
+                    }
                 },
                 None => return drop(Dropped::UnknownConnection),
             }
@@ -364,6 +422,7 @@ impl Endpoint {
                 if let Some(began) = began {
                     self.fair.admitted(cpu_now().saturating_sub(began), now);
                 }
+                Some(k)
             }
             None => drop(Dropped::UnknownConnection),
         }
@@ -582,7 +641,7 @@ impl Endpoint {
     pub(crate) fn pass(&mut self, mut out: Out<'_>, scratch: &mut [u8], pacing: bool) {
         let now = Instant::now();
         // Whether an established connection had data to move: then the pass's time counts as serving.
-        let mut moving = false;
+        let mut moving = std::mem::take(&mut self.took_uploads);
         let mut visiting = std::mem::take(&mut self.visiting);
         visiting.append(&mut self.ready);
         // Paced sends may leave up to PACING_SLACK early (the poll timer has millisecond resolution).
@@ -635,10 +694,7 @@ impl Endpoint {
                     }
                     view.write(&mut c.conn);
                 }
-                let mut received = 0;
-                while let Some(id) = c.conn.stream_readable_next().filter(|_| c.view.is_none()) {
-                    received += c.requests.read(&mut c.conn, id, scratch, settings.max_response, &gate.counters);
-                }
+                let received = c.read_requests(scratch, settings.max_response, &gate.counters);
                 let sent = c.requests.write(&mut c.conn);
                 // Counted as handed to quiche, before the flush: once the client has the reply, the stats already
                 // show it. (What quiche discards unsent when the client stops a response stays counted: quiche
@@ -963,13 +1019,7 @@ impl Worker {
             for (slot, m) in meta[..n].iter().enumerate() {
                 let to = self.sock.arrival_addr(m);
                 let data = &mut rx[slot * RECV_SLOT_BYTES..slot * RECV_SLOT_BYTES + m.len];
-                if data.is_empty() {
-                    self.endpoint.datagram(data, m.addr, to, now);
-                    continue;
-                }
-                for seg in data.chunks_mut(m.stride.max(1)) {
-                    self.endpoint.datagram(seg, m.addr, to, now);
-                }
+                self.endpoint.receive(data, m.stride, m.addr, to, now);
             }
             // A short batch drained the queue; a later arrival raises a new (edge-triggered) event.
             if n < RECV_BATCH {

@@ -214,8 +214,8 @@ const idle = new Map<number, Record<'cpuPerRoundTrip' | 'ratio' | 'idleCpu' | 's
 const IDLE_WINDOW_MS = 1000;
 const threads = new Map<number, Record<'goodput' | 'ratio', Series>>([1, 2].map((t) => [t, { goodput: [], ratio: [] }]));
 const durationNs = SECONDS * 1e9;
-// Every run with the same transport settings; a 30 s idle timeout, so that a connection starved for a few
-// seconds under 5,000 at full rate on one core is counted, not ended.
+// Every run with the same transport settings, on both sides; a 30 s idle timeout, so that a connection starved
+// for a few seconds under 5,000 at full rate on one core is counted, not ended.
 const settings = { idleTimeoutNs: 30e9 };
 
 for (let round = 0; round < ROUNDS; round++) {
@@ -223,7 +223,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const peak = new Map<number, number>();
   for (let k = 0; k < COUNTS.length; k++) {
     const n = COUNTS[(k + round) % COUNTS.length];
-    const server = await startServer();
+    const server = await startServer(settings.idleTimeoutNs);
     const before = cpuNs(server.child.pid!);
     // At the largest counts a connection may not finish its handshake in time on one client core: it is
     // counted (errored connections), and the goodput is what the others moved.

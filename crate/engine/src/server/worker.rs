@@ -328,24 +328,24 @@ impl Endpoint {
             self.datagram(data, from, to, now);
             return;
         }
-        let mut delivered = None;
+        let mut unread = None;
         for seg in data.chunks_mut(stride.max(1)) {
-            let to_conn = self.datagram(seg, from, to, now);
-            if to_conn != delivered {
-                if let Some(k) = delivered {
+            let readable = self.datagram(seg, from, to, now);
+            if readable != unread {
+                if let Some(k) = unread {
                     self.take_uploads(k);
                 }
-                delivered = to_conn;
+                unread = readable;
             }
         }
-        if let Some(k) = delivered {
+        if let Some(k) = unread {
             self.take_uploads(k);
         }
     }
 
-    /// Reads the requests of connection `k` now if it carries data (see `receive`).
+    /// Reads the requests of connection `k` (see `receive`).
     fn take_uploads(&mut self, k: Cid) {
-        let Some(c) = self.conns.get_mut(&k).filter(|c| c.carried_data && c.conn.is_established()) else { return };
+        let Some(c) = self.conns.get_mut(&k) else { return };
         let counters = &self.gate.counters;
         let received = c.read_requests(&mut [0u8; HEADER_LEN], self.settings.max_response, counters);
         if received > 0 {
@@ -355,8 +355,9 @@ impl Endpoint {
     }
 
     /// Handles one received datagram at the cost of a look at its header: a packet of a connection goes to
-    /// it (its ID returned); one that needs admission work (a new Initial, a Version Negotiation) is kept for
-    /// `admit`, within the admission budget; anything else is dropped and counted.
+    /// it; one that needs admission work (a new Initial, a Version Negotiation) is kept for `admit`, within
+    /// the admission budget; anything else is dropped and counted. Returns the connection the packet went to
+    /// if it carries data and has stream data to read now (`receive` reads it at once).
     pub fn datagram(&mut self, seg: &mut [u8], from: SocketAddr, to: SocketAddr, now: Instant) -> Option<Cid> {
         let counters = &self.gate.counters;
         let drop = |why| {
@@ -422,7 +423,7 @@ impl Endpoint {
                 if let Some(began) = began {
                     self.fair.admitted(cpu_now().saturating_sub(began), now);
                 }
-                Some(k)
+                (c.carried_data && c.conn.is_readable()).then_some(k)
             }
             None => drop(Dropped::UnknownConnection),
         }

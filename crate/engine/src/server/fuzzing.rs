@@ -248,6 +248,30 @@ mod tests {
         assert_eq!((st.retries_sent, st.accepted, st.validated), (1, 1, 1), "{st:?}");
     }
 
+    /// A client's Initial that arrives after its connection's handshake (a retransmission that waited for
+    /// admission, or was late) goes to that connection: no second connection is opened for the same client.
+    #[test]
+    fn a_late_initial_goes_to_its_established_connection() {
+        let mut d = Datagrams::new(RetryMode::Never);
+        let (server, local): (SocketAddr, SocketAddr) = (SERVER.parse().unwrap(), "[::1]:40001".parse().unwrap());
+        let scid = quiche::ConnectionId::from_ref(&[9; 16]);
+        let mut conn = quiche::connect(Some("localhost"), &scid, local, server, &mut d.client_config).unwrap();
+        let mut initial = vec![0u8; 1500];
+        let (n, _) = conn.send(&mut initial).unwrap();
+        initial.truncate(n);
+        let mut client = Some((conn, local));
+        let (mut reply, mut out) = (vec![0u8; 2048], Vec::new());
+        d.endpoint.datagram(&mut initial.clone(), local, server, Instant::now());
+        for _ in 0..3 {
+            d.exchange(&mut client, None, &mut reply, &mut out);
+        }
+        assert!(client.as_ref().unwrap().0.is_established());
+        d.endpoint.datagram(&mut initial, local, server, Instant::now());
+        d.endpoint.admit(Instant::now(), &mut reply, &mut |_, _, _| panic!("no reply to a late Initial"));
+        let st = d.gate.counters.snapshot();
+        assert_eq!((st.accepted, st.open_connections), (1, 1), "{st:?}");
+    }
+
     /// Once a connection carries data, its upload is taken in as each datagram arrives, before the next pass
     /// (quiche's stream buffers then hold one datagram's data at most).
     #[test]

@@ -55,7 +55,7 @@ struct Conn {
     dirty: bool,
     /// The source prefix while the handshake is incomplete (the connection holds a half-open slot).
     half_open: Option<SourcePrefix>,
-    /// The DCID its client's Initials carry (a key of `initial_ids` while half-open).
+    /// The DCID its client's Initials carry (its key in `initial_ids`).
     client_id: ClientId,
     handshake_deadline: Instant,
     /// The handshake timeout passed: reaped without a word.
@@ -232,7 +232,9 @@ pub struct Endpoint {
     timers: Timers<Cid>,
     /// Connections of the pass under way (kept for its allocation).
     visiting: Vec<Cid>,
-    /// Our ID of each half-open connection, by the DCID its client's Initials carry.
+    /// Our ID of each connection, by the DCID its client's Initials carry, for the connection's whole life: an
+    /// Initial that arrives late, or waited for admission past the handshake, goes to its connection instead of
+    /// opening a second one for the same client.
     initial_ids: HashMap<ClientId, Cid>,
     budget: Budget,
     waiting: Waiting,
@@ -652,7 +654,6 @@ impl Endpoint {
         let mut ended = Vec::new();
         let gate = &self.gate;
         let settings = &self.settings;
-        let initial_ids = &mut self.initial_ids;
         let carrying = &mut self.carrying;
         // The CPU time of visits to connections that have not carried data yet is admission work: when the
         // last visit was one, the CPU clock when it began.
@@ -686,7 +687,6 @@ impl Endpoint {
             if c.conn.is_established() {
                 if let Some(prefix) = c.half_open.take() {
                     gate.no_longer_half_open(prefix);
-                    initial_ids.remove(&c.client_id);
                 }
                 if c.view.is_some() || c.conn.application_proto() == VIEW_ALPN {
                     let view = c.view.get_or_insert_with(ViewSession::default);
@@ -758,6 +758,9 @@ impl Endpoint {
     fn reap(&mut self, cid: Cid) {
         let Some(mut c) = self.conns.remove(&cid) else { return };
         self.timers.set(cid, None);
+        if self.initial_ids.get(&c.client_id) == Some(&cid) {
+            self.initial_ids.remove(&c.client_id);
+        }
         if c.carried_data {
             let source = source_prefix(c.peer.ip());
             if let Some(n) = self.carrying.get_mut(&source) {
@@ -772,7 +775,6 @@ impl Endpoint {
         let how = match c.half_open.take() {
             Some(prefix) => {
                 self.gate.no_longer_half_open(prefix);
-                self.initial_ids.remove(&c.client_id);
                 if c.expired || c.conn.is_timed_out() {
                     Ended::HandshakeTimeout
                 } else {

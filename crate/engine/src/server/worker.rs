@@ -399,7 +399,7 @@ impl Endpoint {
                     self.defer(seg, from, to, now, false);
                     return None;
                 }
-                // Initial (0) or 0-RTT (1): a repeated Initial of a half-open connection carries its client's ID.
+                // Initial (0) or 0-RTT (1): a repeated Initial carries its client's ID (`initial_ids`).
                 None if ty <= 1 => match self.initial_ids.get(&client_id(dcid)) {
                     Some(k) => Some(*k),
                     None if ty == 1 => return drop(Dropped::UnknownConnection),
@@ -514,7 +514,7 @@ impl Endpoint {
             self.gate.counters.dropped(Dropped::Garbage);
             return false;
         };
-        // An earlier datagram of this pass may have built its connection.
+        // An earlier datagram may have built its connection (its handshake perhaps complete since).
         if let Some(&k) = self.initial_ids.get(&client_id(&hdr.dcid)) {
             if let Some(c) = self.conns.get_mut(&k) {
                 let _ = c.conn.recv(&mut d.data, quiche::RecvInfo { from: d.from, to: d.to });

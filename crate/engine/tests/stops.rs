@@ -350,3 +350,25 @@ fn connections_that_never_opened_before_the_stop_are_reported_with_the_reason() 
         assert!(message.contains(why), "{message}");
     }
 }
+
+#[test]
+fn connections_that_never_opened_before_a_cancel_are_cancelled() {
+    // The same silent peer, cancelled by the user instead of stopped by the deadline: nothing failed, so
+    // every connection, opened or not, ends cancelled and without an error.
+    let silent = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let n = stoq_engine::HANDSHAKES_IN_FLIGHT + 3;
+    let s = scenario(&format!(r#"{{"kind":"download","durationNs":10000000000,"connections":{n}}}"#));
+    let cancel = Cancel::default();
+    let c = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        c.cancel();
+    });
+    let r = run_bounded(&s, silent.local_addr().unwrap(), &cancel, Duration::from_secs(10));
+    canceller.join().unwrap();
+    assert_eq!(r.state, RunState::Cancelled, "{:?}", r.error);
+    assert_eq!(r.connections.iter().filter(|c| c.connect_ns.is_none()).count(), 3);
+    for c in &r.connections {
+        assert_eq!((c.state, c.error.as_ref()), (RunState::Cancelled, None), "{c:?}");
+    }
+}

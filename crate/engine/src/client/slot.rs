@@ -108,6 +108,13 @@ impl Slot {
         self.ended_at.get_or_insert_with(Instant::now);
     }
 
+    /// Ends a slot whose connection never opened because the run was cancelled: nothing of it failed.
+    pub fn cancel_unopened(&mut self) {
+        self.result.state = RunState::Cancelled;
+        self.finished = true;
+        self.ended_at.get_or_insert_with(Instant::now);
+    }
+
     /// Keeps the first error of the slot (later ones are consequences).
     pub fn note_error(&mut self, e: Error) {
         self.result.error.get_or_insert(ErrorInfo::from(e));

@@ -464,6 +464,10 @@ impl Worker {
             return;
         }
         if slot.conn.is_none() {
+            if cancelled {
+                slot.cancel_unopened();
+                return;
+            }
             // Never opened: the handshakes before it took until the stop.
             slot.fail(Error::Timeout(format!(
                 "the run stopped before this connection opened (connections open as earlier handshakes \

@@ -240,8 +240,10 @@ pub fn run(
     if let Some(dir) = &options.qlog_dir {
         std::fs::create_dir_all(dir)?;
     }
-    // A certificate that cannot be loaded fails the run before it starts.
-    quiche_config(&scenario.settings, &client_role(&options.client_cert))?;
+    // One configuration per worker; a certificate that cannot be loaded fails the run before it starts.
+    let configs = (0..threads)
+        .map(|_| quiche_config(&scenario.settings, &client_role(&options.client_cert)))
+        .collect::<Result<Vec<_>>>()?;
     let local = local_address_for(options.target)?;
     // The server's state at the start, before any connection of the run; read before the run's clock
     // starts, so that a slow view handshake (a busy server) takes nothing from the run's duration.
@@ -249,22 +251,8 @@ pub fn run(
         Ok(side) => (Some(side), None),
         Err(why) => (None, Some(why)),
     };
-    let start = Instant::now();
-    // read right after the monotonic origin: the wall-clock time of the run's zero
-    let anchor_unix_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
-    let plan = Arc::new(Plan {
-        scenario: scenario.clone(),
-        target: options.target,
-        server_name: options.server_name.clone(),
-        qlog_dir: options.qlog_dir.clone(),
-        client_cert: options.client_cert.clone(),
-        start,
-        deadline: scenario.duration_ns.map(|d| start + Duration::from_nanos(d)),
-        interval: Duration::from_nanos(options.interval_ns),
-        issued: AtomicU64::new(0),
-        cancel: cancel.clone(),
-    });
-    // Sockets are bound here so that a bind failure is an error of the run, not of a connection.
+    // Sockets are bound (as the workers' configurations were built) before the run's clock starts: a bind
+    // failure is an error of the run, not of a connection, and setting up takes nothing from the run's time.
     let mut per_worker: Vec<Vec<(u32, Socket)>> = (0..threads).map(|_| Vec::new()).collect();
     for i in 0..scenario.connections {
         let mut sock = Socket::bind(local, false, scenario.settings.gso)
@@ -275,16 +263,30 @@ pub fn run(
         }
         per_worker[(i % threads) as usize].push((i, sock));
     }
+    let start = Instant::now();
+    // read right after the monotonic origin: the wall-clock time of the run's zero
+    let anchor_unix_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+    let plan = Arc::new(Plan {
+        scenario: scenario.clone(),
+        target: options.target,
+        server_name: options.server_name.clone(),
+        qlog_dir: options.qlog_dir.clone(),
+        start,
+        deadline: scenario.duration_ns.map(|d| start + Duration::from_nanos(d)),
+        interval: Duration::from_nanos(options.interval_ns),
+        issued: AtomicU64::new(0),
+        cancel: cancel.clone(),
+    });
     let (tx, rx) = unbounded::<Report>();
     let mut handles = Vec::new();
-    for (w, slots) in per_worker.into_iter().enumerate() {
+    for (w, (slots, config)) in per_worker.into_iter().zip(configs).enumerate() {
         let plan = plan.clone();
         let tx = tx.clone();
         let handle = std::thread::Builder::new()
             .name(format!("stoq-client-{w}"))
             .spawn(move || {
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    Box::new(Worker::new(w, plan, slots, tx.clone()).run())
+                    Box::new(Worker::new(w, plan, slots, config, tx.clone()).run())
                 }));
                 let _ = tx.send(Report::Done(w, result.map_err(|p| panic_message(&p))));
             })
@@ -464,7 +466,6 @@ pub(crate) struct Plan {
     pub target: SocketAddr,
     pub server_name: String,
     pub qlog_dir: Option<PathBuf>,
-    pub client_cert: Option<(PathBuf, PathBuf)>,
     pub start: Instant,
     pub deadline: Option<Instant>,
     pub interval: Duration,

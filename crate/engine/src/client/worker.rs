@@ -10,8 +10,7 @@ use mio::{Events, Poll, Token};
 use quinn_udp::RecvMeta;
 
 use super::streams::Streams;
-use super::{client_role, ConnectionResult, Plan, Report, Slot, Tick, CLOSE_WAIT, STOP_GRACE};
-use crate::config::quiche_config;
+use super::{ConnectionResult, Plan, Report, Slot, Tick, CLOSE_WAIT, STOP_GRACE};
 use crate::error::Error;
 use crate::metrics::{Counters, Latencies, PathGauges, PathSample, SideCounters, ThreadTime};
 use crate::protocol::{addressed_to, error_code};
@@ -98,12 +97,19 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub fn new(id: usize, plan: Arc<Plan>, socks: Vec<(u32, Socket)>, tx: Sender<Report>) -> Worker {
+    /// A worker for the slots of `socks`, its connections configured by `config` (built, as the sockets
+    /// were bound, before the run's clock started).
+    pub fn new(
+        id: usize,
+        plan: Arc<Plan>,
+        socks: Vec<(u32, Socket)>,
+        config: quiche::Config,
+        tx: Sender<Report>,
+    ) -> Worker {
         let s = &plan.scenario;
         let workload = s.kind.spec().workload;
         let payload_size = s.settings.payload_size as usize;
         let segments = socks.first().map(|(_, sock)| sock.batch_segments(payload_size)).unwrap_or(1);
-        let config = quiche_config(&s.settings, &client_role(&plan.client_cert)).expect("checked by run()");
         let uni = s.stream_type == StreamType::Uni;
         let workers = s.settings.threads.min(s.connections).max(1) as usize;
         // A run bounded by a count of units shares them among every connection asked for: all open at

@@ -14,6 +14,12 @@ pub const MAX_RECV_PAYLOAD: usize = 65_527;
 /// Streams a peer may open at once; quiche raises the limit as streams complete.
 const MAX_STREAMS: u64 = 1_000;
 
+/// TLS key exchange groups, most preferred first (RFC 8446 §4.2.7). BoringSSL puts the post-quantum hybrid
+/// X25519MLKEM768 first by default, whose key share makes a ClientHello span two Initial datagrams; these
+/// are the classical groups of its earlier default, so a handshake costs what it did and what the perf
+/// peers' handshakes cost (quinn's rustls on ring offers X25519 alone).
+const KEY_EXCHANGE_GROUPS: &str = "X25519:P-256:P-384";
+
 pub enum Role<'a> {
     /// A client; with a certificate and key (PEM files) it authenticates to servers that ask.
     Client { cert: Option<(&'a Path, &'a Path)> },
@@ -32,6 +38,7 @@ pub fn quiche_config(settings: &Settings, role: &Role<'_>) -> Result<quiche::Con
         Role::Server { client_ca: Some(ca), .. } => requiring_client_certificates(ca)?,
         Role::Server { .. } => quiche::Config::new(quiche::PROTOCOL_VERSION)?,
     };
+    c.set_curves_list(KEY_EXCHANGE_GROUPS)?;
     c.set_application_protos(if matches!(role, Role::Server { .. }) { SERVER_ALPN_LIST } else { ALPN_LIST })?;
     c.set_max_idle_timeout(settings.idle_timeout_ns / 1_000_000);
     c.set_max_recv_udp_payload_size(MAX_RECV_PAYLOAD);

@@ -200,6 +200,28 @@ fn with_retry_the_only_answer_before_the_token_is_a_retry() {
     assert_eq!((st.retries_sent, st.accepted, st.validated, st.tokens_invalid), (2, 1, 1, 0), "{st:?}");
 }
 
+/// A post-quantum client (X25519MLKEM768 first, as browsers and quic-go offer) sends a ClientHello that
+/// spans two Initial datagrams: without Retry and with it (each Initial without a token gets its Retry,
+/// RFC 9000 §8.1.2; the client follows the first), one connection is opened and a request is served on it.
+#[test]
+fn a_client_hello_over_two_initials_opens_one_connection() {
+    for retry in [RetryMode::Never, RetryMode::Always] {
+        let server = start(ServerOptions { retry, ..ServerOptions::default() });
+        let mut config = raw_config(5_000);
+        config.set_curves_list(POST_QUANTUM_GROUPS).expect("groups");
+        let mut c = RawClient::start(server.local_addr(), &mut config);
+        assert!(c.sent >= 2, "{retry:?}: the ClientHello took {} Initial datagram(s)", c.sent);
+        assert!(c.drive_until(WAIT, |c| c.conn.is_established()), "{retry:?}: {:?}", c.conn.peer_error());
+        c.send_all(0, &[0, 0, 0, 0, 0, 0, 0, 10], true);
+        let mut got = 0;
+        assert!(c.drive_until(WAIT, |c| matches!(c.read(0), Ok((n, fin)) if { got += n; fin })), "{retry:?}");
+        let st = wait_for_stats(&server, WAIT, |st| st.half_open == 0);
+        // Validated: its address proven by a Retry token.
+        let validated = u64::from(matches!(retry, RetryMode::Always));
+        assert_eq!((got, st.accepted, st.validated, st.tokens_invalid), (10, 1, validated, 0), "{retry:?}: {st:?}");
+    }
+}
+
 /// RFC 9000 §8.1.2-§8.1.4: a Retry token is bound to the address it was given to. From another address
 /// it is refused at once with INVALID_TOKEN (the client would not take a second Retry).
 #[test]

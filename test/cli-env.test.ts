@@ -50,7 +50,7 @@ describe('stoq-bench env', () => {
     }
     expect(e.build).toBe('release');
     expect(e.versions.node).toBe(process.version);
-    expect(e.versions.quiche).toMatch(/^0\.29\./);
+    expect(e.versions.quiche).toMatch(/^0\.30\./);
     expect(e.versions.stoqBench).toBe(record.tool.version);
   });
 

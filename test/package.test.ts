@@ -118,6 +118,7 @@ function elf(file: string) {
     needed: [...text.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]).sort(),
     interpreter: /Requesting program interpreter/.test(text),
     glibc: [...text.matchAll(/Name: GLIBC_(\d+)\.(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const),
+    glibcxx: [...text.matchAll(/Name: GLIBCXX_(\d+)\.(\d+)(?:\.(\d+))?/g)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] as const),
   };
 }
 
@@ -195,9 +196,12 @@ describe('the npm packages', () => {
           expect(e.needed, p.platform).toEqual(['libc.so']);
           expect(e.glibc, p.platform).toEqual([]);
         } else {
-          // glibc's own libraries only (BoringSSL's C++ needs no libstdc++)
-          const glibc = ['libc.so.6', 'libm.so.6', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1'];
+          // glibc's own libraries, and the C++ runtime BoringSSL's C++ uses: the libstdc++.so.6 that Node itself
+          // loads, at no newer a version than Node needs of it (GLIBCXX_3.4.21, GCC 5)
+          const glibc = ['libc.so.6', 'libm.so.6', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1', 'libstdc++.so.6'];
           expect(e.needed.filter((n) => !glibc.includes(n)), p.platform).toEqual([]);
+          const cxx = e.glibcxx.reduce<readonly number[]>((a, b) => (b[1] > a[1] || (b[1] === a[1] && b[2] > a[2]) ? b : a), [3, 4, 0]);
+          expect(cxx[1] === 4 && cxx[2] <= 21, `${p.platform} needs GLIBCXX_${cxx.join('.')}`).toBe(true);
           // the glibc floor the README states (2.34: Debian 12, Ubuntu 22.04, RHEL 9, Amazon Linux 2023)
           const floor = e.glibc.reduce<readonly [number, number]>((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a), [2, 0]);
           expect(floor[0] === 2 && floor[1] <= 34, `${p.platform} needs GLIBC_${floor.join('.')}`).toBe(true);

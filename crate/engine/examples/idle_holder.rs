@@ -36,9 +36,8 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn client_config() -> quiche::Config {
     let mut c = quiche::Config::new(quiche::PROTOCOL_VERSION).expect("quiche config");
-    // The engine's client's groups: a ClientHello in one Initial datagram (BoringSSL's default adds a
-    // post-quantum key share that takes a second).
-    c.set_curves_list("X25519:P-256:P-384").expect("groups");
+    // The engine's groups: a ClientHello in one Initial datagram.
+    c.set_curves_list(stoq_engine::config::KEY_EXCHANGE_GROUPS).expect("groups");
     c.set_application_protos(&[b"perf"]).expect("alpn");
     c.verify_peer(false);
     // Longer than any hold: an idle connection stays open (the server's own idle timeout must be too), and

@@ -18,7 +18,7 @@ const MAX_STREAMS: u64 = 1_000;
 /// X25519MLKEM768 first by default, whose key share makes a ClientHello span two Initial datagrams; these
 /// are the classical groups of its earlier default, so a handshake costs what it did and what the perf
 /// peers' handshakes cost (quinn's rustls on ring offers X25519 alone).
-const KEY_EXCHANGE_GROUPS: &str = "X25519:P-256:P-384";
+pub const KEY_EXCHANGE_GROUPS: &str = "X25519:P-256:P-384";
 
 pub enum Role<'a> {
     /// A client; with a certificate and key (PEM files) it authenticates to servers that ask.

@@ -98,17 +98,14 @@ impl Rng {
     }
 }
 
-/// Key exchange groups of a classical client, whose ClientHello fits one Initial datagram (BoringSSL's
-/// default puts X25519MLKEM768 first, whose key share takes a second one): the groups the engine offers.
-pub const CLASSICAL_GROUPS: &str = "X25519:P-256:P-384";
-
 /// Key exchange groups of a post-quantum client (as browsers and quic-go offer by default): its ClientHello
 /// spans two Initial datagrams.
 pub const POST_QUANTUM_GROUPS: &str = "X25519MLKEM768:X25519";
 
 pub fn raw_config(idle_timeout_ms: u64) -> quiche::Config {
     let mut c = quiche::Config::new(quiche::PROTOCOL_VERSION).expect("quiche config");
-    c.set_curves_list(CLASSICAL_GROUPS).expect("groups");
+    // The engine's groups: a ClientHello in one Initial datagram.
+    c.set_curves_list(stoq_engine::config::KEY_EXCHANGE_GROUPS).expect("groups");
     c.set_application_protos(&[b"perf"]).expect("alpn");
     c.verify_peer(false);
     c.set_max_idle_timeout(idle_timeout_ms);

@@ -11,7 +11,8 @@ import { minSampleForQuantile } from '../src/stats/quantile.js';
 import { cli, recordSchema } from './helpers.js';
 import { createRng, fakeRecord } from './stats/make-records.js';
 
-const readmeRecords = ['download', 'latency', 'handshakes'].map((k) => new URL(`../bench/results/readme-${k}.jsonl`, import.meta.url));
+/** Records written by stoq-bench 0.1's first schema (the README's measurements of that time), kept as they were. */
+const v1Records = ['download', 'latency', 'handshakes'].map((k) => new URL(`./fixtures/records/v1-${k}.jsonl`, import.meta.url));
 
 describe('the record schema', () => {
   it('closes every object it describes', () => {
@@ -37,7 +38,7 @@ describe('the record schema', () => {
   });
 
   it('records of schemaVersion 1 are upgraded on read and then validate', () => {
-    for (const url of readmeRecords) {
+    for (const url of v1Records) {
       const text = readFileSync(url, 'utf8');
       expect(JSON.parse(text.split('\n')[0]).schemaVersion).toBe(1);
       for (const r of parseRecords(text, url.pathname)) {
@@ -48,7 +49,7 @@ describe('the record schema', () => {
   });
 
   it('records of schemaVersion 2 are upgraded: what their client and server did not count is null, what could not happen there is 0', () => {
-    const v2 = JSON.parse(readFileSync(readmeRecords[0], 'utf8').split('\n')[0]);
+    const v2 = JSON.parse(readFileSync(v1Records[0], 'utf8').split('\n')[0]);
     v2.schemaVersion = 2;
     v2.end.server = { openConnections: 0, accepted: 3, closed: 3, errored: 1, rejected: 2, streams: 1, bytesSent: 10, bytesReceived: 0, garbageDatagrams: 4, rssBytes: 8e7, baselineRssBytes: 7e7, peakConnections: 3, rssPerConnectionBytes: 1e6 };
     const [r] = parseRecords(JSON.stringify(v2), 'v2');
@@ -64,7 +65,7 @@ describe('the record schema', () => {
   it('upgrading a record of schemaVersion 3 or older moves each figure to its side and leaves nothing unmeasured', () => {
     // A version-2 record as that version wrote it: flat client figures, quiche's 333 ms initial RTT in an
     // interval that received nothing, the closing period as a last zero-byte interval.
-    const v2 = JSON.parse(readFileSync(readmeRecords[0], 'utf8').split('\n')[0]);
+    const v2 = JSON.parse(readFileSync(v1Records[0], 'utf8').split('\n')[0]);
     v2.schemaVersion = 2;
     const [first] = v2.intervals;
     Object.assign(first, { packetsReceived: 0, rttUs: 333000, minRttUs: 0, cwnd: 13500 });
@@ -91,7 +92,7 @@ describe('the record schema', () => {
   });
 
   it('upgrading a version-1 record of a small sample leaves what it cannot bound null, with the reason', () => {
-    const small = JSON.parse(readFileSync(readmeRecords[1], 'utf8').split('\n')[0]);
+    const small = JSON.parse(readFileSync(v1Records[1], 'utf8').split('\n')[0]);
     expect(small.schemaVersion).toBe(1);
     small.end.latency = { ...small.end.latency, n: 50, p50Us: 30, p90Us: 40, p99Us: 60, p999Us: 60 };
     delete small.end.latency.undetermined;
